@@ -1,0 +1,190 @@
+"""JSON endpoints under /api (CONTRACT.md, "HTTP"). Snapshots come from the in-memory ward views;
+writes go through `ingest`; every answer passes the one privacy filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from whiteboard import domain, news2, offsets, recovery, redact
+from whiteboard.auth import Principal, forbidden
+from whiteboard.board import WardView
+from whiteboard.errors import ApiError, DomainError
+from whiteboard.hub import WardChannel
+from whiteboard.http import JSONResponse, principal, read_json
+from whiteboard.state import wb
+from whiteboard.store import Actor, WriteRequest, Written
+
+
+async def _readable_ward(request: Request) -> tuple[Principal, WardChannel]:
+    who = await principal(request)
+    ward_id = request.path_params["ward"]
+    if not who.can_read_ward(ward_id):
+        raise forbidden(f"this credential does not cover ward {ward_id!r}")
+    return who, await wb(request).hub.channel(ward_id)
+
+
+async def list_wards(request: Request) -> Response:
+    who = await principal(request)
+    if not who.at_least("display"):
+        raise forbidden("this credential sees no ward data")
+    wards = await wb(request).store.list_wards()
+    return JSONResponse([{"id": w.id, "name": w.name, "beds": w.beds} for w in wards if who.covers(w.id)])
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if header is None:
+        return False
+    tags = [t.strip() for t in header.split(",")]
+    bare = etag.strip('"')
+    return "*" in tags or any(t.removeprefix("W/").strip('"') == bare for t in tags)
+
+
+async def ward_snapshot(request: Request) -> Response:
+    who, ch = await _readable_ward(request)
+    view = ch.view
+    headers = {"ETag": view.etag, "Cache-Control": "no-cache", "Vary": "Authorization, Cookie"}
+    if _etag_matches(request.headers.get("if-none-match"), view.etag):
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(view.snapshot_bytes(view.audience_for(who.role)), headers=headers)
+
+
+def _actor(who: Principal, request: Request) -> Actor:
+    source = "phone" if request.headers.get("x-whiteboard-client") == "phone" else "api"
+    return Actor(name=who.name, role=who.role, credential_id=who.credential_id, source=source)
+
+
+def _if_match(request: Request, view: WardView) -> int | None:
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return None
+    seq = view.seq_from_etag(header.split(",")[0])
+    if seq is None:
+        raise ApiError(412, "precondition_failed", "If-Match is not a current ETag of this ward: reload and retry")
+    return seq
+
+
+async def _write(request: Request, who: Principal, ch: WardChannel, patch: domain.BedPatch) -> Written:
+    state = wb(request)
+    written = await state.ingest.submit(
+        WriteRequest(
+            ward_id=ch.view.id,
+            bed_id=request.path_params["bed"],
+            patch=patch,
+            actor=_actor(who, request),
+            if_match_seq=_if_match(request, ch.view),
+            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+        )
+    )
+    if written.event is not None:
+        # Read-your-writes: a client that PATCHes and then GETs on this instance sees its change.
+        await ch.wait_for(written.seq, state.settings.own_write_wait_secs)
+    return written
+
+
+def _write_response(ch: WardChannel, who: Principal, written: Written, extra: dict[str, object] | None = None) -> Response:
+    event = redact.event(written.event, ch.view.audience_for(who.role)) if written.event is not None else None
+    body: dict[str, object] = {"offset": offsets.format(written.seq), "event": event, **(extra or {})}
+    etag = f'"{written.seq}.{ch.view.uid[:8]}"'
+    return JSONResponse(body, headers={"ETag": etag})
+
+
+async def _writable_ward(request: Request) -> tuple[Principal, WardChannel]:
+    who = await principal(request)
+    ward_id = request.path_params["ward"]
+    if not who.can_write_ward(ward_id):
+        raise forbidden(
+            f"this credential may not change ward {ward_id!r}"
+            + ("" if who.covers(ward_id) else " (it covers other wards)")
+        )
+    return who, await wb(request).hub.channel(ward_id)
+
+
+async def patch_bed(request: Request) -> Response:
+    who, ch = await _writable_ward(request)
+    patch = domain.parse_patch(await read_json(request))
+    written = await _write(request, who, ch, patch)
+    return _write_response(ch, who, written)
+
+
+async def post_observations(request: Request) -> Response:
+    who, ch = await _writable_ward(request)
+    body = await read_json(request)
+    try:
+        obs = news2.parse_observations(body)
+    except news2.ObservationError as exc:
+        raise DomainError(exc.message, exc.field) from None
+    result = news2.score(obs)
+    recorded = domain.utc_now()
+    summary = news2.to_json(result, recorded)
+    patch = domain.BedPatch(None, None, {"news2": summary}, existing_patient_only=True)
+    written = await _write(request, who, ch, patch)
+    return _write_response(ch, who, written, {"news2": summary})
+
+
+async def ward_events(request: Request) -> Response:
+    who, ch = await _readable_ward(request)
+    state = wb(request)
+    q = request.query_params
+    try:
+        after = offsets.parse(q.get("since", "0-0"))
+    except offsets.BadOffset as exc:
+        raise ApiError(400, "bad_offset", str(exc), "since") from None
+    raw_limit = q.get("limit", "100")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= state.settings.events_page_max:
+        raise ApiError(400, "bad_limit", f"limit must be a whole number from 1 to {state.settings.events_page_max}",
+                       "limit")
+    view = ch.view
+    epoch, entries = await state.eventlog.read(view.log, after, int(raw_limit))
+    top = max(view.seq, entries[-1].seq if entries else 0)
+    if not recovery.is_recovered(after, entries, epoch=epoch, want_epoch=q.get("epoch"), top=top):
+        raise ApiError(
+            410, "gone",
+            f"events after {offsets.format(after)} are no longer kept for this epoch: load the ward snapshot again",
+            "since",
+        )
+    audience = view.audience_for(who.role)
+    nxt = offsets.format(entries[-1].seq if entries else after)
+    if audience.display_fields is None:
+        # Staff see events as stored: splice the stored bytes instead of decoding and re-encoding them.
+        items = b",".join(b'{"offset":"%d-0","event":%s}' % (e.seq, e.payload) for e in entries)
+        body = b'{"epoch":%s,"events":[%s],"next":"%s"}' % (orjson.dumps(epoch), items, nxt.encode())
+        return JSONResponse(body)
+    events = [{"offset": e.offset, "event": redact.event(orjson.loads(e.payload), audience)} for e in entries]
+    return JSONResponse({"epoch": epoch, "events": events, "next": nxt})
+
+
+def _time_param(request: Request, name: str) -> dt.datetime | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, "bad_time", f"{name} must be a time like 2026-11-22T09:00:00Z", name) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+async def audit(request: Request) -> Response:
+    who = await principal(request)
+    if not who.at_least("ward_manager"):
+        raise forbidden("the audit trail is for ward managers and admins")
+    ward = request.query_params.get("ward") or None
+    if ward is not None and not who.covers(ward):
+        raise forbidden(f"this credential does not cover ward {ward!r}")
+    raw_limit = request.query_params.get("limit", "500")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 5000:
+        raise ApiError(400, "bad_limit", "limit must be a whole number from 1 to 5000", "limit")
+    records = await wb(request).store.audit(
+        ward=ward,
+        wards=who.wards,
+        bed=request.query_params.get("bed") or None,
+        since=_time_param(request, "since"),
+        until=_time_param(request, "until"),
+        limit=int(raw_limit),
+    )
+    return JSONResponse(records)

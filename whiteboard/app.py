@@ -1,0 +1,82 @@
+"""`create_app(settings)`: wires store, event log, hub, ingest and routes; the lifespan opens and closes them."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from whiteboard import migrate
+from whiteboard.auth import Authenticator
+from whiteboard.eventlog import open_event_log
+from whiteboard.http import EXCEPTION_HANDLERS
+from whiteboard.hub import Hub
+from whiteboard.ingest import Ingest
+from whiteboard.logs import AccessLog
+from whiteboard.metrics import Metrics, ProcessCollector
+from whiteboard.routes import routes
+from whiteboard.settings import Settings, mask_url
+from whiteboard.state import State
+from whiteboard.store import open_store
+
+log = logging.getLogger("whiteboard.app")
+
+
+def build_state(settings: Settings) -> State:
+    store = open_store(settings.database_url)
+    eventlog = open_event_log(settings.event_log_url, key_prefix=settings.redis_key_prefix, maxlen=settings.stream_maxlen)
+    metrics = Metrics()
+    metrics.add_collector(ProcessCollector())
+    return State(
+        settings=settings,
+        store=store,
+        eventlog=eventlog,
+        metrics=metrics,
+        auth=Authenticator(store, settings.credential_cache_secs),
+        hub=Hub(store, eventlog, metrics, queue_size=settings.ws_queue_size),
+        ingest=Ingest(store, eventlog, metrics, settings),
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_environ()
+    state = build_state(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await migrate.upgrade(settings.database_url)
+        await state.store.connect()
+        await state.eventlog.connect()
+        await state.ingest.start()
+        demo = None
+        if settings.demo:
+            from whiteboard.demo import DemoFeed
+
+            demo = DemoFeed(state)
+            await demo.start()
+        log.info(
+            "whiteboard ready",
+            extra={"database": mask_url(state.store.url), "eventlog": state.eventlog.name, "demo": settings.demo},
+        )
+        try:
+            yield
+        finally:
+            if demo is not None:
+                await demo.aclose()
+            await state.hub.aclose()
+            await state.ingest.aclose()
+            await state.eventlog.aclose()
+            await state.store.aclose()
+
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(AccessLog)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.wb = state
+    return app

@@ -1,0 +1,115 @@
+"""Credentials and the one place that decides what a credential may do.
+
+Tokens are 256-bit random secrets; only their SHA-256 is stored (a high-entropy secret needs no slow
+hash, and a lookup must not cost a write its CPU budget). Verified credentials are cached for a few
+seconds, so a burst of writes costs no database read, and revocation still takes effect quickly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Final
+
+from whiteboard.errors import ApiError
+from whiteboard.store import Store
+
+# Least to most; `ops` stands beside the ladder with no patient data at all.
+LADDER: Final = ("display", "viewer", "nurse", "ward_manager", "admin")
+ROLES: Final = (*LADDER, "ops")
+TOKEN_PREFIX: Final = "wbt_"
+COOKIE_NAME: Final = "wb_session"
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    credential_id: str
+    role: str
+    wards: tuple[str, ...] | None  # None: every ward
+    label: str
+
+    @property
+    def name(self) -> str:
+        return self.label or f"{self.role} {self.credential_id}"
+
+    def at_least(self, role: str) -> bool:
+        return self.role in LADDER and LADDER.index(self.role) >= LADDER.index(role)
+
+    def covers(self, ward_id: str) -> bool:
+        return self.wards is None or ward_id in self.wards
+
+    def can_read_ward(self, ward_id: str) -> bool:
+        return self.at_least("display") and self.covers(ward_id)
+
+    def can_write_ward(self, ward_id: str) -> bool:
+        return self.at_least("nurse") and self.covers(ward_id)
+
+    @property
+    def sees_metrics(self) -> bool:
+        return self.role in {"ops", "admin"}
+
+
+def validate_role_scope(role: str, wards: tuple[str, ...] | None) -> None:
+    """Refuse credentials the contract does not allow, with what to do instead."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
+    if role == "display" and (wards is None or len(wards) != 1):
+        raise ValueError("a display credential covers exactly one ward: pass --ward WARD once")
+    if role == "ops" and wards:
+        raise ValueError("an ops credential sees no ward data, so it takes no --ward")
+
+
+class Authenticator:
+    """Token → Principal, cached for `ttl` seconds (positive and negative answers alike)."""
+
+    def __init__(self, store: Store, ttl: float) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def authenticate(self, token: str | None) -> Principal | None:
+        if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        digest = hash_token(token)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        row = await self._store.find_credential(digest)
+        principal = None
+        if row is not None and row.revoked_at is None:
+            principal = Principal(row.id, row.role, row.wards, row.label)
+        if len(self._cache) > 10_000:  # bounded: a flood of forged tokens cannot grow it without limit
+            self._cache.clear()
+        self._cache[digest] = (now + self._ttl, principal)
+        return principal
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def unauthorized(message: str = "sign in: send Authorization: Bearer TOKEN or use the login page") -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="whiteboard"'})
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", message)

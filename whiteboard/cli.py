@@ -1,0 +1,230 @@
+"""The `whiteboard` command: a thin click layer over `Settings`, `create_app` and the store.
+
+Every flag is mirrored by a `WHITEBOARD_*` environment variable (shown in --help).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from whiteboard import __version__, migrate
+from whiteboard.auth import ROLES, validate_role_scope
+from whiteboard.settings import Settings
+from whiteboard.store import Store, open_store
+
+T = TypeVar("T")
+
+DB_OPTION = click.option(
+    "--database-url",
+    envvar="WHITEBOARD_DATABASE_URL",
+    show_envvar=True,
+    default=Settings.database_url,
+    show_default=True,
+    help="SQLite file (default) or postgresql://user@host/db for production.",
+)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _with_store(url: str, fn: Callable[[Store], Awaitable[T]]) -> T:
+    async def run() -> T:
+        try:
+            await migrate.upgrade(url)
+        except Exception as exc:
+            _fail(f"cannot open the database at {url!r}: {exc}\nCheck WHITEBOARD_DATABASE_URL / --database-url.")
+        store = open_store(url)
+        await store.connect()
+        try:
+            return await fn(store)
+        finally:
+            await store.aclose()
+
+    return asyncio.run(run())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="whiteboard")
+def main() -> None:
+    """Ward Whiteboard: a real-time ward whiteboard server for wall boards and nurses' phones.
+
+    \b
+    Quick start (SQLite file + in-process event log, synthetic data):
+      whiteboard serve --demo
+    Production parts are chosen by URL:
+      WHITEBOARD_DATABASE_URL=postgresql://wb@db/wb WHITEBOARD_REDIS_URL=redis://redis:6379/0 whiteboard serve
+    """
+
+
+@main.command()
+@click.option("--host", envvar="WHITEBOARD_HOST", show_envvar=True, default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 for every interface.")
+@click.option("--port", envvar="WHITEBOARD_PORT", show_envvar=True, default=8000, show_default=True, type=int)
+@DB_OPTION
+@click.option("--redis-url", envvar="WHITEBOARD_REDIS_URL", show_envvar=True, default=None,
+              help="Redis for the shared event log (redis://host:6379/0); without it, an in-process log (one instance).")
+@click.option("--redis-key-prefix", envvar="WHITEBOARD_REDIS_KEY_PREFIX", show_envvar=True, default="wb",
+              show_default=True, help="Prefix for every Redis key, so deployments can share one Redis.")
+@click.option("--demo/--no-demo", envvar="WHITEBOARD_DEMO", show_envvar=True, default=False,
+              help="Seed synthetic wards (once) and run a simulated feed of changes.")
+@click.option("--demo-rate", envvar="WHITEBOARD_DEMO_RATE", show_envvar=True, default=20.0, show_default=True,
+              type=click.FloatRange(min=0), help="Simulated changes per minute with --demo; 0 for none.")
+@click.option("--demo-seed", envvar="WHITEBOARD_DEMO_SEED", show_envvar=True, default=None, type=int,
+              help="Random seed for the demo data and feed (reproducible boards).")
+@click.option("--log-level", envvar="WHITEBOARD_LOG_LEVEL", show_envvar=True, default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option("--access-log/--no-access-log", envvar="WHITEBOARD_ACCESS_LOG", show_envvar=True, default=True,
+              help="Log one line per HTTP request.")
+def serve(**options: Any) -> None:
+    """Run the server (HTTP, WebSocket and pages) until interrupted."""
+    import logging
+
+    import uvicorn
+
+    from whiteboard import logs
+    from whiteboard.app import create_app
+
+    access_log = options.pop("access_log")
+    try:
+        settings = Settings.from_environ(**options)
+    except (TypeError, ValueError) as exc:
+        _fail(str(exc))
+    logs.configure(settings.log_level)
+    if not access_log:
+        logging.getLogger("whiteboard.access").setLevel(logging.WARNING)
+    try:
+        app = create_app(settings)
+    except ValueError as exc:
+        _fail(str(exc))
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.ws_max_message_bytes,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+        server_header=False,
+    )
+    click.echo(f"Ward Whiteboard {__version__} on http://{settings.host}:{settings.port}", err=True)
+    uvicorn.Server(config).run()
+
+
+@main.group()
+def token() -> None:
+    """Create, list and revoke bearer tokens."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do.")
+@click.option("--ward", "wards", multiple=True, help="A ward it covers (repeat for several); none: every ward.")
+@click.option("--label", default="", help="Who or what holds it (shown in the audit trail).")
+@DB_OPTION
+def token_create(role: str, wards: tuple[str, ...], label: str, database_url: str) -> None:
+    """Print one new bearer token on stdout (and nothing else)."""
+    scope = tuple(wards) if wards else None
+    try:
+        validate_role_scope(role, scope)
+    except ValueError as exc:
+        _fail(str(exc))
+
+    async def create(store: Store) -> str:
+        known = {w.id for w in await store.list_wards()}
+        missing = [w for w in scope or () if w not in known]
+        if missing:
+            _fail(f"unknown ward(s): {', '.join(missing)}. Create them with `whiteboard ward add`.")
+        _, tok = await store.create_credential(role, scope, label)
+        return tok
+
+    click.echo(_with_store(database_url, create))
+
+
+@token.command("list")
+@DB_OPTION
+def token_list(database_url: str) -> None:
+    """List credentials (never the tokens themselves)."""
+    rows = _with_store(database_url, lambda s: s.list_credentials())
+    for r in rows:
+        state = f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active"
+        wards = ",".join(r.wards) if r.wards is not None else "*"
+        click.echo(f"{r.id}  {r.role:12} {wards:30} {state:24} {r.label}")
+
+
+@token.command("revoke")
+@click.argument("credential_id")
+@DB_OPTION
+def token_revoke(credential_id: str, database_url: str) -> None:
+    """Revoke a credential by the id `token list` shows; running servers refuse it within seconds."""
+    if not _with_store(database_url, lambda s: s.revoke_credential(credential_id)):
+        _fail(f"no active credential {credential_id!r}; see `whiteboard token list`")
+    click.echo(f"revoked {credential_id}", err=True)
+
+
+@main.group()
+def ward() -> None:
+    """Create and list wards."""
+
+
+def bed_layout(beds: int, bay_size: int) -> list[tuple[str, str]]:
+    width = max(2, len(str(beds)))
+    return [(f"B{i + 1:0{width}d}", f"Bay {i // bay_size + 1}") for i in range(beds)]
+
+
+@ward.command("add")
+@click.argument("ward_ids", nargs=-1, required=True)
+@click.option("--beds", required=True, type=click.IntRange(1, 200), help="Empty beds to create in each ward.")
+@click.option("--name", default=None, help="Display name (default: the ward id).")
+@click.option("--bay-size", default=6, show_default=True, type=click.IntRange(1, 50), help="Beds per bay.")
+@DB_OPTION
+def ward_add(ward_ids: tuple[str, ...], beds: int, name: str | None, bay_size: int, database_url: str) -> None:
+    """Create wards with N empty beds each; a running server picks them up."""
+    for wid in ward_ids:
+        if not wid.replace("-", "").replace("_", "").isalnum() or len(wid) > 64:
+            _fail(f"ward id {wid!r}: use letters, digits, '-' and '_' (at most 64)")
+    layout = bed_layout(beds, bay_size)
+    specs = [(wid, name or wid, layout) for wid in ward_ids]
+    created = _with_store(database_url, lambda s: s.add_wards(specs))
+    for wid in ward_ids:
+        click.echo(f"{'created' if wid in created else 'exists '} {wid}", err=True)
+
+
+@ward.command("list")
+@DB_OPTION
+def ward_list(database_url: str) -> None:
+    """List wards with their bed counts."""
+    for w in _with_store(database_url, lambda s: s.list_wards()):
+        click.echo(f"{w.id:20} {w.beds:4} beds  {w.name}")
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@DB_OPTION
+def db_upgrade(revision: str, database_url: str) -> None:
+    """Bring the schema up to date (safe to run while other instances start)."""
+    asyncio.run(migrate.upgrade(database_url, revision))
+    click.echo(f"database at revision {asyncio.run(migrate.current(database_url))}", err=True)
+
+
+@db.command("current")
+@DB_OPTION
+def db_current(database_url: str) -> None:
+    """Show the schema revision and the newest one this version knows."""
+    click.echo(f"current {asyncio.run(migrate.current(database_url))}  head {migrate.head()}")
+
+
+if __name__ == "__main__":
+    main()

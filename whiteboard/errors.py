@@ -1,0 +1,52 @@
+"""Client-facing errors and the contract's error body `{"error": {"code", "message", "field"?}}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+class ApiError(Exception):
+    """An answer for the client. Raised anywhere below the HTTP layer; rendered in one place."""
+
+    def __init__(
+        self, status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            err["field"] = self.field
+        return {"error": err}
+
+    def body_bytes(self) -> bytes:
+        return orjson.dumps(self.body())
+
+
+class DomainError(ApiError):
+    """Well-formed input that the ward's rules refuse (422)."""
+
+    def __init__(self, message: str, field: str | None = None, code: str = "invalid") -> None:
+        super().__init__(422, code, message, field)
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(404, "not_found", message)
+
+
+class PreconditionFailed(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(412, "precondition_failed", message)
+
+
+class Unavailable(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(503, "unavailable", message)

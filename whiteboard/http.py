@@ -1,0 +1,107 @@
+"""HTTP plumbing shared by the API and the pages: credentials, bounded bodies, JSON answers, error rendering."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from whiteboard.auth import COOKIE_NAME, Principal, bearer_token, unauthorized
+from whiteboard.errors import ApiError
+from whiteboard.eventlog import EventLogUnavailable
+from whiteboard.state import wb
+from whiteboard.store import StoreUnavailable
+
+log = logging.getLogger("whiteboard.http")
+
+JSON_TYPE = "application/json"
+
+
+class JSONResponse(Response):
+    media_type = JSON_TYPE
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        return orjson.dumps(content)
+
+
+def credential_token(conn: HTTPConnection) -> tuple[str | None, bool]:
+    """(token, came from the cookie). A header wins over a cookie."""
+    token = bearer_token(conn.headers.get("authorization"))
+    if token is not None:
+        return token, False
+    cookie = conn.cookies.get(COOKIE_NAME)
+    return (cookie, True) if cookie else (None, False)
+
+
+async def principal(conn: HTTPConnection) -> Principal:
+    token, _ = credential_token(conn)
+    if token is None:
+        raise unauthorized()
+    found = await wb(conn).auth.authenticate(token)
+    if found is None:
+        raise unauthorized("this credential is unknown or revoked: ask an admin for a new one")
+    return found
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON, refusing (413) anything over the limit before reading it in full."""
+    limit = wb(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise ApiError(400, "bad_request", "Content-Length is not a number")
+        if int(declared) > limit:
+            raise ApiError(413, "too_large", f"the body is {declared} bytes; at most {limit} are accepted")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+    if not body:
+        raise ApiError(400, "malformed", "the body is empty; send a JSON object")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "malformed", f"the body is not valid JSON: {exc}") from None
+
+
+def error_response(exc: ApiError) -> Response:
+    return JSONResponse(exc.body_bytes(), status_code=exc.status, headers=exc.headers)
+
+
+async def handle_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+    err = ApiError(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail), headers=exc.headers)
+    return error_response(err)
+
+
+async def handle_unavailable(request: Request, exc: Exception) -> Response:
+    which = "database" if isinstance(exc, StoreUnavailable) else "event log"
+    log.warning("503 on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(ApiError(503, "unavailable", f"the {which} is unavailable; try again shortly"))
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(ApiError(500, "internal", "the server failed; the error is logged (nothing was saved)"))
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ApiError: handle_api_error,
+    HTTPException: handle_http_exception,
+    StoreUnavailable: handle_unavailable,
+    EventLogUnavailable: handle_unavailable,
+    Exception: handle_unexpected,
+}

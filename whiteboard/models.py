@@ -1,0 +1,96 @@
+"""Database tables (SQLAlchemy 2 declarative). Schema changes go through Alembic (`migrations/`).
+
+A bed row holds its patient as one JSON document: the board always shows a bed with its patient,
+so a write is a single-row update and a snapshot a single scan, with no object graph per request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# none_as_null: a Python None is SQL NULL (no patient), not the JSON value null.
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Ward(Base):
+    __tablename__ = "wards"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # A new uid per created ward names its event log, so a rebuilt database never meets stale entries.
+    uid: Mapped[str] = mapped_column(String(32), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    # The ward's event sequence: every accepted change takes the next number inside its transaction.
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # Which patient fields a `display` of this ward shows; NULL means the safe default.
+    display_fields: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Bed(Base):
+    __tablename__ = "beds"
+
+    ward_id: Mapped[str] = mapped_column(ForeignKey("wards.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bay: Mapped[str] = mapped_column(String(64), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="empty")
+    notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    patient: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Outbox(Base):
+    """Committed changes not yet known to be in the event log; the relay appends and then deletes them."""
+
+    __tablename__ = "outbox"
+
+    ward_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    log: Mapped[str] = mapped_column(String(128), nullable=False)
+    payload: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class AuditRecord(Base):
+    """Append-only: one row per accepted change, written in the change's own transaction."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    credential_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    ward_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    bed_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    before: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    after: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (Index("ix_audit_ward_at", "ward_id", "at"),)
+
+
+class Credential(Base):
+    """Bearer tokens, stored as SHA-256 of a 256-bit random secret (a high-entropy token needs no slow hash)."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    wards: Mapped[Any] = mapped_column(JSONType, nullable=True)  # NULL: every ward
+    label: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,120 @@
+"""One settings object, built once at start-up and passed down explicitly.
+
+`Settings.from_environ` is the only reader of `WHITEBOARD_*` variables; the CLI layers its flags on
+top. Every limit lives here with the reason for its default, so tests lower them by constructing
+`Settings(...)` rather than patching module constants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ENV_PREFIX = "WHITEBOARD_"
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a DSN so it can be logged."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where things live. The defaults are the embedded mode: a SQLite file and an in-process log.
+    database_url: str = "sqlite+aiosqlite:///whiteboard.db"
+    redis_url: str | None = None
+    redis_key_prefix: str = "wb"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+
+    demo: bool = False
+    # Changes per minute from the simulated feed; gentle enough that a board is readable.
+    demo_rate: float = 20.0
+    demo_seed: int | None = None
+
+    # Events kept per ward. A busy ward changes ~2,000 times a day, so 10,000 covers days of
+    # disconnection; anything older is answered with a fresh snapshot.
+    stream_maxlen: int = 10_000
+    # Frames queued for one WebSocket before it counts as a slow client and is closed (1013).
+    # A whole ward changing at once is ~30 events; 256 leaves room for bursts and replays.
+    ws_queue_size: int = 256
+    heartbeat_secs: float = 15.0
+    # Client-to-server frames are optional pings; anything larger is abuse.
+    ws_max_message_bytes: int = 4096
+    # A bed update is a few hundred bytes; 64 KiB leaves room for long task lists.
+    max_body_bytes: int = 64 * 1024
+    events_page_max: int = 1000
+    # Credentials are cached so a write costs no token lookup; revocation takes effect within this.
+    credential_cache_secs: float = 5.0
+    # Writes that arrive together share one transaction (group commit), each in its own savepoint.
+    write_batch_max: int = 64
+    # How often committed-but-unappended outbox rows are swept into the event log.
+    outbox_sweep_secs: float = 1.0
+    # How long a PATCH waits for its own event to reach this instance's view (read-your-writes).
+    own_write_wait_secs: float = 2.0
+    # Origins allowed for cookie-authenticated WebSockets; the server's own origin is always allowed.
+    allowed_origins: tuple[str, ...] = ()
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    session_max_age_secs: int = 12 * 3600
+    migrate_on_start: bool = True
+    # Test hook: exit the process right after a write commits and before it is appended to the log,
+    # to prove the outbox relay loses and duplicates nothing. Never set in production.
+    test_crash_after_commit: bool = False
+
+    @property
+    def event_log_url(self) -> str:
+        return self.redis_url or "memory://"
+
+    def __repr__(self) -> str:
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
+        shown["database_url"] = mask_url(self.database_url)
+        if self.redis_url:
+            shown["redis_url"] = mask_url(self.redis_url)
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from `WHITEBOARD_<FIELD>` variables, then apply explicit overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _convert(name: str, typ: Any, raw: str) -> Any:
+    t = str(typ)
+    try:
+        if t.startswith("bool"):
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if t.startswith("int"):
+            return int(raw)
+        if t.startswith("float"):
+            return float(raw)
+        if t.startswith("tuple"):
+            return tuple(x.strip() for x in raw.split(",") if x.strip())
+    except ValueError:
+        raise SystemExit(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {t}; fix or unset it") from None
+    return raw

@@ -1,0 +1,33 @@
+"""The objects one app instance owns, built by `app.create_app` and reached from handlers as `wb(request)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import HTTPConnection
+
+from whiteboard.auth import Authenticator
+from whiteboard.eventlog import EventLog
+from whiteboard.hub import Hub
+from whiteboard.ingest import Ingest
+from whiteboard.metrics import Metrics
+from whiteboard.settings import Settings
+from whiteboard.store import Store
+
+
+@dataclass
+class State:
+    settings: Settings
+    store: Store
+    eventlog: EventLog
+    metrics: Metrics
+    auth: Authenticator
+    hub: Hub
+    ingest: Ingest
+    templates: Any = None  # Jinja2Templates, when the pages are mounted
+
+
+def wb(conn: HTTPConnection) -> State:
+    state: State = conn.app.state.wb
+    return state

@@ -1,0 +1,591 @@
+"""The durable store: SQLite by default, PostgreSQL by URL. Knows nothing of Redis or HTTP.
+
+Every SQL function here is a plain synchronous function of a SQLAlchemy `Connection`, run one of two
+ways: for SQLite in dedicated threads (one writer, a few readers; one thread hop per transaction
+instead of one per statement, as aiosqlite would cost), for PostgreSQL on the asyncpg driver through
+`AsyncConnection.run_sync`. So both backends execute the very same statements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import orjson
+from sqlalchemy import Connection, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from whiteboard import domain
+from whiteboard.errors import ApiError, NotFound, PreconditionFailed
+from whiteboard.eventlog import log_name
+from whiteboard.models import AuditRecord, Bed, Credential, Outbox, Ward
+from whiteboard.types import JSONDict
+
+T = TypeVar("T")
+
+
+class StoreUnavailable(Exception):
+    """The database does not answer; mapped to 503."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change, for the audit trail and the event's `by`."""
+
+    name: str
+    role: str
+    credential_id: str | None = None
+    source: str = "api"  # api | phone | demo | feed:hl7 | cli
+
+
+@dataclass(slots=True)
+class WriteRequest:
+    ward_id: str
+    bed_id: str
+    patch: domain.BedPatch
+    actor: Actor
+    if_match_seq: int | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An accepted write. `event` is None when the update changed nothing (no new sequence number)."""
+
+    ward_id: str
+    log: str
+    seq: int
+    event: JSONDict | None
+    payload: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class WardInfo:
+    id: str
+    uid: str
+    name: str
+    beds: int
+
+    @property
+    def log(self) -> str:
+        return log_name(self.id, self.uid)
+
+
+@dataclass(slots=True)
+class WardState:
+    """A ward as committed at sequence `seq`: what a ward view starts from."""
+
+    id: str
+    uid: str
+    name: str
+    seq: int
+    display_fields: frozenset[str] | None
+    beds: list[JSONDict] = field(default_factory=list)
+
+    @property
+    def log(self) -> str:
+        return log_name(self.id, self.uid)
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialRow:
+    id: str
+    role: str
+    wards: tuple[str, ...] | None
+    label: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    ward_id: str
+    seq: int
+    log: str
+    payload: bytes
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URLs operators write (`postgres://`, `sqlite:///x.db`) and pick our drivers."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgresql+psycopg2", "postgresql+psycopg"}:
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif parsed.drivername in {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}:
+        parsed = parsed.set(drivername="sqlite+pysqlite")
+    elif parsed.drivername != "postgresql+asyncpg":
+        raise ValueError(
+            f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:///path.db or postgresql://user@host/db"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def _aware(ts: dt.datetime | None) -> dt.datetime | None:
+    """SQLite gives naive datetimes back; everything we store is UTC."""
+    if ts is None or ts.tzinfo is not None:
+        return ts
+    return ts.replace(tzinfo=dt.UTC)
+
+
+class Store:
+    """Async facade over the database. Construct with `open_store(url)`, then `await connect()`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.name = "sqlite" if self.is_sqlite else "postgresql"
+        self._writer_engine: Engine | None = None
+        self._reader_engine: Engine | None = None
+        self._async_engine: AsyncEngine | None = None
+        self._writer_pool: ThreadPoolExecutor | None = None
+        self._reader_pool: ThreadPoolExecutor | None = None
+
+    # --- lifecycle ---
+
+    async def connect(self) -> None:
+        if self.is_sqlite:
+            self._writer_engine = _sqlite_engine(self.url, immediate=True, pool_size=1)
+            self._reader_engine = _sqlite_engine(self.url, immediate=False, pool_size=4)
+            self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="wb-sqlite-writer")
+            self._reader_pool = ThreadPoolExecutor(4, thread_name_prefix="wb-sqlite-reader")
+        else:
+            self._async_engine = create_async_engine(
+                self.url,
+                pool_size=10,
+                max_overflow=10,
+                pool_pre_ping=True,
+                json_serializer=_dumps,
+                json_deserializer=orjson.loads,
+                connect_args={"timeout": 5, "command_timeout": 30},
+            )
+
+    async def aclose(self) -> None:
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+        for pool in (self._writer_pool, self._reader_pool):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        for engine in (self._writer_engine, self._reader_engine):
+            if engine is not None:
+                engine.dispose()
+
+    async def _run(self, fn: Callable[..., T], *args: Any, write: bool) -> T:
+        try:
+            if self._async_engine is not None:
+                async with self._async_engine.begin() as aconn:
+                    return await aconn.run_sync(fn, *args)
+            engine = self._writer_engine if write else self._reader_engine
+            pool = self._writer_pool if write else self._reader_pool
+            assert engine is not None and pool is not None, "Store used before connect()"
+            return await asyncio.get_running_loop().run_in_executor(pool, _in_transaction, engine, fn, args)
+        except ApiError:
+            raise
+        except IntegrityError:
+            raise
+        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+            raise StoreUnavailable(f"{self.name} does not answer: {exc.__class__.__name__}: {exc}") from exc
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._run(fn, *args, write=False)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._run(fn, *args, write=True)
+
+    async def ping(self) -> None:
+        await self.read(_ping)
+
+    # --- the write path ---
+
+    async def apply_batch(self, batch: Sequence[WriteRequest]) -> list[Written | ApiError]:
+        """Group commit: all requests in one transaction; a refused one raised before writing anything."""
+        return await self.write(_write_batch, list(batch), domain.utc_now())
+
+    # --- reads and administration ---
+
+    async def load_ward(self, ward_id: str) -> WardState | None:
+        return await self.read(_load_ward, ward_id)
+
+    async def list_wards(self) -> list[WardInfo]:
+        return await self.read(_list_wards)
+
+    async def add_wards(self, wards: Iterable[tuple[str, str, list[tuple[str, str]]]]) -> list[str]:
+        """Create wards with (id, name, [(bed id, bay)]); returns the ids created (existing ones are skipped)."""
+        return await self.write(_add_wards, list(wards), domain.utc_now())
+
+    async def seed_beds(self, ward_id: str, beds: list[JSONDict], actor: Actor) -> None:
+        await self.write(_seed_beds, ward_id, beds, actor, domain.utc_now())
+
+    async def set_display_fields(self, ward_id: str, fields: frozenset[str] | None, actor: Actor) -> int:
+        return await self.write(_set_display_fields, ward_id, fields, actor, domain.utc_now())
+
+    async def create_credential(self, role: str, wards: tuple[str, ...] | None, label: str) -> tuple[str, str]:
+        """Returns (credential id, the token). Only the token's hash is stored."""
+        from whiteboard.auth import hash_token, new_token
+
+        token = new_token()
+        cred_id = secrets.token_hex(8)
+        await self.write(_insert_credential, cred_id, hash_token(token), role, wards, label, domain.utc_now())
+        return cred_id, token
+
+    async def find_credential(self, token_hash: str) -> CredentialRow | None:
+        return await self.read(_find_credential, token_hash)
+
+    async def list_credentials(self) -> list[CredentialRow]:
+        return await self.read(_list_credentials)
+
+    async def revoke_credential(self, cred_id: str) -> bool:
+        return await self.write(_revoke_credential, cred_id, domain.utc_now())
+
+    async def pending_outbox(self, limit: int = 1000) -> list[OutboxRow]:
+        return await self.read(_pending_outbox, limit)
+
+    async def outbox_rows(self, ward_id: str, after: int, upto: int) -> list[OutboxRow]:
+        return await self.read(_outbox_rows, ward_id, after, upto)
+
+    async def delete_outbox(self, tops: dict[str, int]) -> int:
+        return await self.write(_delete_outbox, dict(tops))
+
+    async def audit(
+        self,
+        *,
+        ward: str | None = None,
+        wards: tuple[str, ...] | None = None,
+        bed: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = 500,
+    ) -> list[JSONDict]:
+        return await self.read(_audit, ward, wards, bed, since, until, limit)
+
+
+def open_store(url: str) -> Store:
+    return Store(url)
+
+
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        json_serializer=_dumps,
+        json_deserializer=orjson.loads,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Autocommit at the driver so SQLAlchemy's `begin` below decides how transactions start.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # FULL: a nurse told "saved" must not lose the change to a power cut.
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _in_transaction(engine: Engine, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    with engine.begin() as conn:
+        return fn(conn, *args)
+
+
+def _ping(conn: Connection) -> None:
+    conn.execute(text("SELECT 1"))
+
+
+# --- SQL functions (synchronous, one transaction each, shared by both backends) ---
+
+_W = Ward.__table__
+_B = Bed.__table__
+_O = Outbox.__table__
+_A = AuditRecord.__table__
+_C = Credential.__table__
+
+
+def _write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) -> list[Written | ApiError]:
+    results: list[Written | ApiError] = []
+    for req in batch:
+        try:
+            results.append(_write_one(conn, req, now))
+        except ApiError as exc:  # refused before any statement wrote: nothing to undo
+            results.append(exc)
+    return results
+
+
+def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written:
+    ward = conn.execute(
+        select(_W.c.seq, _W.c.uid).where(_W.c.id == req.ward_id).with_for_update()
+    ).first()
+    if ward is None:
+        raise NotFound(f"there is no ward {req.ward_id!r}")
+    log = log_name(req.ward_id, ward.uid)
+    row = conn.execute(
+        select(_B.c.status, _B.c.notes, _B.c.patient).where(_B.c.ward_id == req.ward_id, _B.c.id == req.bed_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"ward {req.ward_id!r} has no bed {req.bed_id!r}")
+    if req.if_match_seq is not None and req.if_match_seq != ward.seq:
+        raise PreconditionFailed(
+            "the ward has changed since you loaded it (If-Match is stale): reload the bed and apply your edit again"
+        )
+    bed = {"status": row.status, "notes": row.notes, "patient": row.patient}
+    change = domain.apply_patch(bed, req.patch, now)
+    if change is None:
+        return Written(req.ward_id, log, ward.seq, None, None)
+    seq = ward.seq + 1
+    at = domain.iso(now)
+    conn.execute(update(_W).where(_W.c.id == req.ward_id).values(seq=seq))
+    conn.execute(
+        update(_B)
+        .where(_B.c.ward_id == req.ward_id, _B.c.id == req.bed_id)
+        .values(status=change.status, notes=change.notes, patient=change.patient, updated_at=now)
+    )
+    evt: JSONDict = {
+        "kind": change.kind,
+        "ward": req.ward_id,
+        "bed": req.bed_id,
+        "changes": {**change.changes, "updated_at": at},
+        "at": at,
+        "by": req.actor.name,
+    }
+    payload = orjson.dumps(evt)
+    conn.execute(insert(_O).values(ward_id=req.ward_id, seq=seq, log=log, payload=payload, created_at=now))
+    conn.execute(
+        insert(_A).values(
+            at=now,
+            actor=req.actor.name,
+            credential_id=req.actor.credential_id,
+            role=req.actor.role,
+            source=req.actor.source,
+            action=change.kind,
+            ward_id=req.ward_id,
+            bed_id=req.bed_id,
+            seq=seq,
+            before=change.before,
+            after=change.changes,
+            request_id=req.request_id,
+        )
+    )
+    return Written(req.ward_id, log, seq, evt, payload)
+
+
+def _load_ward(conn: Connection, ward_id: str) -> WardState | None:
+    # One statement, so PostgreSQL's READ COMMITTED still gives beds and seq from the same instant.
+    rows = conn.execute(
+        select(
+            _W.c.uid, _W.c.name, _W.c.seq, _W.c.display_fields,
+            _B.c.id, _B.c.bay, _B.c.status, _B.c.notes, _B.c.patient, _B.c.updated_at,
+        )
+        .select_from(_W.outerjoin(_B, _B.c.ward_id == _W.c.id))
+        .where(_W.c.id == ward_id)
+        .order_by(_B.c.position, _B.c.id)
+    ).all()
+    if not rows:
+        return None
+    first = rows[0]
+    fields = frozenset(first.display_fields) if first.display_fields is not None else None
+    state = WardState(ward_id, first.uid, first.name, first.seq, fields)
+    for r in rows:
+        if r.id is None:
+            continue
+        updated = _aware(r.updated_at)
+        state.beds.append(
+            {
+                "id": r.id,
+                "bay": r.bay,
+                "status": r.status,
+                "notes": r.notes,
+                "patient": r.patient,
+                "updated_at": domain.iso(updated) if updated else None,
+            }
+        )
+    return state
+
+
+def _list_wards(conn: Connection) -> list[WardInfo]:
+    counts = (
+        select(_B.c.ward_id, func.count().label("n")).group_by(_B.c.ward_id).subquery()
+    )
+    rows = conn.execute(
+        select(_W.c.id, _W.c.uid, _W.c.name, func.coalesce(counts.c.n, 0))
+        .select_from(_W.outerjoin(counts, counts.c.ward_id == _W.c.id))
+        .order_by(_W.c.created_at, _W.c.id)
+    ).all()
+    return [WardInfo(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+
+def _add_wards(conn: Connection, wards: list[tuple[str, str, list[tuple[str, str]]]], now: dt.datetime) -> list[str]:
+    created: list[str] = []
+    for offset, (ward_id, name, beds) in enumerate(wards):
+        if conn.execute(select(_W.c.id).where(_W.c.id == ward_id)).first() is not None:
+            continue
+        # Microsecond steps keep the listing in the order wards were given.
+        at = now + dt.timedelta(microseconds=offset)
+        conn.execute(insert(_W).values(id=ward_id, uid=uuid.uuid4().hex, name=name, seq=0, created_at=at))
+        if beds:
+            conn.execute(
+                insert(_B),
+                [
+                    {"ward_id": ward_id, "id": bed_id, "bay": bay, "position": i, "status": "empty", "notes": ""}
+                    for i, (bed_id, bay) in enumerate(beds)
+                ],
+            )
+        conn.execute(
+            insert(_A).values(
+                at=now, actor="cli", role="admin", source="cli", action="ward.created", ward_id=ward_id,
+                after={"name": name, "beds": [b for b, _ in beds]},
+            )
+        )
+        created.append(ward_id)
+    return created
+
+
+def _seed_beds(conn: Connection, ward_id: str, beds: list[JSONDict], actor: Actor, now: dt.datetime) -> None:
+    """Demo seeding: set beds' initial state directly, before any client watches (audited, no events)."""
+    for bed in beds:
+        conn.execute(
+            update(_B)
+            .where(_B.c.ward_id == ward_id, _B.c.id == bed["id"])
+            .values(status=bed["status"], notes=bed.get("notes", ""), patient=bed.get("patient"), updated_at=now)
+        )
+    conn.execute(
+        insert(_A).values(
+            at=now, actor=actor.name, role=actor.role, source=actor.source, action="ward.seeded", ward_id=ward_id,
+            after={"beds": len(beds)},
+        )
+    )
+
+
+def _set_display_fields(
+    conn: Connection, ward_id: str, fields: frozenset[str] | None, actor: Actor, now: dt.datetime
+) -> int:
+    row = conn.execute(select(_W.c.display_fields).where(_W.c.id == ward_id).with_for_update()).first()
+    if row is None:
+        raise NotFound(f"there is no ward {ward_id!r}")
+    value = sorted(fields) if fields is not None else None
+    conn.execute(update(_W).where(_W.c.id == ward_id).values(display_fields=value))
+    conn.execute(
+        insert(_A).values(
+            at=now, actor=actor.name, credential_id=actor.credential_id, role=actor.role, source=actor.source,
+            action="ward.display_fields", ward_id=ward_id, before={"display_fields": row.display_fields},
+            after={"display_fields": value},
+        )
+    )
+    return 1
+
+
+def _insert_credential(
+    conn: Connection, cred_id: str, token_hash: str, role: str, wards: tuple[str, ...] | None, label: str,
+    now: dt.datetime,
+) -> None:
+    conn.execute(
+        insert(_C).values(
+            id=cred_id, token_hash=token_hash, role=role, wards=list(wards) if wards is not None else None,
+            label=label, created_at=now,
+        )
+    )
+    conn.execute(
+        insert(_A).values(
+            at=now, actor="cli", role="admin", source="cli", action="credential.created",
+            after={"id": cred_id, "role": role, "wards": list(wards) if wards else None, "label": label},
+        )
+    )
+
+
+def _cred(r: Any) -> CredentialRow:
+    return CredentialRow(
+        r.id, r.role, tuple(r.wards) if r.wards is not None else None, r.label, _aware(r.created_at) or r.created_at,
+        _aware(r.revoked_at),
+    )
+
+
+def _find_credential(conn: Connection, token_hash: str) -> CredentialRow | None:
+    row = conn.execute(select(_C).where(_C.c.token_hash == token_hash)).first()
+    return _cred(row) if row is not None else None
+
+
+def _list_credentials(conn: Connection) -> list[CredentialRow]:
+    return [_cred(r) for r in conn.execute(select(_C).order_by(_C.c.created_at)).all()]
+
+
+def _revoke_credential(conn: Connection, cred_id: str, now: dt.datetime) -> bool:
+    done = conn.execute(
+        update(_C).where(_C.c.id == cred_id, _C.c.revoked_at.is_(None)).values(revoked_at=now)
+    ).rowcount
+    if done:
+        conn.execute(
+            insert(_A).values(at=now, actor="cli", role="admin", source="cli", action="credential.revoked",
+                              after={"id": cred_id})
+        )
+    return bool(done)
+
+
+def _pending_outbox(conn: Connection, limit: int) -> list[OutboxRow]:
+    rows = conn.execute(
+        select(_O.c.ward_id, _O.c.seq, _O.c.log, _O.c.payload).order_by(_O.c.ward_id, _O.c.seq).limit(limit)
+    ).all()
+    return [OutboxRow(r.ward_id, r.seq, r.log, bytes(r.payload)) for r in rows]
+
+
+def _outbox_rows(conn: Connection, ward_id: str, after: int, upto: int) -> list[OutboxRow]:
+    rows = conn.execute(
+        select(_O.c.ward_id, _O.c.seq, _O.c.log, _O.c.payload)
+        .where(_O.c.ward_id == ward_id, _O.c.seq > after, _O.c.seq <= upto)
+        .order_by(_O.c.seq)
+    ).all()
+    return [OutboxRow(r.ward_id, r.seq, r.log, bytes(r.payload)) for r in rows]
+
+
+def _delete_outbox(conn: Connection, tops: dict[str, int]) -> int:
+    n = 0
+    for ward_id, top in tops.items():
+        n += conn.execute(delete(_O).where(_O.c.ward_id == ward_id, _O.c.seq <= top)).rowcount
+    return n
+
+
+def _audit(
+    conn: Connection, ward: str | None, wards: tuple[str, ...] | None, bed: str | None,
+    since: dt.datetime | None, until: dt.datetime | None, limit: int,
+) -> list[JSONDict]:
+    q = select(_A)
+    if ward is not None:
+        q = q.where(_A.c.ward_id == ward)
+    if wards is not None:
+        q = q.where(_A.c.ward_id.in_(wards))
+    if bed is not None:
+        q = q.where(_A.c.bed_id == bed)
+    if since is not None:
+        q = q.where(_A.c.at >= since)
+    if until is not None:
+        q = q.where(_A.c.at <= until)
+    rows = conn.execute(q.order_by(_A.c.id.desc()).limit(limit)).all()
+    return [
+        {
+            "id": r.id, "at": domain.iso(_aware(r.at) or r.at), "actor": r.actor, "credential_id": r.credential_id,
+            "role": r.role, "source": r.source, "action": r.action, "ward": r.ward_id, "bed": r.bed_id,
+            "offset": f"{r.seq}-0" if r.seq is not None else None, "before": r.before, "after": r.after,
+            "request_id": r.request_id,
+        }
+        for r in rows
+    ]
