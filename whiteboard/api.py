@@ -14,8 +14,8 @@ from whiteboard import domain, news2, offsets, recovery, redact
 from whiteboard.auth import Principal, forbidden
 from whiteboard.board import WardView
 from whiteboard.errors import ApiError, DomainError
-from whiteboard.hub import WardChannel
 from whiteboard.http import JSONResponse, principal, read_json
+from whiteboard.hub import WardChannel
 from whiteboard.state import wb
 from whiteboard.store import Actor, WriteRequest, Written
 
@@ -86,7 +86,9 @@ async def _write(request: Request, who: Principal, ch: WardChannel, patch: domai
     return written
 
 
-def _write_response(ch: WardChannel, who: Principal, written: Written, extra: dict[str, object] | None = None) -> Response:
+def _write_response(
+    ch: WardChannel, who: Principal, written: Written, extra: dict[str, object] | None = None
+) -> Response:
     event = redact.event(written.event, ch.view.audience_for(who.role)) if written.event is not None else None
     body: dict[str, object] = {"offset": offsets.format(written.seq), "event": event, **(extra or {})}
     etag = f'"{written.seq}.{ch.view.uid[:8]}"'
@@ -188,3 +190,31 @@ async def audit(request: Request) -> Response:
         limit=int(raw_limit),
     )
     return JSONResponse(records)
+
+
+def _profile_body(view: WardView) -> dict[str, object]:
+    current = view.display_fields if view.display_fields is not None else redact.DEFAULT_DISPLAY_FIELDS
+    return {
+        "fields": sorted(current),
+        "custom": view.display_fields is not None,
+        "available": sorted(redact.DISPLAYABLE),
+        "default": sorted(redact.DEFAULT_DISPLAY_FIELDS),
+    }
+
+
+async def display_profile(request: Request) -> Response:
+    """Which patient fields this ward's public boards show. Ward managers read it; admins change it."""
+    who, ch = await _readable_ward(request)
+    if not who.at_least("ward_manager"):
+        raise forbidden("the display profile is for ward managers and admins")
+    if request.method == "PUT":
+        if not who.at_least("admin"):
+            raise forbidden("only an admin may change what a public board shows")
+        profile = domain.parse_display_profile(await read_json(request))
+        state = wb(request)
+        written = await state.ingest.submit(
+            WriteRequest(ch.view.id, None, profile, _actor(who, request),
+                         request_id=request.headers.get("x-request-id") or uuid.uuid4().hex)
+        )
+        await ch.wait_for(written.seq, state.settings.own_write_wait_secs)
+    return JSONResponse(_profile_body(ch.view))

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from whiteboard import migrate
+from whiteboard import migrate, pages
 from whiteboard.auth import Authenticator
 from whiteboard.eventlog import open_event_log
 from whiteboard.http import EXCEPTION_HANDLERS
@@ -27,10 +27,13 @@ log = logging.getLogger("whiteboard.app")
 
 def build_state(settings: Settings) -> State:
     store = open_store(settings.database_url)
-    eventlog = open_event_log(settings.event_log_url, key_prefix=settings.redis_key_prefix, maxlen=settings.stream_maxlen)
+    eventlog = open_event_log(
+        settings.event_log_url, key_prefix=settings.redis_key_prefix, maxlen=settings.stream_maxlen
+    )
     metrics = Metrics()
     metrics.add_collector(ProcessCollector())
     return State(
+        templates=pages.build_templates(),
         settings=settings,
         store=store,
         eventlog=eventlog,

@@ -58,9 +58,14 @@ class WardView:
     def apply(self, seq: int, event: JSONDict) -> bool:
         if seq <= self.seq:
             return False
-        bed = self.beds.get(event.get("bed", ""))
-        if bed is not None:
-            bed.update(event.get("changes", {}))
+        if event.get("kind") == "ward.display_profile":
+            fields = event["changes"]["display_fields"]
+            self.display_fields = frozenset(fields) if fields is not None else None
+            self._snapshots.clear()
+        else:
+            bed = self.beds.get(event.get("bed") or "")
+            if bed is not None:
+                bed.update(event.get("changes", {}))
         self.seq = seq
         return True
 

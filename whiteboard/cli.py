@@ -69,7 +69,7 @@ def main() -> None:
 @click.option("--port", envvar="WHITEBOARD_PORT", show_envvar=True, default=8000, show_default=True, type=int)
 @DB_OPTION
 @click.option("--redis-url", envvar="WHITEBOARD_REDIS_URL", show_envvar=True, default=None,
-              help="Redis for the shared event log (redis://host:6379/0); without it, an in-process log (one instance).")
+              help="Redis for the shared event log (redis://host:6379/0); without it an in-process log (one instance).")
 @click.option("--redis-key-prefix", envvar="WHITEBOARD_REDIS_KEY_PREFIX", show_envvar=True, default="wb",
               show_default=True, help="Prefix for every Redis key, so deployments can share one Redis.")
 @click.option("--demo/--no-demo", envvar="WHITEBOARD_DEMO", show_envvar=True, default=False,

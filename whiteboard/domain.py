@@ -255,7 +255,9 @@ def parse_patch(body: Any) -> BedPatch:
     unknown = set(body) - BED_FIELDS
     if unknown:
         name = sorted(unknown)[0]
-        raise DomainError(f"unknown field {name!r}; a bed update may set status, notes and patient", name, "unknown_field")
+        raise DomainError(
+            f"unknown field {name!r}; a bed update may set status, notes and patient", name, "unknown_field"
+        )
     if not body:
         raise DomainError("the update is empty; send at least one of status, notes, patient", None, "empty")
     status = _choice(STATUSES)(body["status"], "status") if "status" in body else None
@@ -275,6 +277,33 @@ def parse_patch(body: Any) -> BedPatch:
         else:
             raise DomainError("patient must be an object, or null to discharge", "patient", "wrong_type")
     return BedPatch(status=status, notes=notes, patient=patient)
+
+
+@dataclass(frozen=True)
+class DisplayProfile:
+    """A ward's public-board field set; None restores the safe default."""
+
+    fields: frozenset[str] | None
+
+
+def parse_display_profile(body: Any) -> DisplayProfile:
+    from whiteboard import redact
+
+    if not isinstance(body, dict) or set(body) != {"fields"}:
+        raise DomainError('send {"fields": [...]} (or {"fields": null} for the safe default)', "fields", "wrong_type")
+    raw = body["fields"]
+    if raw is None:
+        return DisplayProfile(None)
+    if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw):
+        raise DomainError("fields must be a list of field names", "fields", "wrong_type")
+    for name in raw:
+        if name in redact.NEVER_ON_DISPLAY:
+            raise DomainError(f"{name!r} identifies the patient or is staff-only: it is never shown on a display",
+                              "fields", "not_displayable")
+        if name not in redact.DISPLAYABLE:
+            raise DomainError(f"unknown field {name!r}; choose from: {', '.join(sorted(redact.DISPLAYABLE))}",
+                              "fields", "unknown_value")
+    return DisplayProfile(frozenset(raw))
 
 
 @dataclass(frozen=True)

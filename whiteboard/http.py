@@ -39,13 +39,22 @@ def credential_token(conn: HTTPConnection) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Cookie-authenticated writes must carry this header. A cross-site form cannot set custom headers, so
+# this stops CSRF for the pages' own fetch() calls (full CSRF tokens arrive with staff sessions).
+CLIENT_HEADER = "x-whiteboard-client"
+
+
 async def principal(conn: HTTPConnection) -> Principal:
-    token, _ = credential_token(conn)
+    token, from_cookie = credential_token(conn)
     if token is None:
         raise unauthorized()
     found = await wb(conn).auth.authenticate(token)
     if found is None:
         raise unauthorized("this credential is unknown or revoked: ask an admin for a new one")
+    method = conn.scope.get("method", "GET")
+    if from_cookie and method not in SAFE_METHODS and not conn.headers.get(CLIENT_HEADER):
+        raise ApiError(403, "csrf", f"a cookie-authenticated {method} needs the {CLIENT_HEADER} header")
     return found
 
 
@@ -83,7 +92,8 @@ async def handle_api_error(request: Request, exc: Exception) -> Response:
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
-    err = ApiError(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail), headers=exc.headers)
+    code = codes.get(exc.status_code, "error")
+    err = ApiError(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
     return error_response(err)
 
 

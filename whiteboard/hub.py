@@ -154,8 +154,18 @@ class Hub:
         event = orjson.loads(entry.payload)
         ch.view.apply(entry.seq, event)
         self._metrics.events.labels(ch.view.id).inc()
+        profile_changed = event.get("kind") == "ward.display_profile"
         frames: dict[str, str] = {}
         for sub in tuple(ch.subscribers):
+            if profile_changed and sub.role == "display":
+                # The public field set changed: displays get a fresh snapshot in their new audience.
+                sub.audience = ch.view.audience_for("display")
+                key = "snapshot:" + sub.audience.key
+                frame = frames.get(key)
+                if frame is None:
+                    frame = frames[key] = ch.view.snapshot_frame(sub.audience)
+                sub.offer(entry.seq, frame, snapshot=True)
+                continue
             frame = frames.get(sub.audience.key)
             if frame is None:
                 frame = frames[sub.audience.key] = event_frame(ch.view.epoch, entry.seq, event, sub.audience)

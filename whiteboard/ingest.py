@@ -130,7 +130,9 @@ class Ingest:
                 await self._append(written)
             except EventLogUnavailable as exc:
                 # The outbox keeps it; the sweeper retries once the log answers again.
-                log.warning("event log unavailable; %s seq %d stays in the outbox: %s", written.ward_id, written.seq, exc)
+                log.warning(
+                    "event log unavailable; %s seq %d stays in the outbox: %s", written.ward_id, written.seq, exc
+                )
                 self._metrics.log_appends.labels("unavailable").inc()
 
     async def _append(self, written: Written | OutboxRow) -> AppendStatus:

@@ -56,7 +56,7 @@ class ProcessCollector(Collector):
     """Resident memory of this process, so the ops page shows growth without a node exporter."""
 
     def collect(self):  # type: ignore[no-untyped-def]
-        import psutil
+        import psutil  # type: ignore[import-untyped]
 
         g = GaugeMetricFamily("whiteboard_process_resident_bytes", "Resident memory of this server process")
         g.add_metric([], float(psutil.Process().memory_info().rss))

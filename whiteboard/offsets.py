@@ -28,5 +28,5 @@ def parse(text: str) -> int:
     return int(m.group(1))
 
 
-def format(seq: int) -> str:  # noqa: A001 - mirrors parse()
+def format(seq: int) -> str:
     return f"{seq}-0"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
-from whiteboard import api, health, ws
+from whiteboard import api, health, ops, pages, ws
 
 
 def routes() -> list[BaseRoute]:
@@ -17,6 +18,16 @@ def routes() -> list[BaseRoute]:
         Route("/api/wards/{ward}/events", api.ward_events),
         Route("/api/wards/{ward}/beds/{bed}", api.patch_bed, methods=["PATCH"]),
         Route("/api/wards/{ward}/beds/{bed}/observations", api.post_observations, methods=["POST"]),
+        Route("/api/wards/{ward}/display-profile", api.display_profile, methods=["GET", "PUT"]),
         Route("/api/audit", api.audit),
         WebSocketRoute("/ws/wards/{ward}", ws.ward_socket),
+        # Pages (CONTRACT.md, "Pages") and what they load.
+        Route("/", pages.root),
+        Route("/login", pages.login, methods=["GET", "POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
+        Route("/board/{ward}", pages.board),
+        Route("/m", pages.mobile),
+        Route("/ops", pages.ops_page),
+        Route("/api/ops", ops.figures),
+        Mount("/static", StaticFiles(directory=pages.static_dir()), name="static"),
     ]

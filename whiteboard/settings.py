@@ -65,6 +65,8 @@ class Settings:
     own_write_wait_secs: float = 2.0
     # Origins allowed for cookie-authenticated WebSockets; the server's own origin is always allowed.
     allowed_origins: tuple[str, ...] = ()
+    # A board with no frame for this long shows the full-screen "data as of" cover (DOMAIN.md, freshness).
+    board_stale_secs: float = 30.0
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     session_max_age_secs: int = 12 * 3600
     migrate_on_start: bool = True

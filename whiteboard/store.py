@@ -15,10 +15,10 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
-from sqlalchemy import Connection, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Connection, Table, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -49,8 +49,8 @@ class Actor:
 @dataclass(slots=True)
 class WriteRequest:
     ward_id: str
-    bed_id: str
-    patch: domain.BedPatch
+    bed_id: str | None  # None for ward-level changes (the display profile)
+    patch: domain.BedPatch | domain.DisplayProfile
     actor: Actor
     if_match_seq: int | None = None
     request_id: str | None = None
@@ -228,9 +228,6 @@ class Store:
     async def seed_beds(self, ward_id: str, beds: list[JSONDict], actor: Actor) -> None:
         await self.write(_seed_beds, ward_id, beds, actor, domain.utc_now())
 
-    async def set_display_fields(self, ward_id: str, fields: frozenset[str] | None, actor: Actor) -> int:
-        return await self.write(_set_display_fields, ward_id, fields, actor, domain.utc_now())
-
     async def create_credential(self, role: str, wards: tuple[str, ...] | None, label: str) -> tuple[str, str]:
         """Returns (credential id, the token). Only the token's hash is stored."""
         from whiteboard.auth import hash_token, new_token
@@ -316,11 +313,11 @@ def _ping(conn: Connection) -> None:
 
 # --- SQL functions (synchronous, one transaction each, shared by both backends) ---
 
-_W = Ward.__table__
-_B = Bed.__table__
-_O = Outbox.__table__
-_A = AuditRecord.__table__
-_C = Credential.__table__
+_W = cast(Table, Ward.__table__)
+_B = cast(Table, Bed.__table__)
+_O = cast(Table, Outbox.__table__)
+_A = cast(Table, AuditRecord.__table__)
+_C = cast(Table, Credential.__table__)
 
 
 def _write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) -> list[Written | ApiError]:
@@ -340,6 +337,8 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
     if ward is None:
         raise NotFound(f"there is no ward {req.ward_id!r}")
     log = log_name(req.ward_id, ward.uid)
+    if isinstance(req.patch, domain.DisplayProfile):
+        return _write_display_profile(conn, req, req.patch, ward.seq, log, now)
     row = conn.execute(
         select(_B.c.status, _B.c.notes, _B.c.patient).where(_B.c.ward_id == req.ward_id, _B.c.id == req.bed_id)
     ).first()
@@ -385,6 +384,33 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
             before=change.before,
             after=change.changes,
             request_id=req.request_id,
+        )
+    )
+    return Written(req.ward_id, log, seq, evt, payload)
+
+
+def _write_display_profile(
+    conn: Connection, req: WriteRequest, profile: domain.DisplayProfile, seq: int, log: str, now: dt.datetime
+) -> Written:
+    """A ward-level change travels the same path as a bed change, so every instance's boards follow it."""
+    before = conn.execute(select(_W.c.display_fields).where(_W.c.id == req.ward_id)).scalar_one()
+    value = sorted(profile.fields) if profile.fields is not None else None
+    if before == value:
+        return Written(req.ward_id, log, seq, None, None)
+    seq += 1
+    at = domain.iso(now)
+    conn.execute(update(_W).where(_W.c.id == req.ward_id).values(seq=seq, display_fields=value))
+    evt: JSONDict = {
+        "kind": "ward.display_profile", "ward": req.ward_id, "bed": None,
+        "changes": {"display_fields": value}, "at": at, "by": req.actor.name,
+    }
+    payload = orjson.dumps(evt)
+    conn.execute(insert(_O).values(ward_id=req.ward_id, seq=seq, log=log, payload=payload, created_at=now))
+    conn.execute(
+        insert(_A).values(
+            at=now, actor=req.actor.name, credential_id=req.actor.credential_id, role=req.actor.role,
+            source=req.actor.source, action="ward.display_profile", ward_id=req.ward_id, seq=seq,
+            before={"display_fields": before}, after={"display_fields": value}, request_id=req.request_id,
         )
     )
     return Written(req.ward_id, log, seq, evt, payload)
@@ -475,24 +501,6 @@ def _seed_beds(conn: Connection, ward_id: str, beds: list[JSONDict], actor: Acto
             after={"beds": len(beds)},
         )
     )
-
-
-def _set_display_fields(
-    conn: Connection, ward_id: str, fields: frozenset[str] | None, actor: Actor, now: dt.datetime
-) -> int:
-    row = conn.execute(select(_W.c.display_fields).where(_W.c.id == ward_id).with_for_update()).first()
-    if row is None:
-        raise NotFound(f"there is no ward {ward_id!r}")
-    value = sorted(fields) if fields is not None else None
-    conn.execute(update(_W).where(_W.c.id == ward_id).values(display_fields=value))
-    conn.execute(
-        insert(_A).values(
-            at=now, actor=actor.name, credential_id=actor.credential_id, role=actor.role, source=actor.source,
-            action="ward.display_fields", ward_id=ward_id, before={"display_fields": row.display_fields},
-            after={"display_fields": value},
-        )
-    )
-    return 1
 
 
 def _insert_credential(

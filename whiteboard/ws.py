@@ -31,6 +31,7 @@ CLOSE_POLICY = 1008  # malformed or unexpected client frames, a bad `since`
 CLOSE_TOO_BIG = 1009
 CLOSE_RESTART = 1012  # the server is going away; resume by offset
 REPLAY_PAGE = 1000
+CLOSE_TIMEOUT_SECS = 2.0
 
 
 def origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
@@ -116,8 +117,10 @@ class _Session:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
             if self.ws.application_state == WebSocketState.CONNECTED:
+                # Bounded: a client that stopped reading would otherwise hold this task forever.
                 with contextlib.suppress(Exception):
-                    await self.ws.close(code=self.close_code or 1000, reason=self.close_reason)
+                    async with asyncio.timeout(CLOSE_TIMEOUT_SECS):
+                        await self.ws.close(code=self.close_code or 1000, reason=self.close_reason)
             self.state.metrics.ws_closed.labels(str(self.close_code or "client")).inc()
 
     async def _start(self) -> None:

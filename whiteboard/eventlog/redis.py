@@ -134,7 +134,7 @@ class RedisEventLog(EventLog):
         last = f"{after}-0"
         while True:
             try:
-                reply = await self.redis.xread({stream: last}, block=TAIL_BLOCK_MS, count=500)
+                reply: Any = await self.redis.xread({stream: last}, block=TAIL_BLOCK_MS, count=500)
             except (RedisError, OSError) as exc:
                 raise EventLogUnavailable(f"redis tail failed: {exc}") from exc
             for _key, rows in reply or ():

@@ -1,0 +1,190 @@
+"""The store suite, run against a SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import orjson
+import pytest
+
+from whiteboard import domain, migrate
+from whiteboard.errors import DomainError, NotFound, PreconditionFailed
+from whiteboard.store import Actor, Store, WriteRequest, Written, normalise_url
+
+NURSE = Actor(name="RN Test", role="nurse", credential_id="c1", source="api")
+
+
+async def make_ward(store: Store, beds: int = 4) -> str:
+    ward_id = "w-" + uuid.uuid4().hex[:8]
+    created = await store.add_wards([(ward_id, f"Ward {ward_id}", [(f"B{i}", "Bay 1") for i in range(1, beds + 1)])])
+    assert created == [ward_id]
+    return ward_id
+
+
+def req(ward: str, bed: str, body: dict[str, object], **kw: object) -> WriteRequest:
+    return WriteRequest(ward, bed, domain.parse_patch(body), NURSE, **kw)  # type: ignore[arg-type]
+
+
+async def one(store: Store, request: WriteRequest) -> Written:
+    [result] = await store.apply_batch([request])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+async def test_migrations_reach_head(database_url: str) -> None:
+    await migrate.upgrade(database_url)
+    assert await migrate.current(database_url) == migrate.head()
+    await migrate.upgrade(database_url)  # idempotent
+
+
+async def test_concurrent_migrations_do_not_race(database_url: str) -> None:
+    """Instances starting together take turns creating the schema."""
+    await asyncio.gather(*(migrate.upgrade(database_url) for _ in range(3)))
+    assert await migrate.current(database_url) == migrate.head()
+
+
+async def test_add_and_list_wards(store: Store) -> None:
+    ward = await make_ward(store, beds=3)
+    again = await store.add_wards([(ward, "other", [])])
+    assert again == []
+    listed = {w.id: w for w in await store.list_wards()}
+    assert listed[ward].beds == 3
+    state = await store.load_ward(ward)
+    assert state is not None
+    assert state.seq == 0
+    assert [b["id"] for b in state.beds] == ["B1", "B2", "B3"]
+    assert all(b["status"] == "empty" and b["patient"] is None for b in state.beds)
+
+
+async def test_write_commits_bed_audit_and_outbox_together(store: Store) -> None:
+    ward = await make_ward(store)
+    w = await one(store, req(ward, "B1", {"status": "occupied", "patient": {"name": "Ada Lovelace"}}))
+    assert w.seq == 1
+    assert w.event is not None and w.event["kind"] == "patient.admitted"
+    assert orjson.loads(w.payload or b"") == w.event
+    state = await store.load_ward(ward)
+    assert state is not None and state.seq == 1
+    bed = state.beds[0]
+    assert bed["status"] == "occupied"
+    assert bed["patient"]["initials"] == "A.L."
+    assert bed["updated_at"] is not None
+    [row] = await store.outbox_rows(ward, 0, 10)
+    assert (row.seq, row.payload) == (1, w.payload)
+    audit = await store.audit(ward=ward)
+    [rec] = [a for a in audit if a["action"] == "patient.admitted"]
+    assert rec["actor"] == "RN Test" and rec["bed"] == "B1" and rec["offset"] == "1-0"
+    assert rec["before"] == {"status": "empty", "patient": None}
+    assert rec["after"]["status"] == "occupied"
+
+
+async def test_sequence_numbers_are_per_ward_and_contiguous(store: Store) -> None:
+    a, b = await make_ward(store), await make_ward(store)
+    seqs_a = [(await one(store, req(a, "B1", {"notes": f"n{i}"}))).seq for i in range(3)]
+    seqs_b = [(await one(store, req(b, "B2", {"notes": f"n{i}"}))).seq for i in range(2)]
+    assert seqs_a == [1, 2, 3]
+    assert seqs_b == [1, 2]
+
+
+async def test_refused_write_changes_nothing(store: Store) -> None:
+    ward = await make_ward(store)
+    with pytest.raises(DomainError):
+        await one(store, req(ward, "B1", {"status": "closed", "patient": {"name": "X Y"}}))
+    with pytest.raises(NotFound):
+        await one(store, req(ward, "B99", {"notes": "x"}))
+    with pytest.raises(NotFound):
+        await one(store, req("no-such-ward", "B1", {"notes": "x"}))
+    state = await store.load_ward(ward)
+    assert state is not None and state.seq == 0
+    assert await store.outbox_rows(ward, 0, 100) == []
+    assert [a["action"] for a in await store.audit(ward=ward)] == ["ward.created"]
+
+
+async def test_batch_refuses_one_and_commits_the_rest(store: Store) -> None:
+    """Group commit: a refused request in a batch does not take the others down, nor half-write itself."""
+    ward = await make_ward(store)
+    results = await store.apply_batch(
+        [
+            req(ward, "B1", {"notes": "first"}),
+            req(ward, "B2", {"status": "occupied"}),  # occupied without a patient: refused
+            req(ward, "B1", {"notes": "second"}),
+        ]
+    )
+    assert isinstance(results[0], Written) and results[0].seq == 1
+    assert isinstance(results[1], DomainError)
+    assert isinstance(results[2], Written) and results[2].seq == 2
+    state = await store.load_ward(ward)
+    assert state is not None
+    assert state.beds[0]["notes"] == "second"
+    assert state.beds[1]["status"] == "empty"
+
+
+async def test_if_match_detects_a_moved_ward(store: Store) -> None:
+    ward = await make_ward(store)
+    await one(store, req(ward, "B1", {"notes": "a"}))
+    with pytest.raises(PreconditionFailed):
+        await one(store, req(ward, "B1", {"notes": "b"}, if_match_seq=0))
+    ok = await one(store, req(ward, "B1", {"notes": "b"}, if_match_seq=1))
+    assert ok.seq == 2
+
+
+async def test_unchanged_write_takes_no_sequence_number(store: Store) -> None:
+    ward = await make_ward(store)
+    await one(store, req(ward, "B1", {"notes": "same"}))
+    again = await one(store, req(ward, "B1", {"notes": "same"}))
+    assert again.event is None and again.seq == 1
+
+
+async def test_concurrent_writers_get_distinct_sequence_numbers(store: Store) -> None:
+    ward = await make_ward(store, beds=8)
+    results = await asyncio.gather(*(one(store, req(ward, f"B{i % 8 + 1}", {"notes": f"n{i}"})) for i in range(24)))
+    assert sorted(r.seq for r in results) == list(range(1, 25))
+
+
+async def test_discharge_then_clean_then_admit(store: Store) -> None:
+    ward = await make_ward(store)
+    await one(store, req(ward, "B1", {"patient": {"name": "Grace Hopper", "nhs_number": "943 476 5919"}}))
+    d = await one(store, req(ward, "B1", {"patient": None}))
+    assert d.event is not None and d.event["kind"] == "patient.discharged"
+    assert d.event["changes"]["status"] == "cleaning"
+    await one(store, req(ward, "B1", {"status": "empty"}))
+    state = await store.load_ward(ward)
+    assert state is not None and state.beds[0]["status"] == "empty" and state.beds[0]["patient"] is None
+
+
+async def test_display_profile_change_is_an_event(store: Store) -> None:
+    ward = await make_ward(store)
+    w = await one(store, WriteRequest(ward, None, domain.DisplayProfile(frozenset({"initials"})), NURSE))
+    assert w.event is not None and w.event["kind"] == "ward.display_profile"
+    state = await store.load_ward(ward)
+    assert state is not None and state.display_fields == frozenset({"initials"})
+
+
+async def test_credentials_are_hashed_and_revocable(store: Store) -> None:
+    from whiteboard.auth import hash_token
+
+    cred_id, token = await store.create_credential("nurse", ("w1",), "RN Hash")
+    row = await store.find_credential(hash_token(token))
+    assert row is not None and row.role == "nurse" and row.wards == ("w1",) and row.revoked_at is None
+    assert await store.find_credential(token) is None  # the token itself is not what is stored
+    assert await store.revoke_credential(cred_id)
+    assert not await store.revoke_credential(cred_id)
+    row = await store.find_credential(hash_token(token))
+    assert row is not None and row.revoked_at is not None
+
+
+async def test_outbox_delete_up_to_top(store: Store) -> None:
+    ward = await make_ward(store)
+    for i in range(5):
+        await one(store, req(ward, "B1", {"notes": f"n{i}"}))
+    assert len(await store.pending_outbox()) >= 5
+    assert await store.delete_outbox({ward: 3}) == 3
+    assert [r.seq for r in await store.outbox_rows(ward, 0, 100)] == [4, 5]
+
+
+def test_database_urls_are_normalised() -> None:
+    assert normalise_url("postgres://u@h/d").startswith("postgresql+asyncpg://")
+    assert normalise_url("sqlite+aiosqlite:///x.db") == "sqlite+pysqlite:///x.db"
+    with pytest.raises(ValueError, match="unsupported database URL"):
+        normalise_url("mysql://u@h/d")

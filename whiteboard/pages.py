@@ -1,0 +1,299 @@
+"""HTML pages (CONTRACT.md, "Pages"): the wall board, the phone view, the ops page and sign-in.
+
+Pages render `displays/templates` with context that has already passed the one privacy filter
+(`WardView.snapshot(audience)`), so a display page never holds what its credential may not see. All
+behaviour is in `displays/static/js`: no inline script (the CSP below forbids it); data reaches the
+scripts through `data-*` attributes and `<script type="application/json">` blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlencode, urlsplit
+
+import jinja2
+import orjson
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+import whiteboard
+from whiteboard import auth, domain, redact
+from whiteboard.auth import Principal
+from whiteboard.errors import ApiError
+from whiteboard.http import credential_token
+from whiteboard.state import wb
+
+# A kiosk is enrolled once and must never log itself out (the token can still be revoked).
+DISPLAY_COOKIE_MAX_AGE_SECS: Final = 10 * 365 * 24 * 3600
+# Pages hold patient data for staff: never cached, never framed, scripts only from this origin.
+PAGE_HEADERS: Final = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+FLAG_LABELS: Final = {
+    "falls": ("Falls", "Falls risk"),
+    "pressure_damage": ("PU", "Pressure damage risk"),
+    "nil_by_mouth": ("NBM", "Nil by mouth"),
+    "nutrition": ("Nutr", "Nutrition risk"),
+    "dementia": ("Dem", "Dementia"),
+    "frailty": ("Frail", "Frailty"),
+    "learning_disability": ("LD", "Learning disability"),
+    "allergy": ("Allergy", "Allergy"),
+    "infection": ("IPC", "Infection risk (IPC)"),
+    "isolation": ("Isol", "Isolation"),
+    "dnacpr": ("DNACPR", "DNACPR / ceiling of care"),
+    "similar_name": ("Name!", "Similar name on ward"),
+}
+FIELD_LABELS: Final = {
+    "initials": "Initials",
+    "sex": "Sex",
+    "age": "Age",
+    "consultant": "Consultant",
+    "named_nurse": "Named nurse",
+    "admitted_at": "Admitted (length of stay)",
+    "edd": "Expected discharge date (EDD)",
+    "medically_optimised": "Medically optimised",
+    "discharge_pathway": "Discharge pathway",
+    "discharge_status": "Discharge status",
+    "red_green": "Red / green day",
+    "news2": "NEWS2 and obs due",
+    "flags": "Safety flags (coded)",
+    "tasks_pending": "Count of pending tasks",
+}
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+def displays_dir() -> Path:
+    """`displays/` beside the package in a checkout, else the copy the wheel carries as `_displays`."""
+    package = Path(whiteboard.__file__).resolve().parent
+    for candidate in (package.parent / "displays", package / "_displays"):
+        if (candidate / "templates").is_dir():
+            return candidate
+    raise RuntimeError(f"the displays folder is missing (looked beside and inside {package})")
+
+
+def json_script(value: Any) -> Markup:
+    """JSON safe inside <script type="application/json">: no `</script>`, no `<!--`, no HTML entities."""
+    text = orjson.dumps(value).decode()
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+class _StaticVersions:
+    """`/static/...?v=HASH`: a kiosk that reloads after a deploy never mixes old and new files."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        version = self._cache.get(path)
+        if version is None:
+            file = (self._root / path).resolve()
+            if self._root.resolve() not in file.parents or not file.is_file():
+                raise jinja2.TemplateError(f"no static file {path!r}")
+            version = self._cache[path] = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
+        return f"/static/{path}?v={version}"
+
+
+def build_templates() -> Jinja2Templates:
+    root = displays_dir()
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(root / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static"] = _StaticVersions(root / "static")
+    env.filters["json_script"] = json_script
+    return Jinja2Templates(env=env)
+
+
+def static_dir() -> Path:
+    return displays_dir() / "static"
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    templates: Jinja2Templates | None = wb(request).templates
+    if templates is None:
+        templates = wb(request).templates = build_templates()
+    return templates.TemplateResponse(request, name, context, status_code=status, headers=PAGE_HEADERS)
+
+
+# --- credentials -----------------------------------------------------------------------------
+
+
+async def _principal(request: Request) -> Principal | None:
+    token, _ = credential_token(request)
+    return await wb(request).auth.authenticate(token) if token else None
+
+
+def _to_login(request: Request) -> Response:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/login?" + urlencode({"next": here}), status_code=303)
+
+
+def _problem(request: Request, status: int, title: str, message: str, who: Principal | None = None,
+             link: tuple[str, str] | None = None) -> Response:
+    context = {"title": title, "message": message, "status": status, "who": who, "link": link}
+    return render(request, "problem.html", context, status)
+
+
+def safe_next(raw: str | None) -> str | None:
+    """A same-site path to return to after sign-in; anything else (other hosts, `//x`, `\\x`) is dropped."""
+    if not raw or not raw.startswith("/") or raw.startswith(("//", "/\\")) or any(c in raw for c in "\r\n\t"):
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc:
+        return None
+    return raw
+
+
+def home_for(who: Principal) -> str:
+    if who.role == "display" and who.wards:
+        return f"/board/{who.wards[0]}"
+    if who.role == "ops":
+        return "/ops"
+    return "/m"
+
+
+def _same_origin_post(request: Request) -> bool:
+    """Sign-in and sign-out forms only from our own pages (login CSRF); a missing Origin is a non-browser."""
+    origin = request.headers.get("origin")
+    return origin is None or origin == "null" or urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+async def root(request: Request) -> Response:
+    who = await _principal(request)
+    return RedirectResponse(home_for(who) if who else "/login", status_code=303)
+
+
+async def login(request: Request) -> Response:
+    nxt = safe_next(request.query_params.get("next"))
+    if request.method == "GET":
+        who = await _principal(request)
+        return render(request, "login.html", {"error": None, "next": nxt or "", "signed_in": who})
+    if not _same_origin_post(request):
+        return _problem(request, 403, "Sign-in refused", "The sign-in form was sent from another site.")
+    form = await request.form()
+    token = str(form.get("token") or "").strip()
+    nxt = safe_next(str(form.get("next") or "")) or nxt
+    who = await wb(request).auth.authenticate(token) if token else None
+    if who is None:
+        error = (
+            "Enter the access token you were given." if not token
+            else "That token was not accepted: it is unknown or has been revoked. Check it, or ask an admin for a new one."
+        )
+        return render(request, "login.html", {"error": error, "next": nxt or "", "signed_in": None}, 401)
+    target = home_for(who)
+    if who.role != "display" and nxt is not None:
+        target = nxt
+    response = RedirectResponse(target, status_code=303)
+    settings = wb(request).settings
+    response.set_cookie(
+        auth.COOKIE_NAME, token,
+        max_age=DISPLAY_COOKIE_MAX_AGE_SECS if who.role == "display" else settings.session_max_age_secs,
+        path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def logout(request: Request) -> Response:
+    if not _same_origin_post(request):
+        return _problem(request, 403, "Sign-out refused", "The sign-out form was sent from another site.")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(auth.COOKIE_NAME, path="/", httponly=True, samesite="strict")
+    return response
+
+
+async def board(request: Request) -> Response:
+    """The wall display: the ward as the credential may see it, then live over the WebSocket."""
+    who = await _principal(request)
+    if who is None:
+        return _to_login(request)
+    ward_id = request.path_params["ward"]
+    if not who.can_read_ward(ward_id):
+        return _problem(request, 403, "Not allowed", f"This credential does not show ward {ward_id}.", who,
+                        (home_for(who), "Go to your start page"))
+    state = wb(request)
+    try:
+        ch = await state.hub.channel(ward_id)
+    except ApiError as exc:
+        if exc.status == 404:
+            return _problem(request, 404, "No such ward", f"There is no ward called {ward_id}.", who)
+        raise
+    view = ch.view
+    audience = view.audience_for(who.role)
+    shown = sorted(audience.display_fields) if audience.display_fields is not None else sorted(redact.DISPLAYABLE)
+    context = {
+        "ward": {"id": view.id, "name": view.name},
+        "snapshot": view.snapshot(audience),
+        "who": who,
+        "stale_secs": state.settings.board_stale_secs,
+        "server_now": domain.iso(domain.utc_now()),
+        "shown_fields": shown,
+        "flag_labels": {k: v for k, v in FLAG_LABELS.items() if audience.display_fields is None or k != "dnacpr"},
+    }
+    return render(request, "board.html", context)
+
+
+async def mobile(request: Request) -> Response:
+    """The phone view: wards, beds and editing for staff; views switch client-side under `#/`."""
+    who = await _principal(request)
+    if who is None:
+        return _to_login(request)
+    if who.role == "display":
+        ward = who.wards[0] if who.wards else ""
+        return _problem(request, 403, "This is a wall-display credential",
+                        "A display credential shows one ward's public board and cannot open the staff view.", who,
+                        (f"/board/{ward}", "Open the board"))
+    if not who.at_least("viewer"):
+        return _problem(request, 403, "No ward access", "This credential sees no patient data (it is for the ops "
+                        "team).", who, (home_for(who), "Open the ops page"))
+    wards = [{"id": w.id, "name": w.name, "beds": w.beds} for w in await wb(request).store.list_wards()
+             if who.covers(w.id)]
+    context = {
+        "who": who,
+        "wards": wards,
+        "config": {
+            "role": who.role,
+            "name": who.name,
+            "canWrite": who.at_least("nurse"),
+            "isAdmin": who.at_least("admin"),
+            "staleSecs": wb(request).settings.board_stale_secs,
+            "serverNow": domain.iso(domain.utc_now()),
+            "statuses": list(domain.STATUSES),
+            "flags": [{"code": f, "short": FLAG_LABELS[f][0], "label": FLAG_LABELS[f][1]} for f in domain.FLAGS],
+            "taskKinds": list(domain.TASK_KINDS),
+            "dischargeStatuses": list(domain.DISCHARGE_STATUSES),
+            "notesMax": domain.NOTES_MAX_CHARS,
+            "tasksMax": domain.TASKS_MAX,
+            "fieldLabels": FIELD_LABELS,
+        },
+    }
+    return render(request, "mobile.html", context)
+
+
+async def ops_page(request: Request) -> Response:
+    who = await _principal(request)
+    if who is None:
+        return _to_login(request)
+    if not who.sees_metrics:
+        return _problem(request, 403, "Not allowed", "The ops page is for the ops and admin roles.", who,
+                        (home_for(who), "Go to your start page"))
+    return render(request, "ops.html", {"who": who})
