@@ -205,7 +205,7 @@ async def test_crash_between_commit_and_append_loses_and_duplicates_nothing(
 
 async def test_slow_client_is_closed_while_others_keep_receiving(make_server: Callable[..., ServerProcess]) -> None:
     s = prepared(make_server, env={"WHITEBOARD_WS_QUEUE_SIZE": "16"}).start()
-    nurse = s.token("nurse", WARD)
+    nurse, ops = s.token("nurse", WARD), s.token("ops")
     slow = raw_upgrade(s.port, f"/ws/wards/{WARD}", nurse)  # handshake done; never reads again
     fast = await open_ws(s.ws_url, WARD, nurse)
     await next_frame(fast)
@@ -225,7 +225,7 @@ async def test_slow_client_is_closed_while_others_keep_receiving(make_server: Ca
             assert all(a.status_code == 200 for a in answers)
             offsets = sorted([int((await next_frame(fast))["offset"].split("-")[0]) for _ in bodies])
             assert offsets == list(range(sent - len(bodies) + 1, sent + 1))  # every event, in order, once
-            metrics = (await http.get("/metrics", headers={"Authorization": f"Bearer {s.token('ops')}"})).text \
+            metrics = (await http.get("/metrics", headers={"Authorization": f"Bearer {ops}"})).text \
                 if _round % 5 == 4 else ""
             if 'whiteboard_ws_closed_total{reason="slow_client"} 1.0' in metrics:
                 closed = True
