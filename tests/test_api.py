@@ -1,0 +1,304 @@
+"""The HTTP API in-process (Starlette's TestClient runs the real lifespan), on the embedded default and on
+PostgreSQL + Redis: the contract's answers, its error table, and "nothing written" after every refusal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from whiteboard.app import create_app
+from whiteboard.settings import Settings
+
+WARD = "ward-api"
+PATIENT = {
+    "name": "Mary Seacole",
+    "nhs_number": "9434765919",
+    "date_of_birth": "1935-03-14",
+    "named_nurse": "RN Kofi Mensah",
+    "flags": ["falls", "dnacpr"],
+    "tasks": [{"kind": "bloods", "text": "FBC for Mary"}, {"kind": "tto", "text": "TTO", "done": True}],
+}
+
+
+@pytest.fixture(params=["embedded", "redis+postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "embedded":
+        return Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", max_body_bytes=4096)
+    return Settings(
+        database_url=request.getfixturevalue("pg_databases").new(),
+        redis_url=request.getfixturevalue("redis_url"),
+        redis_key_prefix=request.getfixturevalue("redis_prefix"),
+        max_body_bytes=4096,
+    )
+
+
+class Api:
+    def __init__(self, client: TestClient, tokens: dict[str, str]) -> None:
+        self.c = client
+        self.tokens = tokens
+
+    def as_(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def snapshot(self, role: str = "admin") -> dict[str, Any]:
+        r = self.c.get(f"/api/wards/{WARD}", headers=self.as_(role))
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def patch(self, bed: str, body: Any, role: str = "nurse", **headers: str) -> Any:
+        return self.c.patch(f"/api/wards/{WARD}/beds/{bed}", json=body, headers={**self.as_(role), **headers})
+
+    def audit_count(self) -> int:
+        return len(self.c.get("/api/audit", params={"ward": WARD}, headers=self.as_("admin")).json())
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    app = create_app(settings)
+    with TestClient(app) as client:
+        store = app.state.wb.store
+        portal = client.portal
+        assert portal is not None
+
+        def run(coro: Any) -> Any:
+            async def wrapper() -> Any:
+                return await coro
+
+            return portal.call(wrapper)
+
+        run(store.add_wards([(WARD, "Ward API", [(f"B{i}", "Bay 1") for i in range(1, 5)])]))
+        run(store.add_wards([("ward-other", "Other", [("B1", "Bay 1")])]))
+        tokens = {}
+        for role, wards in [("admin", None), ("nurse", (WARD,)), ("display", (WARD,)), ("viewer", (WARD,)),
+                            ("ops", None), ("other_nurse", ("ward-other",)), ("manager", (WARD,))]:
+            real_role = {"other_nurse": "nurse", "manager": "ward_manager"}.get(role, role)
+            tokens[role] = run(store.create_credential(real_role, wards, f"test {role}"))[1]
+        yield Api(client, tokens)
+
+
+def test_health_and_readiness(api: Api) -> None:
+    assert api.c.get("/healthz").json() == {"status": "ok"}
+    ready = api.c.get("/readyz").json()
+    assert ready["status"] == "ready" and set(ready["checks"]) == {"database", "eventlog"}
+
+
+def test_wards_list_only_what_the_credential_covers(api: Api) -> None:
+    assert [w["id"] for w in api.c.get("/api/wards", headers=api.as_("nurse")).json()] == [WARD]
+    assert {w["id"] for w in api.c.get("/api/wards", headers=api.as_("admin")).json()} == {WARD, "ward-other"}
+    assert api.c.get("/api/wards", headers=api.as_("ops")).status_code == 403
+
+
+def test_patch_then_snapshot_etag_and_304(api: Api) -> None:
+    r = api.patch("B1", {"patient": PATIENT, "notes": "Daughter visiting"})
+    assert r.status_code == 200, r.text
+    assert r.json()["offset"] == "1-0" and r.json()["event"]["kind"] == "patient.admitted"
+    first = api.c.get(f"/api/wards/{WARD}", headers=api.as_("nurse"))
+    etag = first.headers["etag"]
+    bed = first.json()["beds"][0]
+    assert bed["status"] == "occupied" and bed["patient"]["name"] == "Mary Seacole" and bed["notes"] == "Daughter visiting"
+    again = api.c.get(f"/api/wards/{WARD}", headers={**api.as_("nurse"), "If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["etag"] == etag
+    api.patch("B2", {"notes": "moved on"})
+    assert api.c.get(f"/api/wards/{WARD}", headers={**api.as_("nurse"), "If-None-Match": etag}).status_code == 200
+
+
+def test_if_match_stale_is_412_and_writes_nothing(api: Api) -> None:
+    etag = api.c.get(f"/api/wards/{WARD}", headers=api.as_("nurse")).headers["etag"]
+    assert api.patch("B1", {"notes": "one"}, **{"If-Match": etag}).status_code == 200
+    before = api.snapshot()
+    stale = api.patch("B2", {"notes": "two"}, **{"If-Match": etag})
+    assert stale.status_code == 412 and stale.json()["error"]["code"] == "precondition_failed"
+    assert api.snapshot() == before
+
+
+def test_display_never_sees_identifiers_or_notes(api: Api) -> None:
+    api.patch("B1", {"patient": PATIENT, "notes": "Daughter visiting"})
+    snap = api.snapshot("display")
+    text = str(snap)
+    for secret in ("Mary", "Seacole", "9434765919", "1935-03-14", "Daughter", "dnacpr", "FBC for Mary"):
+        assert secret not in text
+    patient = snap["beds"][0]["patient"]
+    assert patient["initials"] == "M.S." and patient["named_nurse"] == "RN Kofi Mensah"
+    assert patient["flags"] == ["falls"] and patient["tasks_pending"] == 1
+    assert "notes" not in snap["beds"][0]
+    events = api.c.get(f"/api/wards/{WARD}/events", params={"since": "0-0"}, headers=api.as_("display")).json()
+    assert "Seacole" not in str(events) and "Daughter" not in str(events)
+    staff_events = api.c.get(f"/api/wards/{WARD}/events", params={"since": "0-0"}, headers=api.as_("viewer")).json()
+    assert staff_events["events"][0]["event"]["changes"]["patient"]["name"] == "Mary Seacole"
+
+
+def test_display_profile_is_configurable_but_never_identifying(api: Api) -> None:
+    api.patch("B1", {"patient": PATIENT})
+    url = f"/api/wards/{WARD}/display-profile"
+    assert api.c.get(url, headers=api.as_("display")).status_code == 403
+    assert api.c.put(url, json={"fields": ["initials"]}, headers=api.as_("manager")).status_code == 403
+    bad = api.c.put(url, json={"fields": ["initials", "name"]}, headers=api.as_("admin"))
+    assert bad.status_code == 422 and "never shown" in bad.json()["error"]["message"]
+    ok = api.c.put(url, json={"fields": ["initials", "age"]}, headers=api.as_("admin"))
+    assert ok.status_code == 200 and ok.json()["fields"] == ["age", "initials"]
+    assert set(api.snapshot("display")["beds"][0]["patient"]) == {"initials", "age"}
+    api.c.put(url, json={"fields": None}, headers=api.as_("admin"))
+    assert "named_nurse" in api.snapshot("display")["beds"][0]["patient"]
+
+
+def test_observations_compute_news2_through_the_write_path(api: Api) -> None:
+    obs = {"respiration_rate": 26, "spo2": 95, "spo2_scale": 1, "on_oxygen": False, "systolic_bp": 120,
+           "pulse": 80, "consciousness": "A", "temperature": 37.0}
+    url = f"/api/wards/{WARD}/beds/B1/observations"
+    nobody = api.c.post(url, json=obs, headers=api.as_("nurse"))
+    assert nobody.status_code == 422 and nobody.json()["error"]["code"] == "no_patient"
+    api.patch("B1", {"patient": {"name": "Obs Test"}})
+    r = api.c.post(url, json=obs, headers=api.as_("nurse"))
+    assert r.status_code == 200, r.text
+    news = r.json()["news2"]
+    assert (news["score"], news["red_score"], news["risk"]) == (4, True, "low-medium")
+    assert api.snapshot()["beds"][0]["patient"]["news2"]["score"] == 4
+    bad = api.c.post(url, json={**obs, "spo2": "high"}, headers=api.as_("nurse"))
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "spo2"
+
+
+def test_audit_records_every_change_with_who_and_what(api: Api) -> None:
+    api.patch("B3", {"status": "blocked", "notes": "Broken bed"})
+    records = api.c.get("/api/audit", params={"ward": WARD, "bed": "B3"}, headers=api.as_("manager")).json()
+    [rec] = records
+    assert rec["actor"] == "test nurse" and rec["role"] == "nurse" and rec["action"] == "bed.updated"
+    assert rec["before"] == {"status": "empty", "notes": ""}
+    assert rec["after"] == {"status": "blocked", "notes": "Broken bed"}
+    assert api.c.get("/api/audit", headers=api.as_("nurse")).status_code == 403
+    assert api.c.get("/api/audit", params={"ward": "ward-other"}, headers=api.as_("manager")).status_code == 403
+    assert api.c.get("/api/audit", params={"since": "last tuesday"}, headers=api.as_("admin")).status_code == 400
+
+
+# --- the error table: each case gets its status and error body, and writes nothing ---
+
+BAD_PATCHES: list[tuple[str, Any, int, str, str | None]] = [
+    ("wrong type", {"notes": 5}, 422, "wrong_type", "notes"),
+    ("unknown field", {"colour": "red"}, 422, "unknown_field", "colour"),
+    ("unknown status", {"status": "on fire"}, 422, "unknown_value", "status"),
+    ("notes too long", {"notes": "x" * 501}, 422, "too_long", "notes"),
+    ("patient on closed bed", {"status": "closed", "patient": {"name": "A B"}}, 422, "conflict", "status"),
+    ("occupied without patient", {"status": "occupied"}, 422, "conflict", "patient"),
+    ("bad NHS number", {"patient": {"name": "A B", "nhs_number": "1234567890"}}, 422, "invalid", "patient.nhs_number"),
+    ("unknown patient field", {"patient": {"name": "A B", "shoe_size": 9}}, 422, "unknown_field", "patient.shoe_size"),
+    ("bad flag", {"patient": {"name": "A B", "flags": ["vip"]}}, 422, "unknown_value", "patient.flags"),
+    ("bad date", {"patient": {"name": "A B", "edd": "soon"}}, 422, "wrong_type", "patient.edd"),
+    ("not an object", [1, 2], 422, "wrong_type", None),
+    ("empty object", {}, 422, "empty", None),
+    ("discharge nobody", {"patient": None}, 422, "no_patient", "patient"),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "status", "code", "field"), BAD_PATCHES, ids=[c[0] for c in BAD_PATCHES])
+def test_bad_bodies_are_refused_and_write_nothing(
+    api: Api, case: str, body: Any, status: int, code: str, field: str | None
+) -> None:
+    before, audits = api.snapshot(), api.audit_count()
+    r = api.patch("B1", body)
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert err["code"] == code and err.get("field") == field and err["message"]
+    assert api.snapshot() == before and api.audit_count() == audits
+
+
+def raw_patch(api: Api, content: bytes, headers: dict[str, str] | None = None, role: str = "nurse") -> Any:
+    return api.c.patch(f"/api/wards/{WARD}/beds/B1", content=content, headers={**api.as_(role), **(headers or {})})
+
+
+def test_malformed_and_oversized_bodies(api: Api) -> None:
+    before = api.snapshot()
+    malformed = raw_patch(api, b'{"notes": ')
+    assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "malformed"
+    assert raw_patch(api, b"").status_code == 400
+    big = raw_patch(api, b'{"notes": "' + b"x" * 10_000 + b'"}')
+    assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: refused while reading
+        yield b'{"notes": "'
+        for _ in range(100):
+            yield b"y" * 100
+        yield b'"}'
+
+    chunked = api.c.patch(f"/api/wards/{WARD}/beds/B1", content=chunks(), headers=api.as_("nurse"))
+    assert chunked.status_code == 413
+    assert api.snapshot() == before
+
+
+CREDENTIAL_CASES: list[tuple[str, str | None, str, str, int]] = [
+    ("no credential", None, "PATCH", f"/api/wards/{WARD}/beds/B1", 401),
+    ("forged token", "wbt_forged", "PATCH", f"/api/wards/{WARD}/beds/B1", 401),
+    ("display writes", "display", "PATCH", f"/api/wards/{WARD}/beds/B1", 403),
+    ("viewer writes", "viewer", "PATCH", f"/api/wards/{WARD}/beds/B1", 403),
+    ("other ward's nurse", "other_nurse", "PATCH", f"/api/wards/{WARD}/beds/B1", 403),
+    ("other ward's nurse reads", "other_nurse", "GET", f"/api/wards/{WARD}", 403),
+    ("ops reads a ward", "ops", "GET", f"/api/wards/{WARD}", 403),
+    ("unknown ward", "admin", "PATCH", "/api/wards/nope/beds/B1", 404),
+    ("unknown bed", "nurse", "PATCH", f"/api/wards/{WARD}/beds/B99", 404),
+    ("no credential for metrics", None, "GET", "/metrics", 401),
+    ("nurse reads metrics", "nurse", "GET", "/metrics", 403),
+    ("ops reads metrics", "ops", "GET", "/metrics", 200),
+]
+
+
+@pytest.mark.parametrize(("case", "who", "method", "url", "status"), CREDENTIAL_CASES,
+                         ids=[c[0] for c in CREDENTIAL_CASES])
+def test_credentials_and_scopes(api: Api, case: str, who: str | None, method: str, url: str, status: int) -> None:
+    before = api.snapshot()
+    headers = {} if who is None else {"Authorization": f"Bearer {api.tokens.get(who, who)}"}
+    r = api.c.request(method, url, json={"notes": "x"} if method == "PATCH" else None, headers=headers)
+    assert r.status_code == status, r.text
+    if status >= 400:
+        assert r.json()["error"]["code"]
+    if status == 401:
+        assert r.headers["www-authenticate"].startswith("Bearer")
+    assert api.snapshot() == before
+
+
+def test_cookie_writes_need_the_client_header(api: Api) -> None:
+    api.c.cookies.set("wb_session", api.tokens["nurse"])
+    try:
+        no_header = api.c.patch(f"/api/wards/{WARD}/beds/B1", json={"notes": "csrf?"})
+        assert no_header.status_code == 403 and no_header.json()["error"]["code"] == "csrf"
+        ok = api.c.patch(f"/api/wards/{WARD}/beds/B1", json={"notes": "phone"}, headers={"X-Whiteboard-Client": "phone"})
+        assert ok.status_code == 200
+    finally:
+        api.c.cookies.clear()
+
+
+@pytest.mark.parametrize("query", ["since=abc", "since=1-x", "since=-1-0", "limit=0", "limit=ten", "limit=100000"])
+def test_bad_event_queries_are_400(api: Api, query: str) -> None:
+    r = api.c.get(f"/api/wards/{WARD}/events?{query}", headers=api.as_("nurse"))
+    assert r.status_code == 400 and r.json()["error"]["field"] in {"since", "limit"}
+
+
+def test_revoked_credential_is_refused_after_the_cache(settings: Settings, tmp_path: Path) -> None:
+    app = create_app(settings.replace(credential_cache_secs=0.0))
+    with TestClient(app) as client:
+        store = app.state.wb.store
+        assert client.portal is not None
+        run: Callable[[Any], Any] = lambda coro: client.portal.call(lambda: coro)  # type: ignore[union-attr]
+        run(store.add_wards([("w1", "W1", [("B1", "Bay")])]))
+        cred_id, token = run(store.create_credential("nurse", ("w1",), "revokee"))
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/wards/w1", headers=headers).status_code == 200
+        assert run(store.revoke_credential(cred_id))
+        assert client.get("/api/wards/w1", headers=headers).status_code == 401
+
+
+def test_readyz_names_the_backend_that_is_down(tmp_path: Path) -> None:
+    from tests.conftest import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'r.db'}", redis_url=dead))
+    with TestClient(app) as client:
+        r = client.get("/readyz")
+        assert r.status_code == 503
+        body = r.json()
+        assert body["checks"]["eventlog"]["status"] == "down" and body["checks"]["database"]["status"] == "ok"
+        assert "eventlog (redis)" in body["error"]["message"]
+    asyncio.set_event_loop_policy(None)
