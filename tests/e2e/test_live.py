@@ -271,3 +271,57 @@ async def test_bad_since_and_missing_credentials_on_websocket(make_server: Calla
     with pytest.raises(ConnectionClosed) as closed:
         await next_frame(ws2)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+@pytest.mark.parametrize("backend", ["redis+postgresql"], indirect=True)
+async def test_log_lost_under_a_connected_client_gives_a_fresh_snapshot(
+    make_server: Callable[..., ServerProcess], backend: dict[str, str | None]
+) -> None:
+    """Redis loses the ward's log (a restart without persistence): watchers get `recovered: false`, no gap."""
+    s = prepared(make_server).start()
+    nurse = s.token("nurse", WARD)
+    await patch(s, nurse, "B01", {"notes": "one"})
+    ws = await open_ws(s.ws_url, WARD, nurse)
+    snap = await next_frame(ws)
+    client = redis_sync.Redis.from_url(str(backend["redis_url"]))
+    client.delete(*list(client.scan_iter(match=f"{backend['redis_prefix']}:*")))
+    await patch(s, nurse, "B02", {"notes": "two"})
+    fresh = await next_frame(ws)
+    assert fresh["type"] == "snapshot" and fresh["recovered"] is False
+    assert fresh["epoch"] != snap["epoch"] and fresh["offset"] == "2-0"
+    assert {b["id"]: b["notes"] for b in fresh["beds"]}["B02"] == "two"
+    await patch(s, nurse, "B03", {"notes": "three"})
+    nxt = await next_frame(ws)
+    assert (nxt["type"], nxt["offset"], nxt["epoch"]) == ("event", "3-0", fresh["epoch"])
+    await ws.close()
+
+
+async def test_heartbeats_flow_when_nothing_changes(make_server: Callable[..., ServerProcess]) -> None:
+    s = prepared(make_server, env={"WHITEBOARD_HEARTBEAT_SECS": "0.3"}).start()
+    ws = await open_ws(s.ws_url, WARD, s.token("display", WARD))
+    snap = await next_frame(ws)
+    beat = await next_frame(ws, skip_heartbeats=False)
+    assert beat["type"] == "heartbeat" and beat["offset"] == snap["offset"] and beat["at"].endswith("Z")
+    await ws.close()
+
+
+async def test_demo_seeds_once_and_feeds_through_the_write_path(make_server: Callable[..., ServerProcess]) -> None:
+    s = make_server(args=["--demo", "--demo-seed", "3"], env={"WHITEBOARD_DEMO_RATE": "600"}).start()
+    admin = s.token("admin")
+    with s.client(admin) as c:
+        wards = c.get("/api/wards").json()
+        assert len(wards) >= 3 and all(20 <= w["beds"] <= 30 for w in wards)
+        first = c.get(f"/api/wards/{wards[0]['id']}").json()
+        statuses = {b["status"] for b in first["beds"]}
+        assert {"empty", "cleaning", "occupied"} <= statuses
+        assert any(b["patient"] and b["patient"]["nhs_number"].startswith("999") for b in first["beds"])
+        deadline = asyncio.get_running_loop().time() + 15
+        demo_changes: list[dict[str, Any]] = []
+        while not demo_changes and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.3)
+            demo_changes = [a for a in c.get("/api/audit").json() if a["source"] == "demo" and a["offset"]]
+        assert demo_changes, "the simulated feed made no audited change"
+    s.stop()
+    s.start()  # a restart keeps what is there rather than seeding again
+    with s.client(admin) as c:
+        assert [w["id"] for w in c.get("/api/wards").json()] == [w["id"] for w in wards]
