@@ -27,7 +27,8 @@ from whiteboard.errors import ApiError
 from whiteboard.http import credential_token
 from whiteboard.state import wb
 
-# A kiosk is enrolled once and must never log itself out (the token can still be revoked).
+# A kiosk is enrolled once and must never log itself out (the token can still be revoked). Chromium caps
+# any cookie at 400 days, so the board page renews it on every load.
 DISPLAY_COOKIE_MAX_AGE_SECS: Final = 10 * 365 * 24 * 3600
 # Pages hold patient data for staff: never cached, never framed, scripts only from this origin.
 PAGE_HEADERS: Final = {
@@ -53,6 +54,9 @@ FLAG_LABELS: Final = {
     "dnacpr": ("DNACPR", "DNACPR / ceiling of care"),
     "similar_name": ("Name!", "Similar name on ward"),
 }
+# Codes a reader might not guess; the board's key explains only these (space on a wall is precious).
+LEGEND_FLAGS: Final = ("pressure_damage", "nil_by_mouth", "nutrition", "learning_disability", "infection", "isolation",
+                       "dnacpr", "similar_name")
 FIELD_LABELS: Final = {
     "initials": "Initials",
     "sex": "Sex",
@@ -203,14 +207,15 @@ async def login(request: Request) -> Response:
     if who.role != "display" and nxt is not None:
         target = nxt
     response = RedirectResponse(target, status_code=303)
-    settings = wb(request).settings
-    response.set_cookie(
-        auth.COOKIE_NAME, token,
-        max_age=DISPLAY_COOKIE_MAX_AGE_SECS if who.role == "display" else settings.session_max_age_secs,
-        path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https",
-    )
+    set_session_cookie(request, response, who, token)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def set_session_cookie(request: Request, response: Response, who: Principal, token: str) -> None:
+    max_age = DISPLAY_COOKIE_MAX_AGE_SECS if who.role == "display" else wb(request).settings.session_max_age_secs
+    response.set_cookie(auth.COOKIE_NAME, token, max_age=max_age, path="/", httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
 
 
 async def logout(request: Request) -> Response:
@@ -248,8 +253,14 @@ async def board(request: Request) -> Response:
         "server_now": domain.iso(domain.utc_now()),
         "shown_fields": shown,
         "flag_labels": {k: v for k, v in FLAG_LABELS.items() if audience.display_fields is None or k != "dnacpr"},
+        "legend_flags": [f for f in LEGEND_FLAGS if audience.display_fields is None or f != "dnacpr"],
     }
-    return render(request, "board.html", context)
+    response = render(request, "board.html", context)
+    token, from_cookie = credential_token(request)
+    if who.role == "display" and from_cookie and token:
+        # Browsers keep a cookie at most ~400 days whatever we ask: every board load renews the kiosk's.
+        set_session_cookie(request, response, who, token)
+    return response
 
 
 async def mobile(request: Request) -> Response:
