@@ -3,7 +3,6 @@ PostgreSQL + Redis: the contract's answers, its error table, and "nothing writte
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -301,4 +300,14 @@ def test_readyz_names_the_backend_that_is_down(tmp_path: Path) -> None:
         body = r.json()
         assert body["checks"]["eventlog"]["status"] == "down" and body["checks"]["database"]["status"] == "ok"
         assert "eventlog (redis)" in body["error"]["message"]
-    asyncio.set_event_loop_policy(None)
+        # Writes are still taken: durable in the database, waiting in the outbox for the log to return.
+        store = app.state.wb.store
+        assert client.portal is not None
+        run: Callable[[Any], Any] = lambda coro: client.portal.call(lambda: coro)  # type: ignore[union-attr]
+        run(store.add_wards([("w1", "W1", [("B1", "Bay")])]))
+        token = run(store.create_credential("nurse", ("w1",), "n"))[1]
+        r = client.patch("/api/wards/w1/beds/B1", json={"notes": "log down"}, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["offset"] == "1-0"
+        assert [row.seq for row in run(store.outbox_rows("w1", 0, 10))] == [1]
+        snapshot = client.get("/api/wards/w1", headers={"Authorization": f"Bearer {token}"})
+        assert snapshot.status_code == 503 and snapshot.json()["error"]["code"] == "unavailable"

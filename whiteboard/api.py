@@ -14,6 +14,7 @@ from whiteboard import domain, news2, offsets, recovery, redact
 from whiteboard.auth import Principal, forbidden
 from whiteboard.board import WardView
 from whiteboard.errors import ApiError, DomainError
+from whiteboard.eventlog import EventLogUnavailable
 from whiteboard.http import JSONResponse, principal, read_json
 from whiteboard.hub import WardChannel
 from whiteboard.state import wb
@@ -58,63 +59,75 @@ def _actor(who: Principal, request: Request) -> Actor:
     return Actor(name=who.name, role=who.role, credential_id=who.credential_id, source=source)
 
 
-def _if_match(request: Request, view: WardView) -> int | None:
+def _if_match(request: Request, loaded: WardChannel | None) -> int | None:
+    """The ward position an If-Match names (`"SEQ.UID8"`); the transaction compares it with the database."""
     header = request.headers.get("if-match")
     if header is None or header.strip() == "*":
         return None
-    seq = view.seq_from_etag(header.split(",")[0])
-    if seq is None:
+    tag = header.split(",")[0].strip().removeprefix("W/").strip('"')
+    seq, _, uid = tag.partition(".")
+    if not seq.isdigit() or not uid or (loaded is not None and uid != loaded.view.uid[:8]):
         raise ApiError(412, "precondition_failed", "If-Match is not a current ETag of this ward: reload and retry")
-    return seq
+    return int(seq)
 
 
-async def _write(request: Request, who: Principal, ch: WardChannel, patch: domain.BedPatch) -> Written:
+async def _write(request: Request, who: Principal, patch: domain.BedPatch) -> tuple[Written, WardChannel | None]:
+    """Commit through the one write path. Works while the event log is down: the outbox keeps the change."""
     state = wb(request)
+    ward_id = request.path_params["ward"]
     written = await state.ingest.submit(
         WriteRequest(
-            ward_id=ch.view.id,
+            ward_id=ward_id,
             bed_id=request.path_params["bed"],
             patch=patch,
             actor=_actor(who, request),
-            if_match_seq=_if_match(request, ch.view),
+            if_match_seq=_if_match(request, state.hub.channels.get(ward_id)),
             request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
         )
     )
+    try:
+        ch = await state.hub.channel(ward_id)
+    except EventLogUnavailable:
+        return written, None
     if written.event is not None:
         # Read-your-writes: a client that PATCHes and then GETs on this instance sees its change.
         await ch.wait_for(written.seq, state.settings.own_write_wait_secs)
-    return written
+    return written, ch
 
 
 def _write_response(
-    ch: WardChannel, who: Principal, written: Written, extra: dict[str, object] | None = None
+    who: Principal, written: Written, ch: WardChannel | None, extra: dict[str, object] | None = None
 ) -> Response:
-    event = redact.event(written.event, ch.view.audience_for(who.role)) if written.event is not None else None
+    event = written.event
+    if event is not None:
+        # Writers are staff; the filter still runs, so a future writing role cannot see more than its view.
+        audience = ch.view.audience_for(who.role) if ch is not None else redact.STAFF
+        event = redact.event(event, audience)
     body: dict[str, object] = {"offset": offsets.format(written.seq), "event": event, **(extra or {})}
-    etag = f'"{written.seq}.{ch.view.uid[:8]}"'
-    return JSONResponse(body, headers={"ETag": etag})
+    uid = written.log.rsplit(":", 1)[-1]
+    return JSONResponse(body, headers={"ETag": f'"{written.seq}.{uid[:8]}"'})
 
 
-async def _writable_ward(request: Request) -> tuple[Principal, WardChannel]:
-    who = await principal(request)
+def _may_write(request: Request, who: Principal) -> None:
     ward_id = request.path_params["ward"]
     if not who.can_write_ward(ward_id):
         raise forbidden(
             f"this credential may not change ward {ward_id!r}"
             + ("" if who.covers(ward_id) else " (it covers other wards)")
         )
-    return who, await wb(request).hub.channel(ward_id)
 
 
 async def patch_bed(request: Request) -> Response:
-    who, ch = await _writable_ward(request)
+    who = await principal(request)
+    _may_write(request, who)
     patch = domain.parse_patch(await read_json(request))
-    written = await _write(request, who, ch, patch)
-    return _write_response(ch, who, written)
+    written, ch = await _write(request, who, patch)
+    return _write_response(who, written, ch)
 
 
 async def post_observations(request: Request) -> Response:
-    who, ch = await _writable_ward(request)
+    who = await principal(request)
+    _may_write(request, who)
     body = await read_json(request)
     try:
         obs = news2.parse_observations(body)
@@ -124,8 +137,8 @@ async def post_observations(request: Request) -> Response:
     recorded = domain.utc_now()
     summary = news2.to_json(result, recorded)
     patch = domain.BedPatch(None, None, {"news2": summary}, existing_patient_only=True)
-    written = await _write(request, who, ch, patch)
-    return _write_response(ch, who, written, {"news2": summary})
+    written, ch = await _write(request, who, patch)
+    return _write_response(who, written, ch, {"news2": summary})
 
 
 async def ward_events(request: Request) -> Response:

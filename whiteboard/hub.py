@@ -88,18 +88,23 @@ class Hub:
         if ch is not None:
             return ch
         lock = self._loading.setdefault(ward_id, asyncio.Lock())
-        async with lock:
-            ch = self._channels.get(ward_id)
-            if ch is not None:
+        try:
+            async with lock:
+                ch = self._channels.get(ward_id)
+                if ch is not None:
+                    return ch
+                state = await self._store.load_ward(ward_id)
+                if state is None:
+                    raise NotFound(f"there is no ward {ward_id!r}")
+                position = await self._log.position(state.log)
+                ch = WardChannel(WardView(state, position.epoch))
+                ch.reader = asyncio.create_task(self._read(ch), name=f"ward-reader:{ward_id}")
+                self._channels[ward_id] = ch
                 return ch
-            state = await self._store.load_ward(ward_id)
-            if state is None:
-                raise NotFound(f"there is no ward {ward_id!r}")
-            position = await self._log.position(state.log)
-            ch = WardChannel(WardView(state, position.epoch))
-            ch.reader = asyncio.create_task(self._read(ch), name=f"ward-reader:{ward_id}")
-            self._channels[ward_id] = ch
-            return ch
+        finally:
+            # Only needed while loading; unknown ward ids must not accumulate locks.
+            if not lock.locked() and self._loading.get(ward_id) is lock:
+                del self._loading[ward_id]
 
     def subscribe(self, ch: WardChannel, role: str, on_overflow: Callable[[], None]) -> Subscriber:
         sub = Subscriber(ch.view.audience_for(role), role, asyncio.Queue(self._queue_size), on_overflow)
