@@ -30,7 +30,7 @@ def mask_url(url: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     # Where things live. The defaults are the embedded mode: a SQLite file and an in-process log.
-    database_url: str = "sqlite+aiosqlite:///whiteboard.db"
+    database_url: str = "sqlite:///whiteboard.db"
     redis_url: str | None = None
     redis_key_prefix: str = "wb"
 
