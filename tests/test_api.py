@@ -57,25 +57,39 @@ class Api:
         return len(self.c.get("/api/audit", params={"ward": WARD}, headers=self.as_("admin")).json())
 
 
+def portal_runner(client: TestClient) -> Callable[[Any], Any]:
+    """Run a coroutine on the app's own event loop (the store's objects live there)."""
+    portal = client.portal
+    assert portal is not None
+
+    def run(coro: Any) -> Any:
+        async def wrapper() -> Any:
+            return await coro
+
+        return portal.call(wrapper)
+
+    return run
+
+
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
     app = create_app(settings)
     with TestClient(app) as client:
         store = app.state.wb.store
-        portal = client.portal
-        assert portal is not None
-
-        def run(coro: Any) -> Any:
-            async def wrapper() -> Any:
-                return await coro
-
-            return portal.call(wrapper)
+        run = portal_runner(client)
 
         run(store.add_wards([(WARD, "Ward API", [(f"B{i}", "Bay 1") for i in range(1, 5)])]))
         run(store.add_wards([("ward-other", "Other", [("B1", "Bay 1")])]))
         tokens = {}
-        for role, wards in [("admin", None), ("nurse", (WARD,)), ("display", (WARD,)), ("viewer", (WARD,)),
-                            ("ops", None), ("other_nurse", ("ward-other",)), ("manager", (WARD,))]:
+        for role, wards in [
+            ("admin", None),
+            ("nurse", (WARD,)),
+            ("display", (WARD,)),
+            ("viewer", (WARD,)),
+            ("ops", None),
+            ("other_nurse", ("ward-other",)),
+            ("manager", (WARD,)),
+        ]:
             real_role = {"other_nurse": "nurse", "manager": "ward_manager"}.get(role, role)
             tokens[role] = run(store.create_credential(real_role, wards, f"test {role}"))[1]
         yield Api(client, tokens)
@@ -100,7 +114,9 @@ def test_patch_then_snapshot_etag_and_304(api: Api) -> None:
     first = api.c.get(f"/api/wards/{WARD}", headers=api.as_("nurse"))
     etag = first.headers["etag"]
     bed = first.json()["beds"][0]
-    assert bed["status"] == "occupied" and bed["patient"]["name"] == "Mary Seacole" and bed["notes"] == "Daughter visiting"
+    assert (
+        bed["status"] == "occupied" and bed["patient"]["name"] == "Mary Seacole" and bed["notes"] == "Daughter visiting"
+    )
     again = api.c.get(f"/api/wards/{WARD}", headers={**api.as_("nurse"), "If-None-Match": etag})
     assert again.status_code == 304 and again.headers["etag"] == etag
     api.patch("B2", {"notes": "moved on"})
@@ -147,8 +163,16 @@ def test_display_profile_is_configurable_but_never_identifying(api: Api) -> None
 
 
 def test_observations_compute_news2_through_the_write_path(api: Api) -> None:
-    obs = {"respiration_rate": 26, "spo2": 95, "spo2_scale": 1, "on_oxygen": False, "systolic_bp": 120,
-           "pulse": 80, "consciousness": "A", "temperature": 37.0}
+    obs = {
+        "respiration_rate": 26,
+        "spo2": 95,
+        "spo2_scale": 1,
+        "on_oxygen": False,
+        "systolic_bp": 120,
+        "pulse": 80,
+        "consciousness": "A",
+        "temperature": 37.0,
+    }
     url = f"/api/wards/{WARD}/beds/B1/observations"
     nobody = api.c.post(url, json=obs, headers=api.as_("nurse"))
     assert nobody.status_code == 422 and nobody.json()["error"]["code"] == "no_patient"
@@ -244,8 +268,9 @@ CREDENTIAL_CASES: list[tuple[str, str | None, str, str, int]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "who", "method", "url", "status"), CREDENTIAL_CASES,
-                         ids=[c[0] for c in CREDENTIAL_CASES])
+@pytest.mark.parametrize(
+    ("case", "who", "method", "url", "status"), CREDENTIAL_CASES, ids=[c[0] for c in CREDENTIAL_CASES]
+)
 def test_credentials_and_scopes(api: Api, case: str, who: str | None, method: str, url: str, status: int) -> None:
     before = api.snapshot()
     headers = {} if who is None else {"Authorization": f"Bearer {api.tokens.get(who, who)}"}
@@ -263,7 +288,9 @@ def test_cookie_writes_need_the_client_header(api: Api) -> None:
     try:
         no_header = api.c.patch(f"/api/wards/{WARD}/beds/B1", json={"notes": "csrf?"})
         assert no_header.status_code == 403 and no_header.json()["error"]["code"] == "csrf"
-        ok = api.c.patch(f"/api/wards/{WARD}/beds/B1", json={"notes": "phone"}, headers={"X-Whiteboard-Client": "phone"})
+        ok = api.c.patch(
+            f"/api/wards/{WARD}/beds/B1", json={"notes": "phone"}, headers={"X-Whiteboard-Client": "phone"}
+        )
         assert ok.status_code == 200
     finally:
         api.c.cookies.clear()
@@ -279,8 +306,7 @@ def test_revoked_credential_is_refused_after_the_cache(settings: Settings, tmp_p
     app = create_app(settings.replace(credential_cache_secs=0.0))
     with TestClient(app) as client:
         store = app.state.wb.store
-        assert client.portal is not None
-        run: Callable[[Any], Any] = lambda coro: client.portal.call(lambda: coro)  # type: ignore[union-attr]
+        run = portal_runner(client)
         run(store.add_wards([("w1", "W1", [("B1", "Bay")])]))
         cred_id, token = run(store.create_credential("nurse", ("w1",), "revokee"))
         headers = {"Authorization": f"Bearer {token}"}
@@ -302,11 +328,12 @@ def test_readyz_names_the_backend_that_is_down(tmp_path: Path) -> None:
         assert "eventlog (redis)" in body["error"]["message"]
         # Writes are still taken: durable in the database, waiting in the outbox for the log to return.
         store = app.state.wb.store
-        assert client.portal is not None
-        run: Callable[[Any], Any] = lambda coro: client.portal.call(lambda: coro)  # type: ignore[union-attr]
+        run = portal_runner(client)
         run(store.add_wards([("w1", "W1", [("B1", "Bay")])]))
         token = run(store.create_credential("nurse", ("w1",), "n"))[1]
-        r = client.patch("/api/wards/w1/beds/B1", json={"notes": "log down"}, headers={"Authorization": f"Bearer {token}"})
+        r = client.patch(
+            "/api/wards/w1/beds/B1", json={"notes": "log down"}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert r.status_code == 200 and r.json()["offset"] == "1-0"
         assert [row.seq for row in run(store.outbox_rows("w1", 0, 10))] == [1]
         snapshot = client.get("/api/wards/w1", headers={"Authorization": f"Bearer {token}"})

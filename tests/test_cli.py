@@ -20,8 +20,14 @@ def test_help_names_every_command_and_its_environment_variables() -> None:
     for cmd in ("serve", "token", "ward", "db"):
         assert cmd in result.output
     serve = CliRunner().invoke(main, ["serve", "--help"]).output
-    for env in ("WHITEBOARD_HOST", "WHITEBOARD_PORT", "WHITEBOARD_DEMO", "WHITEBOARD_DEMO_RATE",
-                "WHITEBOARD_DATABASE_URL", "WHITEBOARD_REDIS_URL"):
+    for env in (
+        "WHITEBOARD_HOST",
+        "WHITEBOARD_PORT",
+        "WHITEBOARD_DEMO",
+        "WHITEBOARD_DEMO_RATE",
+        "WHITEBOARD_DATABASE_URL",
+        "WHITEBOARD_REDIS_URL",
+    ):
         assert env in serve
 
 

@@ -30,7 +30,11 @@ def test_admission_fills_defaults_and_occupies_an_empty_bed() -> None:
 
 def test_discharge_sends_the_bed_to_cleaning() -> None:
     change = apply(bed("occupied", {"name": "A B"}), {"patient": None})
-    assert change is not None and (change.kind, change.status, change.patient) == ("patient.discharged", "cleaning", None)
+    assert change is not None and (change.kind, change.status, change.patient) == (
+        "patient.discharged",
+        "cleaning",
+        None,
+    )
 
 
 def test_updates_merge_into_the_patient_and_report_only_changes() -> None:

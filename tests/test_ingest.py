@@ -147,7 +147,8 @@ def own_redis() -> Iterator[tuple[int, subprocess.Popen[bytes] | None]]:
     def start() -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         holder[0] = proc
         return proc
@@ -176,8 +177,19 @@ async def test_event_log_outage_keeps_writes_and_relays_them_later(store: Store,
         assert [w.seq for w in during] == [2, 3, 4]  # durable and acknowledged while the log is down
         assert await _outbox(store, ward) == [2, 3, 4]
         restarted = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             # The restarted Redis lost everything: a new epoch starts at the first relayed change.

@@ -5,10 +5,16 @@ from __future__ import annotations
 from whiteboard import redact
 
 PATIENT = {
-    "name": "Mary Seacole", "initials": "M.S.", "nhs_number": "9434765919", "date_of_birth": "1935-03-14",
-    "age": 91, "named_nurse": "RN K", "flags": ["falls", "dnacpr"],
+    "name": "Mary Seacole",
+    "initials": "M.S.",
+    "nhs_number": "9434765919",
+    "date_of_birth": "1935-03-14",
+    "age": 91,
+    "named_nurse": "RN K",
+    "flags": ["falls", "dnacpr"],
     "tasks": [{"id": "t1", "kind": "bloods", "text": "FBC", "done": False}, {"id": "t2", "text": "x", "done": True}],
-    "news2": {"score": 3}, "edd": "2026-11-25",
+    "news2": {"score": 3},
+    "edd": "2026-11-25",
 }
 BED = {"id": "B1", "bay": "Bay 1", "status": "occupied", "notes": "Daughter visiting", "patient": PATIENT}
 

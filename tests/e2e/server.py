@@ -61,7 +61,12 @@ class ServerProcess:
         """Run another `whiteboard` command against the same database."""
         return subprocess.run(
             [sys.executable, "-m", "whiteboard", *args],
-            env=self.cli_env(), cwd=self.workdir, capture_output=True, text=True, check=check, timeout=60,
+            env=self.cli_env(),
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=60,
         )
 
     def token(self, role: str, *wards: str) -> str:
@@ -78,7 +83,10 @@ class ServerProcess:
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "whiteboard", "serve", "--port", str(self.port), *self.args],
-            env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + START_TIMEOUT_SECS
         while time.monotonic() < deadline:

@@ -44,8 +44,11 @@ async def test_patch_reaches_a_websocket(make_server: Callable[..., ServerProces
     assert snap["type"] == "snapshot" and snap["offset"] == "0-0" and len(snap["beds"]) == 6
     assert (await next_frame(board_ws))["type"] == "snapshot"
 
-    body = {"status": "occupied", "notes": "Family at 14:00",
-            "patient": {"name": "Ada Lovelace", "nhs_number": "9434765919", "named_nurse": "RN Kofi"}}
+    body = {
+        "status": "occupied",
+        "notes": "Family at 14:00",
+        "patient": {"name": "Ada Lovelace", "nhs_number": "9434765919", "named_nurse": "RN Kofi"},
+    }
     result = await patch(s, nurse, "B02", body)
     assert result["offset"] == "1-0"
 
@@ -225,8 +228,9 @@ async def test_slow_client_is_closed_while_others_keep_receiving(make_server: Ca
             assert all(a.status_code == 200 for a in answers)
             offsets = sorted([int((await next_frame(fast))["offset"].split("-")[0]) for _ in bodies])
             assert offsets == list(range(sent - len(bodies) + 1, sent + 1))  # every event, in order, once
-            metrics = (await http.get("/metrics", headers={"Authorization": f"Bearer {ops}"})).text \
-                if _round % 5 == 4 else ""
+            metrics = (
+                (await http.get("/metrics", headers={"Authorization": f"Bearer {ops}"})).text if _round % 5 == 4 else ""
+            )
             if 'whiteboard_ws_closed_total{reason="slow_client"} 1.0' in metrics:
                 closed = True
                 break
