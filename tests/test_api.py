@@ -198,6 +198,22 @@ def test_audit_records_every_change_with_who_and_what(api: Api) -> None:
     assert api.c.get("/api/audit", params={"since": "last tuesday"}, headers=api.as_("admin")).status_code == 400
 
 
+def test_audit_filters_by_person_and_exports_csv(api: Api) -> None:
+    import csv
+    import io
+
+    api.patch("B1", {"notes": "by the nurse"})
+    api.patch("B2", {"notes": "by the admin"}, role="admin")
+    mine = api.c.get("/api/audit", params={"person": "test nurse"}, headers=api.as_("admin")).json()
+    assert [r["after"]["notes"] for r in mine] == ["by the nurse"]
+    r = api.c.get("/api/audit", params={"ward": WARD, "format": "csv"}, headers=api.as_("manager"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert {row["actor"] for row in rows} >= {"test nurse", "test admin"}
+    assert all(len(row["hash"]) == 64 for row in rows)
+    assert api.c.get("/api/audit", params={"format": "xml"}, headers=api.as_("admin")).status_code == 400
+
+
 # --- the error table: each case gets its status and error body, and writes nothing ---
 
 BAD_PATCHES: list[tuple[str, Any, int, str, str | None]] = [

@@ -56,4 +56,20 @@ def test_token_create_explains_mistakes(tmp_path: Path) -> None:
 
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     code, _, err = run("db", "upgrade", db=tmp_path / "m.db")
-    assert code == 0 and "revision 0001" in err
+    from whiteboard.migrate import head
+
+    assert code == 0 and f"revision {head()}" in err
+
+
+def test_audit_verify_names_the_first_broken_record(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "a.db"
+    run("ward", "add", "ward-1", "--beds", "2", db=db)
+    run("token", "create", "--role", "admin", db=db)
+    code, out, _ = run("audit", "verify", db=db)
+    assert code == 0 and out.startswith("intact: 2 records in 2 chains")
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE audit SET actor = 'someone else' WHERE action = 'credential.created'")
+    code, out, err = run("audit", "verify", db=db)
+    assert code == 1 and "BROKEN" in err and "altered" in err

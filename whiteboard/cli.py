@@ -205,6 +205,22 @@ def ward_list(database_url: str) -> None:
         click.echo(f"{w.id:20} {w.beds:4} beds  {w.name}")
 
 
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@DB_OPTION
+def audit_verify(database_url: str) -> None:
+    """Prove the audit chains are intact, or name the first broken record (exit status 1)."""
+    records, chains, problem = _with_store(database_url, lambda s: s.verify_audit())
+    if problem is not None:
+        click.echo(f"BROKEN: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"intact: {records} records in {chains} chains")
+
+
 @main.group()
 def db() -> None:
     """Database schema (Alembic migrations)."""

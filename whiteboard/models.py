@@ -78,8 +78,26 @@ class AuditRecord(Base):
     before: Mapped[Any] = mapped_column(JSONType, nullable=True)
     after: Mapped[Any] = mapped_column(JSONType, nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Tamper evidence (audit.py): the record's chain, its place in it, and the hashes linking them.
+    chain: Mapped[str] = mapped_column(String(64), nullable=False)
+    pos: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
-    __table_args__ = (Index("ix_audit_ward_at", "ward_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_ward_at", "ward_id", "at"),
+        Index("ux_audit_chain_pos", "chain", "pos", unique=True),
+    )
+
+
+class AuditChain(Base):
+    """The head of each audit chain, locked while a record is added, so a deleted record shows."""
+
+    __tablename__ = "audit_chains"
+
+    chain: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pos: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    head: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
 class Credential(Base):

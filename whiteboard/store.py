@@ -23,10 +23,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from whiteboard import domain
+from whiteboard import audit, domain
 from whiteboard.errors import ApiError, NotFound, PreconditionFailed
 from whiteboard.eventlog import log_name
-from whiteboard.models import AuditRecord, Bed, Credential, Outbox, Ward
+from whiteboard.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
 from whiteboard.types import JSONDict
 
 T = TypeVar("T")
@@ -255,6 +255,9 @@ class Store:
     async def delete_outbox(self, tops: dict[str, int]) -> int:
         return await self.write(_delete_outbox, dict(tops))
 
+    async def verify_audit(self) -> tuple[int, int, str | None]:
+        return await self.read(_verify_audit)
+
     async def audit(
         self,
         *,
@@ -264,8 +267,9 @@ class Store:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         limit: int = 500,
+        person: str | None = None,
     ) -> list[JSONDict]:
-        return await self.read(_audit, ward, wards, bed, since, until, limit)
+        return await self.read(_audit, ward, wards, bed, since, until, limit, person)
 
 
 def open_store(url: str) -> Store:
@@ -318,6 +322,7 @@ _B = cast(Table, Bed.__table__)
 _O = cast(Table, Outbox.__table__)
 _A = cast(Table, AuditRecord.__table__)
 _C = cast(Table, Credential.__table__)
+_AC = cast(Table, AuditChain.__table__)
 
 
 def _write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) -> list[Written | ApiError]:
@@ -345,6 +350,28 @@ _UPD_BED = (
 )
 _INS_OUTBOX = insert(_O)
 _INS_AUDIT = insert(_A)
+_SEL_CHAIN = select(_AC.c.pos, _AC.c.head).where(_AC.c.chain == bindparam("chain")).with_for_update()
+_UPD_CHAIN = (
+    update(_AC).where(_AC.c.chain == bindparam("c_chain")).values(pos=bindparam("c_pos"), head=bindparam("c_head"))
+)
+_INS_CHAIN = insert(_AC)
+_AUDIT_DEFAULTS: dict[str, Any] = dict.fromkeys(
+    ("credential_id", "ward_id", "bed_id", "seq", "before", "after", "request_id")
+)
+
+
+def _audit_append(conn: Connection, **fields: Any) -> None:
+    """Add a record to its chain (the ward's, or `_system`), in the caller's transaction."""
+    chain = fields.get("ward_id") or audit.SYSTEM_CHAIN
+    head = conn.execute(_SEL_CHAIN, {"chain": chain}).first()
+    pos, prev = (head.pos, head.head) if head is not None else (0, audit.GENESIS)
+    record = {**_AUDIT_DEFAULTS, **fields, "chain": chain, "pos": pos + 1, "prev_hash": prev}
+    record["hash"] = audit.record_hash(record)
+    conn.execute(_INS_AUDIT, record)
+    if head is not None:
+        conn.execute(_UPD_CHAIN, {"c_chain": chain, "c_pos": pos + 1, "c_head": record["hash"]})
+    else:
+        conn.execute(_INS_CHAIN, {"chain": chain, "pos": pos + 1, "head": record["hash"]})
 
 
 def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written:
@@ -383,22 +410,20 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
     }
     payload = orjson.dumps(evt)
     conn.execute(_INS_OUTBOX, {"ward_id": req.ward_id, "seq": seq, "log": log, "payload": payload, "created_at": now})
-    conn.execute(
-        _INS_AUDIT,
-        {
-            "at": now,
-            "actor": req.actor.name,
-            "credential_id": req.actor.credential_id,
-            "role": req.actor.role,
-            "source": req.actor.source,
-            "action": change.kind,
-            "ward_id": req.ward_id,
-            "bed_id": req.bed_id,
-            "seq": seq,
-            "before": change.before,
-            "after": change.changes,
-            "request_id": req.request_id,
-        },
+    _audit_append(
+        conn,
+        at=now,
+        actor=req.actor.name,
+        credential_id=req.actor.credential_id,
+        role=req.actor.role,
+        source=req.actor.source,
+        action=change.kind,
+        ward_id=req.ward_id,
+        bed_id=req.bed_id,
+        seq=seq,
+        before=change.before,
+        after=change.changes,
+        request_id=req.request_id,
     )
     return Written(req.ward_id, log, seq, evt, payload)
 
@@ -420,12 +445,10 @@ def _write_display_profile(
     }
     payload = orjson.dumps(evt)
     conn.execute(insert(_O).values(ward_id=req.ward_id, seq=seq, log=log, payload=payload, created_at=now))
-    conn.execute(
-        insert(_A).values(
-            at=now, actor=req.actor.name, credential_id=req.actor.credential_id, role=req.actor.role,
-            source=req.actor.source, action="ward.display_profile", ward_id=req.ward_id, seq=seq,
-            before={"display_fields": before}, after={"display_fields": value}, request_id=req.request_id,
-        )
+    _audit_append(
+        conn, at=now, actor=req.actor.name, credential_id=req.actor.credential_id, role=req.actor.role,
+        source=req.actor.source, action="ward.display_profile", ward_id=req.ward_id, seq=seq,
+        before={"display_fields": before}, after={"display_fields": value}, request_id=req.request_id,
     )
     return Written(req.ward_id, log, seq, evt, payload)
 
@@ -491,11 +514,9 @@ def _add_wards(conn: Connection, wards: list[tuple[str, str, list[tuple[str, str
                     for i, (bed_id, bay) in enumerate(beds)
                 ],
             )
-        conn.execute(
-            insert(_A).values(
-                at=now, actor="cli", role="admin", source="cli", action="ward.created", ward_id=ward_id,
-                after={"name": name, "beds": [b for b, _ in beds]},
-            )
+        _audit_append(
+            conn, at=now, actor="cli", role="admin", source="cli", action="ward.created", ward_id=ward_id,
+            after={"name": name, "beds": [b for b, _ in beds]},
         )
         created.append(ward_id)
     return created
@@ -509,11 +530,9 @@ def _seed_beds(conn: Connection, ward_id: str, beds: list[JSONDict], actor: Acto
             .where(_B.c.ward_id == ward_id, _B.c.id == bed["id"])
             .values(status=bed["status"], notes=bed.get("notes", ""), patient=bed.get("patient"), updated_at=now)
         )
-    conn.execute(
-        insert(_A).values(
-            at=now, actor=actor.name, role=actor.role, source=actor.source, action="ward.seeded", ward_id=ward_id,
-            after={"beds": len(beds)},
-        )
+    _audit_append(
+        conn, at=now, actor=actor.name, role=actor.role, source=actor.source, action="ward.seeded", ward_id=ward_id,
+        after={"beds": len(beds)},
     )
 
 
@@ -527,11 +546,9 @@ def _insert_credential(
             label=label, created_at=now,
         )
     )
-    conn.execute(
-        insert(_A).values(
-            at=now, actor="cli", role="admin", source="cli", action="credential.created",
-            after={"id": cred_id, "role": role, "wards": list(wards) if wards else None, "label": label},
-        )
+    _audit_append(
+        conn, at=now, actor="cli", role="admin", source="cli", action="credential.created",
+        after={"id": cred_id, "role": role, "wards": list(wards) if wards else None, "label": label},
     )
 
 
@@ -556,9 +573,8 @@ def _revoke_credential(conn: Connection, cred_id: str, now: dt.datetime) -> bool
         update(_C).where(_C.c.id == cred_id, _C.c.revoked_at.is_(None)).values(revoked_at=now)
     ).rowcount
     if done:
-        conn.execute(
-            insert(_A).values(at=now, actor="cli", role="admin", source="cli", action="credential.revoked",
-                              after={"id": cred_id})
+        _audit_append(
+            conn, at=now, actor="cli", role="admin", source="cli", action="credential.revoked", after={"id": cred_id}
         )
     return bool(done)
 
@@ -586,11 +602,27 @@ def _delete_outbox(conn: Connection, tops: dict[str, int]) -> int:
     return n
 
 
+def _verify_audit(conn: Connection) -> tuple[int, int, str | None]:
+    """(records, chains, the first problem or None), walking each chain in order."""
+    heads = {r.chain: (r.pos, r.head) for r in conn.execute(select(_AC)).all()}
+    chains = set(heads) | {c for (c,) in conn.execute(select(_A.c.chain).distinct()).all()}
+    total = 0
+    for chain in sorted(chains):
+        rows = conn.execute(select(_A).where(_A.c.chain == chain).order_by(_A.c.pos)).mappings().all()
+        total += len(rows)
+        problem = audit.verify_chain([dict(r) for r in rows], heads.get(chain, (0, audit.GENESIS)))
+        if problem is not None:
+            return total, len(chains), problem
+    return total, len(chains), None
+
+
 def _audit(
     conn: Connection, ward: str | None, wards: tuple[str, ...] | None, bed: str | None,
-    since: dt.datetime | None, until: dt.datetime | None, limit: int,
+    since: dt.datetime | None, until: dt.datetime | None, limit: int, person: str | None = None,
 ) -> list[JSONDict]:
     q = select(_A)
+    if person is not None:
+        q = q.where((_A.c.actor == person) | (_A.c.credential_id == person))
     if ward is not None:
         q = q.where(_A.c.ward_id == ward)
     if wards is not None:
@@ -607,7 +639,7 @@ def _audit(
             "id": r.id, "at": domain.iso(_aware(r.at) or r.at), "actor": r.actor, "credential_id": r.credential_id,
             "role": r.role, "source": r.source, "action": r.action, "ward": r.ward_id, "bed": r.bed_id,
             "offset": f"{r.seq}-0" if r.seq is not None else None, "before": r.before, "after": r.after,
-            "request_id": r.request_id,
+            "request_id": r.request_id, "hash": r.hash, "prev_hash": r.prev_hash,
         }
         for r in rows
     ]
