@@ -3,7 +3,9 @@ writes go through `ingest`; every answer passes the one privacy filter."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import uuid
 
 import orjson
@@ -184,24 +186,48 @@ def _time_param(request: Request, name: str) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+AUDIT_CSV_COLUMNS = (
+    "id", "at", "actor", "credential_id", "role", "source", "action", "ward", "bed", "offset", "before", "after",
+    "request_id", "hash",
+)  # fmt: skip
+
+
 async def audit(request: Request) -> Response:
+    """Audit records, newest first, filtered by ward, bed, person and time; JSON, or CSV with `format=csv`."""
     who = await principal(request)
     if not who.at_least("ward_manager"):
         raise forbidden("the audit trail is for ward managers and admins")
-    ward = request.query_params.get("ward") or None
+    q = request.query_params
+    ward = q.get("ward") or None
     if ward is not None and not who.covers(ward):
         raise forbidden(f"this credential does not cover ward {ward!r}")
-    raw_limit = request.query_params.get("limit", "500")
+    raw_limit = q.get("limit", "500")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 5000:
         raise ApiError(400, "bad_limit", "limit must be a whole number from 1 to 5000", "limit")
+    fmt = q.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ApiError(400, "bad_format", "format must be json or csv", "format")
     records = await wb(request).store.audit(
         ward=ward,
         wards=who.wards,
-        bed=request.query_params.get("bed") or None,
+        bed=q.get("bed") or None,
         since=_time_param(request, "since"),
         until=_time_param(request, "until"),
         limit=int(raw_limit),
+        person=q.get("person") or None,
     )
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(AUDIT_CSV_COLUMNS)
+        for rec in records:
+            writer.writerow(
+                orjson.dumps(rec[c]).decode() if isinstance(rec[c], (dict, list)) else rec[c] for c in AUDIT_CSV_COLUMNS
+            )
+        return Response(
+            out.getvalue(), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+        )
     return JSONResponse(records)
 
 
