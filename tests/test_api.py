@@ -54,7 +54,9 @@ class Api:
         return self.c.patch(f"/api/wards/{WARD}/beds/{bed}", json=body, headers={**self.as_(role), **headers})
 
     def audit_count(self) -> int:
-        return len(self.c.get("/api/audit", params={"ward": WARD}, headers=self.as_("admin")).json())
+        """Records of changes (reads are audited too, and the checks themselves read)."""
+        records = self.c.get("/api/audit", params={"ward": WARD}, headers=self.as_("admin")).json()
+        return sum(1 for r in records if not r["action"].startswith("read."))
 
 
 def portal_runner(client: TestClient) -> Callable[[Any], Any]:
@@ -196,6 +198,20 @@ def test_audit_records_every_change_with_who_and_what(api: Api) -> None:
     assert api.c.get("/api/audit", headers=api.as_("nurse")).status_code == 403
     assert api.c.get("/api/audit", params={"ward": "ward-other"}, headers=api.as_("manager")).status_code == 403
     assert api.c.get("/api/audit", params={"since": "last tuesday"}, headers=api.as_("admin")).status_code == 400
+
+
+def test_reads_of_identifiable_data_are_audited_but_not_a_displays(api: Api) -> None:
+    api.patch("B1", {"patient": PATIENT})
+    api.snapshot("viewer")
+    api.snapshot("display")
+    api.c.get(f"/api/wards/{WARD}/events", params={"since": "0-0"}, headers=api.as_("nurse"))
+    reads = [
+        (r["actor"], r["action"])
+        for r in api.c.get("/api/audit", params={"ward": WARD}, headers=api.as_("admin")).json()
+        if r["action"].startswith("read.")
+    ]
+    assert ("test viewer", "read.snapshot") in reads and ("test nurse", "read.events") in reads
+    assert not any(actor == "test display" for actor, _ in reads)
 
 
 def test_audit_filters_by_person_and_exports_csv(api: Api) -> None:

@@ -9,7 +9,7 @@ import io
 import uuid
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from whiteboard import domain, news2, offsets, recovery, redact
@@ -47,16 +47,25 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/").strip('"') == bare for t in tags)
 
 
+async def audit_read(request: HTTPConnection, who: Principal, ward_id: str, action: str, detail: dict[str, object]) -> None:
+    """A person reading identifiable data is audited before the data leaves (displays see none)."""
+    if who.role == "display":
+        return
+    await wb(request).ingest.audit_read(ward_id, _actor(who, request), action, detail)
+
+
 async def ward_snapshot(request: Request) -> Response:
     who, ch = await _readable_ward(request)
     view = ch.view
-    headers = {"ETag": view.etag, "Cache-Control": "no-cache", "Vary": "Authorization, Cookie"}
+    headers = {"ETag": view.etag, "Cache-Control": "no-cache, private", "Vary": "Authorization, Cookie"}
     if _etag_matches(request.headers.get("if-none-match"), view.etag):
         return Response(status_code=304, headers=headers)
-    return JSONResponse(view.snapshot_bytes(view.audience_for(who.role)), headers=headers)
+    body = view.snapshot_bytes(view.audience_for(who.role))
+    await audit_read(request, who, view.id, "read.snapshot", {"offset": view.offset})
+    return JSONResponse(body, headers=headers)
 
 
-def _actor(who: Principal, request: Request) -> Actor:
+def _actor(who: Principal, request: HTTPConnection) -> Actor:
     source = "phone" if request.headers.get("x-whiteboard-client") == "phone" else "api"
     return Actor(name=who.name, role=who.role, credential_id=who.credential_id, source=source)
 
@@ -166,6 +175,8 @@ async def ward_events(request: Request) -> Response:
         )
     audience = view.audience_for(who.role)
     nxt = offsets.format(entries[-1].seq if entries else after)
+    if entries:
+        await audit_read(request, who, view.id, "read.events", {"since": offsets.format(after), "next": nxt})
     if audience.display_fields is None:
         # Staff see events as stored: splice the stored bytes instead of decoding and re-encoding them.
         items = b",".join(b'{"offset":"%d-0","event":%s}' % (e.seq, e.payload) for e in entries)

@@ -307,6 +307,14 @@ def parse_display_profile(body: Any) -> DisplayProfile:
 
 
 @dataclass(frozen=True)
+class ReadRecord:
+    """A person read identifiable data (a snapshot, a replay): audited like a change, without one."""
+
+    action: str  # read.snapshot | read.events | read.ws_snapshot | read.ws_replay
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class BedChange:
     """What one accepted update does: the event kind, the changed fields' new values, and the old ones."""
 

@@ -17,12 +17,14 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from whiteboard.errors import ApiError, Unavailable
 from whiteboard.eventlog import AppendStatus, EventLog, EventLogUnavailable
 from whiteboard.metrics import Metrics
 from whiteboard.settings import Settings
-from whiteboard.store import OutboxRow, Store, StoreUnavailable, WriteRequest, Written
+from whiteboard.domain import ReadRecord
+from whiteboard.store import Actor, OutboxRow, Store, StoreUnavailable, WriteRequest, Written
 
 log = logging.getLogger("whiteboard.ingest")
 
@@ -69,6 +71,10 @@ class Ingest:
         with contextlib.suppress(Exception):
             while not self._relay_queue.empty():
                 await self._append(self._relay_queue.get_nowait())
+
+    async def audit_read(self, ward_id: str, actor: Actor, action: str, detail: dict[str, Any]) -> None:
+        """Record that a person read identifiable data; returns once the record is durable."""
+        await self.submit(WriteRequest(ward_id, None, ReadRecord(action, detail), actor))
 
     async def submit(self, request: WriteRequest) -> Written:
         """Commit one change; returns once it is durable. Raises ApiError for refused or unavailable."""

@@ -50,7 +50,7 @@ class Actor:
 class WriteRequest:
     ward_id: str
     bed_id: str | None  # None for ward-level changes (the display profile)
-    patch: domain.BedPatch | domain.DisplayProfile
+    patch: domain.BedPatch | domain.DisplayProfile | domain.ReadRecord
     actor: Actor
     if_match_seq: int | None = None
     request_id: str | None = None
@@ -379,6 +379,13 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
     if ward is None:
         raise NotFound(f"there is no ward {req.ward_id!r}")
     log = log_name(req.ward_id, ward.uid)
+    if isinstance(req.patch, domain.ReadRecord):
+        _audit_append(
+            conn, at=now, actor=req.actor.name, credential_id=req.actor.credential_id, role=req.actor.role,
+            source=req.actor.source, action=req.patch.action, ward_id=req.ward_id, bed_id=req.bed_id,
+            seq=ward.seq, after=req.patch.detail, request_id=req.request_id,
+        )
+        return Written(req.ward_id, log, ward.seq, None, None)
     if isinstance(req.patch, domain.DisplayProfile):
         return _write_display_profile(conn, req, req.patch, ward.seq, log, now)
     row = conn.execute(_SEL_BED, {"ward": req.ward_id, "bed": req.bed_id}).first()

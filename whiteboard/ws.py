@@ -16,6 +16,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from whiteboard import domain, offsets, recovery
+from whiteboard.api import audit_read
 from whiteboard.auth import Principal
 from whiteboard.errors import ApiError
 from whiteboard.eventlog import EventLogUnavailable
@@ -130,6 +131,7 @@ class _Session:
         audience = self.sub.audience
         since_raw = params.get("since")
         if since_raw is None:
+            await audit_read(self.ws, self.who, view.id, "read.ws_snapshot", {"offset": view.offset})
             await self._send_snapshot(recovered=None)
             return
         try:
@@ -152,8 +154,11 @@ class _Session:
             cursor = page[-1].seq
         if not recovered:
             self.state.metrics.resumes.labels("snapshot").inc()
+            await audit_read(self.ws, self.who, view.id, "read.ws_snapshot", {"offset": view.offset})
             await self._send_snapshot(recovered=False)
             return
+        replayed = {"since": since_raw, "offset": offsets.format(top)}
+        await audit_read(self.ws, self.who, view.id, "read.ws_replay", replayed)
         for frame in frames:
             await self.ws.send_text(frame)
         self.floor = top
