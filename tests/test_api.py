@@ -370,3 +370,26 @@ def test_readyz_names_the_backend_that_is_down(tmp_path: Path) -> None:
         assert [row.seq for row in run(store.outbox_rows("w1", 0, 10))] == [1]
         snapshot = client.get("/api/wards/w1", headers={"Authorization": f"Bearer {token}"})
         assert snapshot.status_code == 503 and snapshot.json()["error"]["code"] == "unavailable"
+
+
+def test_writes_are_rate_limited_per_credential(settings: Settings) -> None:
+    app = create_app(settings.replace(write_rate_per_min=60, write_burst=3))
+    with TestClient(app) as client:
+        run = portal_runner(client)
+        store = app.state.wb.store
+        run(store.add_wards([("w1", "W1", [("B1", "Bay")])]))
+        headers = {"Authorization": f"Bearer {run(store.create_credential('nurse', ('w1',), 'n'))[1]}"}
+        other = {"Authorization": f"Bearer {run(store.create_credential('nurse', ('w1',), 'n2'))[1]}"}
+        answers = [client.patch("/api/wards/w1/beds/B1", json={"notes": f"n{i}"}, headers=headers) for i in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert answers[3].json()["error"]["code"] == "rate_limited" and int(answers[3].headers["retry-after"]) >= 1
+        assert client.patch("/api/wards/w1/beds/B1", json={"notes": "other"}, headers=other).status_code == 200
+
+
+def test_security_headers_on_every_answer(api: Api) -> None:
+    for r in (api.c.get("/healthz"), api.c.get(f"/api/wards/{WARD}", headers=api.as_("nurse"))):
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert "strict-transport-security" not in r.headers  # only over TLS

@@ -47,7 +47,9 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/").strip('"') == bare for t in tags)
 
 
-async def audit_read(request: HTTPConnection, who: Principal, ward_id: str, action: str, detail: dict[str, object]) -> None:
+async def audit_read(
+    request: HTTPConnection, who: Principal, ward_id: str, action: str, detail: dict[str, object]
+) -> None:
     """A person reading identifiable data is audited before the data leaves (displays see none)."""
     if who.role == "display":
         return
@@ -70,6 +72,16 @@ def _actor(who: Principal, request: HTTPConnection) -> Actor:
     return Actor(name=who.name, role=who.role, credential_id=who.credential_id, source=source)
 
 
+def _whole_number(raw: str) -> bool:
+    """ASCII digits only: `str.isdigit` also accepts '²' and other digits that `int()` refuses (a 500)."""
+    return raw.isascii() and raw.isdigit()
+
+
+def _request_id(request: Request) -> str:
+    """The client's X-Request-Id for the audit trail, cut to the 64 characters the column holds."""
+    return (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+
+
 def _if_match(request: Request, loaded: WardChannel | None) -> int | None:
     """The ward position an If-Match names (`"SEQ.UID8"`); the transaction compares it with the database."""
     header = request.headers.get("if-match")
@@ -77,7 +89,7 @@ def _if_match(request: Request, loaded: WardChannel | None) -> int | None:
         return None
     tag = header.split(",")[0].strip().removeprefix("W/").strip('"')
     seq, _, uid = tag.partition(".")
-    if not seq.isdigit() or not uid or (loaded is not None and uid != loaded.view.uid[:8]):
+    if not _whole_number(seq) or not uid or (loaded is not None and uid != loaded.view.uid[:8]):
         raise ApiError(412, "precondition_failed", "If-Match is not a current ETag of this ward: reload and retry")
     return int(seq)
 
@@ -93,7 +105,7 @@ async def _write(request: Request, who: Principal, patch: domain.BedPatch) -> tu
             patch=patch,
             actor=_actor(who, request),
             if_match_seq=_if_match(request, state.hub.channels.get(ward_id)),
-            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            request_id=_request_id(request),
         )
     )
     try:
@@ -126,6 +138,7 @@ def _may_write(request: Request, who: Principal) -> None:
             f"this credential may not change ward {ward_id!r}"
             + ("" if who.covers(ward_id) else " (it covers other wards)")
         )
+    wb(request).write_limiter.check(who.credential_id, "changes from this credential")
 
 
 async def patch_bed(request: Request) -> Response:
@@ -161,7 +174,7 @@ async def ward_events(request: Request) -> Response:
     except offsets.BadOffset as exc:
         raise ApiError(400, "bad_offset", str(exc), "since") from None
     raw_limit = q.get("limit", "100")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= state.settings.events_page_max:
+    if not _whole_number(raw_limit) or not 1 <= int(raw_limit) <= state.settings.events_page_max:
         raise ApiError(400, "bad_limit", f"limit must be a whole number from 1 to {state.settings.events_page_max}",
                        "limit")
     view = ch.view
@@ -194,7 +207,10 @@ def _time_param(request: Request, name: str) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
         raise ApiError(400, "bad_time", f"{name} must be a time like 2026-11-22T09:00:00Z", name) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is past the last representable UTC time
+        raise ApiError(400, "bad_time", f"{name} is out of range", name) from None
 
 
 AUDIT_CSV_COLUMNS = (
@@ -209,11 +225,14 @@ async def audit(request: Request) -> Response:
     if not who.at_least("ward_manager"):
         raise forbidden("the audit trail is for ward managers and admins")
     q = request.query_params
+    for name in ("ward", "bed", "person"):
+        if "\x00" in q.get(name, ""):  # no id or name holds one, and PostgreSQL refuses it in text
+            raise ApiError(400, "bad_request", f"{name} must not contain a NUL character", name)
     ward = q.get("ward") or None
     if ward is not None and not who.covers(ward):
         raise forbidden(f"this credential does not cover ward {ward!r}")
     raw_limit = q.get("limit", "500")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 5000:
+    if not _whole_number(raw_limit) or not 1 <= int(raw_limit) <= 5000:
         raise ApiError(400, "bad_limit", "limit must be a whole number from 1 to 5000", "limit")
     fmt = q.get("format", "json")
     if fmt not in ("json", "csv"):
@@ -264,7 +283,7 @@ async def display_profile(request: Request) -> Response:
         state = wb(request)
         written = await state.ingest.submit(
             WriteRequest(ch.view.id, None, profile, _actor(who, request),
-                         request_id=request.headers.get("x-request-id") or uuid.uuid4().hex)
+                         request_id=_request_id(request))
         )
         await ch.wait_for(written.seq, state.settings.own_write_wait_secs)
     return JSONResponse(_profile_body(ch.view))

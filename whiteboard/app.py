@@ -12,12 +12,14 @@ from starlette.middleware import Middleware
 from whiteboard import migrate, pages
 from whiteboard.auth import Authenticator
 from whiteboard.eventlog import open_event_log
-from whiteboard.http import EXCEPTION_HANDLERS
+from whiteboard.http import EXCEPTION_HANDLERS, RefuseOddPaths
 from whiteboard.hub import Hub
 from whiteboard.ingest import Ingest
+from whiteboard.limits import RateLimiter
 from whiteboard.logs import AccessLog
 from whiteboard.metrics import Metrics, ProcessCollector
 from whiteboard.routes import routes
+from whiteboard.security import SecurityHeaders
 from whiteboard.settings import Settings, mask_url
 from whiteboard.state import State
 from whiteboard.store import open_store
@@ -41,6 +43,8 @@ def build_state(settings: Settings) -> State:
         auth=Authenticator(store, settings.credential_cache_secs),
         hub=Hub(store, eventlog, metrics, queue_size=settings.ws_queue_size),
         ingest=Ingest(store, eventlog, metrics, settings),
+        write_limiter=RateLimiter(settings.write_rate_per_min, settings.write_burst),
+        connect_limiter=RateLimiter(settings.ws_connect_rate_per_min, settings.ws_connect_burst),
     )
 
 
@@ -77,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=routes(),
-        middleware=[Middleware(AccessLog)],
+        middleware=[Middleware(SecurityHeaders), Middleware(AccessLog), Middleware(RefuseOddPaths)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

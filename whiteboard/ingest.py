@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from whiteboard.domain import ReadRecord
 from whiteboard.errors import ApiError, Unavailable
 from whiteboard.eventlog import AppendStatus, EventLog, EventLogUnavailable
 from whiteboard.metrics import Metrics
 from whiteboard.settings import Settings
-from whiteboard.domain import ReadRecord
 from whiteboard.store import Actor, OutboxRow, Store, StoreUnavailable, WriteRequest, Written
 
 log = logging.getLogger("whiteboard.ingest")

@@ -65,6 +65,12 @@ class Settings:
     own_write_wait_secs: float = 2.0
     # Origins allowed for cookie-authenticated WebSockets; the server's own origin is always allowed.
     allowed_origins: tuple[str, ...] = ()
+    # Per credential and instance: a nurse edits a few beds a minute; feeds and scripts get room to burst.
+    write_rate_per_min: float = 600.0
+    write_burst: int = 60
+    # A board reconnecting with backoff needs a handful a minute; a loop of reconnects is refused.
+    ws_connect_rate_per_min: float = 60.0
+    ws_connect_burst: int = 20
     # A board with no frame for this long shows the full-screen "data as of" cover (DOMAIN.md, freshness).
     board_stale_secs: float = 30.0
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -11,6 +11,7 @@ from whiteboard.auth import Authenticator
 from whiteboard.eventlog import EventLog
 from whiteboard.hub import Hub
 from whiteboard.ingest import Ingest
+from whiteboard.limits import RateLimiter
 from whiteboard.metrics import Metrics
 from whiteboard.settings import Settings
 from whiteboard.store import Store
@@ -25,6 +26,8 @@ class State:
     auth: Authenticator
     hub: Hub
     ingest: Ingest
+    write_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
+    connect_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     templates: Any = None  # Jinja2Templates, when the pages are mounted
 
 

@@ -20,7 +20,7 @@ from whiteboard.api import audit_read
 from whiteboard.auth import Principal
 from whiteboard.errors import ApiError
 from whiteboard.eventlog import EventLogUnavailable
-from whiteboard.http import credential_token
+from whiteboard.http import credential_token, error_response
 from whiteboard.hub import CLOSE_SLOW_CLIENT, Subscriber, WardChannel, event_frame
 from whiteboard.state import State, wb
 from whiteboard.store import StoreUnavailable
@@ -64,6 +64,14 @@ async def ward_socket(ws: WebSocket) -> None:
         # Closing before accept refuses the upgrade (HTTP 403 to the client).
         state.metrics.ws_closed.labels("refused").inc()
         await ws.close(code=CLOSE_POLICY)
+        return
+    wait = state.connect_limiter.take(who.credential_id)
+    if wait > 0:
+        state.metrics.ws_closed.labels("rate_limited").inc()
+        retry = str(max(1, round(wait + 0.5)))
+        message = f"too many connections from this credential; retry in {retry} s"
+        refusal = ApiError(429, "rate_limited", message, headers={"Retry-After": retry})
+        await ws.send_denial_response(error_response(refusal))
         return
     try:
         ch = await state.hub.channel(ward_id)
@@ -157,7 +165,7 @@ class _Session:
             await audit_read(self.ws, self.who, view.id, "read.ws_snapshot", {"offset": view.offset})
             await self._send_snapshot(recovered=False)
             return
-        replayed = {"since": since_raw, "offset": offsets.format(top)}
+        replayed: dict[str, object] = {"since": since_raw, "offset": offsets.format(top)}
         await audit_read(self.ws, self.who, view.id, "read.ws_replay", replayed)
         for frame in frames:
             await self.ws.send_text(frame)

@@ -329,3 +329,19 @@ async def test_demo_seeds_once_and_feeds_through_the_write_path(make_server: Cal
     s.start()  # a restart keeps what is there rather than seeding again
     with s.client(admin) as c:
         assert [w["id"] for w in c.get("/api/wards").json()] == [w["id"] for w in wards]
+
+
+async def test_websocket_connects_are_rate_limited(make_server: Callable[..., ServerProcess]) -> None:
+    from websockets.exceptions import InvalidStatus
+
+    s = prepared(make_server, env={"WHITEBOARD_WS_CONNECT_RATE_PER_MIN": "6", "WHITEBOARD_WS_CONNECT_BURST": "2"})
+    s.start()
+    token = s.token("display", WARD)
+    for _ in range(2):
+        ws = await open_ws(s.ws_url, WARD, token)
+        await next_frame(ws)
+        await ws.close()
+    with pytest.raises(InvalidStatus) as refused:
+        await open_ws(s.ws_url, WARD, token)
+    assert refused.value.response.status_code == 429
+    assert int(refused.value.response.headers["Retry-After"]) >= 1
