@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from whiteboard import migrate, pages
+from whiteboard import health, migrate, pages
 from whiteboard.auth import Authenticator
 from whiteboard.eventlog import open_event_log
 from whiteboard.http import EXCEPTION_HANDLERS, RefuseOddPaths
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await state.store.connect()
         await state.eventlog.connect()
         await state.ingest.start()
+        prober = asyncio.create_task(health.probe_forever(state), name="backend-probe")
         demo = None
         if settings.demo:
             from whiteboard.demo import DemoFeed
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            prober.cancel()
             if demo is not None:
                 await demo.aclose()
             await state.hub.aclose()

@@ -78,6 +78,8 @@ def _text(value: Any, field: str, max_len: int, *, allow_empty: bool = True) -> 
         raise DomainError(f"{field} must be a string", field, "wrong_type")
     if len(value) > max_len:
         raise DomainError(f"{field} is {len(value)} characters; at most {max_len} are allowed", field, "too_long")
+    if "\x00" in value:  # never typed by a person, and PostgreSQL refuses it in text and JSON (a 503, not a 422)
+        raise DomainError(f"{field} must not contain a NUL character", field, "bad_character")
     if not allow_empty and not value.strip():
         raise DomainError(f"{field} must not be empty", field)
     return value
@@ -135,6 +137,8 @@ def _datetime(value: Any, field: str) -> str:
         raise DomainError(f"{field} must be a time like 2026-11-22T09:30:00Z", field, "wrong_type") from None
     if parsed.tzinfo is None:
         raise DomainError(f"{field} needs a UTC offset, e.g. 2026-11-22T09:30:00Z", field)
+    if not 1900 <= parsed.year <= 2200:  # as for dates; also keeps UTC and `next_due` inside datetime's range
+        raise DomainError(f"{field} is out of range", field)
     return iso(parsed)
 
 
@@ -207,7 +211,9 @@ def _news2(value: Any, field: str) -> JSONDict:
     if red and score < 3:
         raise DomainError("a red score (3 in one parameter) means the aggregate is at least 3", f"{field}.red_score")
     recorded = value.get("recorded_at")
-    recorded_at = dt.datetime.fromisoformat(_datetime(recorded, f"{field}.recorded_at")) if recorded else utc_now()
+    recorded_at = (
+        dt.datetime.fromisoformat(_datetime(recorded, f"{field}.recorded_at")) if recorded is not None else utc_now()
+    )
     result = news2.result_from_score(score, red)
     return news2.to_json(result, recorded_at)
 

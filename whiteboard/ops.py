@@ -151,7 +151,7 @@ def connections(state: State) -> list[dict[str, Any]]:
 
 
 def _process() -> dict[str, Any]:
-    import psutil
+    import psutil  # type: ignore[import-untyped]
 
     proc = psutil.Process()
     return {"rss_bytes": int(proc.memory_info().rss), "started_at": proc.create_time()}

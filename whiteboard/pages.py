@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 import whiteboard
-from whiteboard import auth, domain, redact
+from whiteboard import api, auth, domain
 from whiteboard.auth import Principal
 from whiteboard.errors import ApiError
 from whiteboard.http import credential_token
@@ -200,7 +200,8 @@ async def login(request: Request) -> Response:
     if who is None:
         error = (
             "Enter the access token you were given." if not token
-            else "That token was not accepted: it is unknown or has been revoked. Check it, or ask an admin for a new one."
+            else "That token was not accepted: it is unknown or has been revoked. "
+            "Check it, or ask an admin for a new one."
         )
         return render(request, "login.html", {"error": error, "next": nxt or "", "signed_in": None}, 401)
     target = home_for(who)
@@ -244,14 +245,14 @@ async def board(request: Request) -> Response:
         raise
     view = ch.view
     audience = view.audience_for(who.role)
-    shown = sorted(audience.display_fields) if audience.display_fields is not None else sorted(redact.DISPLAYABLE)
+    # Staff opening a board receive the full record in the page: that is a read like any other.
+    await api.audit_read(request, who, view.id, "read.board_page", {"offset": view.offset})
     context = {
         "ward": {"id": view.id, "name": view.name},
         "snapshot": view.snapshot(audience),
         "who": who,
         "stale_secs": state.settings.board_stale_secs,
         "server_now": domain.iso(domain.utc_now()),
-        "shown_fields": shown,
         "flag_labels": {k: v for k, v in FLAG_LABELS.items() if audience.display_fields is None or k != "dnacpr"},
         "legend_flags": [f for f in LEGEND_FLAGS if audience.display_fields is None or f != "dnacpr"],
     }

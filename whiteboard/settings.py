@@ -68,9 +68,10 @@ class Settings:
     # Per credential and instance: a nurse edits a few beds a minute; feeds and scripts get room to burst.
     write_rate_per_min: float = 600.0
     write_burst: int = 60
-    # A board reconnecting with backoff needs a handful a minute; a loop of reconnects is refused.
-    ws_connect_rate_per_min: float = 60.0
-    ws_connect_burst: int = 20
+    # A board reconnecting with backoff needs a handful a minute; a loop of reconnects is refused. The burst
+    # leaves room for a ward's boards sharing one credential to reconnect together after a restart.
+    ws_connect_rate_per_min: float = 120.0
+    ws_connect_burst: int = 60
     # A board with no frame for this long shows the full-screen "data as of" cover (DOMAIN.md, freshness).
     board_stale_secs: float = 30.0
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
