@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from whiteboard import api, health, ops, pages, ws
+from whiteboard import api, health, openapi, ops, pages, ws
 
 
 def routes() -> list[BaseRoute]:
@@ -13,6 +13,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics),
+        Route("/openapi.json", openapi.openapi_json),
         Route("/api/wards", api.list_wards),
         Route("/api/wards/{ward}", api.ward_snapshot),
         Route("/api/wards/{ward}/events", api.ward_events),
