@@ -213,7 +213,8 @@ async def test_audit_chain_detects_edits_and_deletions(store: Store) -> None:
     for i in range(3):
         await one(store, req(other, "B1", {"notes": f"m{i}"}))
     await store.write(lambda conn: conn.execute(text("DELETE FROM audit WHERE chain = :w"), {"w": ward}))
-    await store.write(lambda conn: conn.execute(text("DELETE FROM audit_chains WHERE chain = :w"), {"w": ward}))
+    reset = "UPDATE wards SET audit_pos = 0, audit_head = :g WHERE id = :w"
+    await store.write(lambda conn: conn.execute(text(reset), {"w": ward, "g": "0" * 64}))
     # (A chain removed together with its head cannot be told from inside the database; the test resets here.)
     assert (await store.verify_audit())[2] is None
     newest = max(a["id"] for a in await store.audit(ward=other))
@@ -223,3 +224,44 @@ async def test_audit_chain_detects_edits_and_deletions(store: Store) -> None:
     await store.write(lambda conn: conn.execute(text("DELETE FROM audit WHERE chain = :w AND pos = 2"), {"w": other}))
     problem = (await store.verify_audit())[2]
     assert problem is not None and "position" in problem
+
+
+async def test_upgrading_chains_the_records_written_before(database_url: str) -> None:
+    """Migration 0002 links audit records that 0001 wrote, so `audit verify` holds for old data too."""
+    from sqlalchemy import text
+
+    from whiteboard.store import open_store
+
+    await migrate.upgrade(database_url, "0001")
+    old = open_store(database_url)
+    await old.connect()
+    try:
+        await old.write(
+            lambda conn: [
+                conn.execute(text(sql), params)
+                for sql, params in [
+                    ("INSERT INTO wards (id, uid, name, seq, created_at) VALUES ('w0', 'u0', 'W0', 0, :t)", {}),
+                    *[
+                        (
+                            "INSERT INTO audit (at, actor, role, source, action, ward_id, after)"
+                            " VALUES (:t, 'old', 'nurse', 'api', 'bed.updated', :w, NULL)",
+                            {"w": w},
+                        )
+                        for w in ("w0", "w0", None)
+                    ],
+                ]
+                for params in [{**params, "t": domain.utc_now()}]
+            ]
+        )
+    finally:
+        await old.aclose()
+    await migrate.upgrade(database_url)
+    new = open_store(database_url)
+    await new.connect()
+    try:
+        records, chains, problem = await new.verify_audit()
+        assert (records, problem) == (3, None) and chains >= 2
+        await new.apply_batch([req("w0", "B1", {"notes": "x"})])  # no bed: refused, nothing chained
+        assert (await new.verify_audit())[2] is None
+    finally:
+        await new.aclose()

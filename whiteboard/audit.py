@@ -37,7 +37,7 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def verify_chain(records: list[dict[str, Any]], head: tuple[int, str]) -> str | None:
+def verify_chain(chain: str, records: list[dict[str, Any]], head: tuple[int, str]) -> str | None:
     """None when the chain is intact, else a sentence naming the first broken record."""
     prev, pos = GENESIS, 0
     for rec in records:
@@ -50,9 +50,5 @@ def verify_chain(records: list[dict[str, Any]], head: tuple[int, str]) -> str | 
             return f"record {rec['id']} of chain {rec['chain']!r} was altered after it was written"
         prev = rec["hash"]
     if head != (pos, prev):
-        return f"chain {rec_chain(records)!r} ends at position {pos}, but its head says {head[0]}: records are missing"
+        return f"chain {chain!r} ends at position {pos}, but its head says {head[0]}: records are missing"
     return None
-
-
-def rec_chain(records: list[dict[str, Any]]) -> str:
-    return str(records[0]["chain"]) if records else "?"

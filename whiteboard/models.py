@@ -33,6 +33,9 @@ class Ward(Base):
     # Which patient fields a `display` of this ward shows; NULL means the safe default.
     display_fields: Mapped[Any] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # Head of the ward's audit chain (audit.py): updated with `seq` under the same row lock.
+    audit_pos: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    audit_head: Mapped[str] = mapped_column(String(64), nullable=False, default="0" * 64)
 
 
 class Bed(Base):
@@ -91,7 +94,7 @@ class AuditRecord(Base):
 
 
 class AuditChain(Base):
-    """The head of each audit chain, locked while a record is added, so a deleted record shows."""
+    """Heads of the audit chains that belong to no ward (`_system`); a ward's head is on its row."""
 
     __tablename__ = "audit_chains"
 

@@ -337,11 +337,18 @@ def _write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) 
 
 # The hot path's statements are built once: constructing a Core statement per call costs ~5x its
 # execution (measured in benchmarks/write_path.py), and a write runs six of them.
-_SEL_WARD = select(_W.c.seq, _W.c.uid).where(_W.c.id == bindparam("ward")).with_for_update()
+_SEL_WARD = (
+    select(_W.c.seq, _W.c.uid, _W.c.audit_pos, _W.c.audit_head).where(_W.c.id == bindparam("ward")).with_for_update()
+)
 _SEL_BED = select(_B.c.status, _B.c.notes, _B.c.patient).where(
     _B.c.ward_id == bindparam("ward"), _B.c.id == bindparam("bed")
 )
-_UPD_SEQ = update(_W).where(_W.c.id == bindparam("ward")).values(seq=bindparam("seq"))
+# A ward's audit-chain head lives on its row: the write already locks and updates it.
+_UPD_SEQ = (
+    update(_W)
+    .where(_W.c.id == bindparam("ward"))
+    .values(seq=bindparam("seq"), audit_pos=bindparam("a_pos"), audit_head=bindparam("a_head"))
+)
 _UPD_BED = (
     update(_B)
     .where(_B.c.ward_id == bindparam("ward"), _B.c.id == bindparam("bed"))
@@ -360,18 +367,46 @@ _AUDIT_DEFAULTS: dict[str, Any] = dict.fromkeys(
 )
 
 
-def _audit_append(conn: Connection, **fields: Any) -> None:
-    """Add a record to its chain (the ward's, or `_system`), in the caller's transaction."""
+def _audit_append(conn: Connection, *, head: tuple[int, str] | None = None, **fields: Any) -> tuple[int, str]:
+    """Add a record to its chain (the ward's, or `_system`) in the caller's transaction; returns the new head.
+
+    A caller holding the ward row passes its `head` and stores the returned one with its own ward
+    update (no extra statements on the hot path); otherwise the head is locked and stored here.
+    """
     chain = fields.get("ward_id") or audit.SYSTEM_CHAIN
-    head = conn.execute(_SEL_CHAIN, {"chain": chain}).first()
-    pos, prev = (head.pos, head.head) if head is not None else (0, audit.GENESIS)
+    store_head = head is None
+    if head is None:
+        head = _lock_head(conn, chain)
+    pos, prev = head
     record = {**_AUDIT_DEFAULTS, **fields, "chain": chain, "pos": pos + 1, "prev_hash": prev}
     record["hash"] = audit.record_hash(record)
     conn.execute(_INS_AUDIT, record)
-    if head is not None:
-        conn.execute(_UPD_CHAIN, {"c_chain": chain, "c_pos": pos + 1, "c_head": record["hash"]})
-    else:
-        conn.execute(_INS_CHAIN, {"chain": chain, "pos": pos + 1, "head": record["hash"]})
+    new_head = (pos + 1, str(record["hash"]))
+    if store_head:
+        if chain == audit.SYSTEM_CHAIN:
+            conn.execute(_UPD_CHAIN, {"c_chain": chain, "c_pos": new_head[0], "c_head": new_head[1]})
+        else:
+            conn.execute(_UPD_WARD_HEAD, {"ward": chain, "a_pos": new_head[0], "a_head": new_head[1]})
+    return new_head
+
+
+_SEL_WARD_HEAD = select(_W.c.audit_pos, _W.c.audit_head).where(_W.c.id == bindparam("ward")).with_for_update()
+_UPD_WARD_HEAD = (
+    update(_W).where(_W.c.id == bindparam("ward")).values(audit_pos=bindparam("a_pos"), audit_head=bindparam("a_head"))
+)
+
+
+def _lock_head(conn: Connection, chain: str) -> tuple[int, str]:
+    if chain != audit.SYSTEM_CHAIN:
+        row = conn.execute(_SEL_WARD_HEAD, {"ward": chain}).first()
+        if row is None:
+            raise NotFound(f"there is no ward {chain!r}")
+        return int(row.audit_pos), str(row.audit_head)
+    row = conn.execute(_SEL_CHAIN, {"chain": chain}).first()
+    if row is None:  # created by the migration; recreate if someone removed it
+        conn.execute(_INS_CHAIN, {"chain": chain, "pos": 0, "head": audit.GENESIS})
+        return 0, audit.GENESIS
+    return int(row.pos), str(row.head)
 
 
 def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written:
@@ -379,15 +414,17 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
     if ward is None:
         raise NotFound(f"there is no ward {req.ward_id!r}")
     log = log_name(req.ward_id, ward.uid)
+    head = (int(ward.audit_pos), str(ward.audit_head))
     if isinstance(req.patch, domain.ReadRecord):
-        _audit_append(
-            conn, at=now, actor=req.actor.name, credential_id=req.actor.credential_id, role=req.actor.role,
-            source=req.actor.source, action=req.patch.action, ward_id=req.ward_id, bed_id=req.bed_id,
-            seq=ward.seq, after=req.patch.detail, request_id=req.request_id,
+        pos, digest = _audit_append(
+            conn, head=head, at=now, actor=req.actor.name, credential_id=req.actor.credential_id,
+            role=req.actor.role, source=req.actor.source, action=req.patch.action, ward_id=req.ward_id,
+            bed_id=req.bed_id, seq=ward.seq, after=req.patch.detail, request_id=req.request_id,
         )
+        conn.execute(_UPD_WARD_HEAD, {"ward": req.ward_id, "a_pos": pos, "a_head": digest})
         return Written(req.ward_id, log, ward.seq, None, None)
     if isinstance(req.patch, domain.DisplayProfile):
-        return _write_display_profile(conn, req, req.patch, ward.seq, log, now)
+        return _write_display_profile(conn, req, req.patch, ward.seq, head, log, now)
     row = conn.execute(_SEL_BED, {"ward": req.ward_id, "bed": req.bed_id}).first()
     if row is None:
         raise NotFound(f"ward {req.ward_id!r} has no bed {req.bed_id!r}")
@@ -401,7 +438,6 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
         return Written(req.ward_id, log, ward.seq, None, None)
     seq = ward.seq + 1
     at = domain.iso(now)
-    conn.execute(_UPD_SEQ, {"ward": req.ward_id, "seq": seq})
     conn.execute(
         _UPD_BED,
         {"ward": req.ward_id, "bed": req.bed_id, "status": change.status, "notes": change.notes,
@@ -417,8 +453,9 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
     }
     payload = orjson.dumps(evt)
     conn.execute(_INS_OUTBOX, {"ward_id": req.ward_id, "seq": seq, "log": log, "payload": payload, "created_at": now})
-    _audit_append(
+    pos, digest = _audit_append(
         conn,
+        head=head,
         at=now,
         actor=req.actor.name,
         credential_id=req.actor.credential_id,
@@ -432,11 +469,13 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
         after=change.changes,
         request_id=req.request_id,
     )
+    conn.execute(_UPD_SEQ, {"ward": req.ward_id, "seq": seq, "a_pos": pos, "a_head": digest})
     return Written(req.ward_id, log, seq, evt, payload)
 
 
 def _write_display_profile(
-    conn: Connection, req: WriteRequest, profile: domain.DisplayProfile, seq: int, log: str, now: dt.datetime
+    conn: Connection, req: WriteRequest, profile: domain.DisplayProfile, seq: int, head: tuple[int, str], log: str,
+    now: dt.datetime,
 ) -> Written:
     """A ward-level change travels the same path as a bed change, so every instance's boards follow it."""
     before = conn.execute(select(_W.c.display_fields).where(_W.c.id == req.ward_id)).scalar_one()
@@ -445,17 +484,21 @@ def _write_display_profile(
         return Written(req.ward_id, log, seq, None, None)
     seq += 1
     at = domain.iso(now)
-    conn.execute(update(_W).where(_W.c.id == req.ward_id).values(seq=seq, display_fields=value))
     evt: JSONDict = {
         "kind": "ward.display_profile", "ward": req.ward_id, "bed": None,
         "changes": {"display_fields": value}, "at": at, "by": req.actor.name,
     }
     payload = orjson.dumps(evt)
     conn.execute(insert(_O).values(ward_id=req.ward_id, seq=seq, log=log, payload=payload, created_at=now))
-    _audit_append(
-        conn, at=now, actor=req.actor.name, credential_id=req.actor.credential_id, role=req.actor.role,
+    pos, digest = _audit_append(
+        conn, head=head, at=now, actor=req.actor.name, credential_id=req.actor.credential_id, role=req.actor.role,
         source=req.actor.source, action="ward.display_profile", ward_id=req.ward_id, seq=seq,
         before={"display_fields": before}, after={"display_fields": value}, request_id=req.request_id,
+    )
+    conn.execute(
+        update(_W)
+        .where(_W.c.id == req.ward_id)
+        .values(seq=seq, display_fields=value, audit_pos=pos, audit_head=digest)
     )
     return Written(req.ward_id, log, seq, evt, payload)
 
@@ -512,7 +555,11 @@ def _add_wards(conn: Connection, wards: list[tuple[str, str, list[tuple[str, str
             continue
         # Microsecond steps keep the listing in the order wards were given.
         at = now + dt.timedelta(microseconds=offset)
-        conn.execute(insert(_W).values(id=ward_id, uid=uuid.uuid4().hex, name=name, seq=0, created_at=at))
+        conn.execute(
+            insert(_W).values(
+                id=ward_id, uid=uuid.uuid4().hex, name=name, seq=0, created_at=at, audit_pos=0, audit_head=audit.GENESIS
+            )
+        )
         if beds:
             conn.execute(
                 insert(_B),
@@ -612,12 +659,14 @@ def _delete_outbox(conn: Connection, tops: dict[str, int]) -> int:
 def _verify_audit(conn: Connection) -> tuple[int, int, str | None]:
     """(records, chains, the first problem or None), walking each chain in order."""
     heads = {r.chain: (r.pos, r.head) for r in conn.execute(select(_AC)).all()}
+    ward_heads = conn.execute(select(_W.c.id, _W.c.audit_pos, _W.c.audit_head)).all()
+    heads.update({r.id: (r.audit_pos, r.audit_head) for r in ward_heads})
     chains = set(heads) | {c for (c,) in conn.execute(select(_A.c.chain).distinct()).all()}
     total = 0
     for chain in sorted(chains):
         rows = conn.execute(select(_A).where(_A.c.chain == chain).order_by(_A.c.pos)).mappings().all()
         total += len(rows)
-        problem = audit.verify_chain([dict(r) for r in rows], heads.get(chain, (0, audit.GENESIS)))
+        problem = audit.verify_chain(chain, [dict(r) for r in rows], heads.get(chain, (0, audit.GENESIS)))
         if problem is not None:
             return total, len(chains), problem
     return total, len(chains), None

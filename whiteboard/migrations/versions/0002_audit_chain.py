@@ -28,6 +28,9 @@ def upgrade() -> None:
         sa.Column("head", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("chain"),
     )
+    with op.batch_alter_table("wards") as batch:
+        batch.add_column(sa.Column("audit_pos", sa.BigInteger(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("audit_head", sa.String(length=64), nullable=False, server_default=GENESIS))
     with op.batch_alter_table("audit") as batch:
         batch.add_column(sa.Column("chain", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("pos", sa.BigInteger(), nullable=True))
@@ -37,9 +40,9 @@ def upgrade() -> None:
     conn = op.get_bind()
     audit = sa.table(
         "audit", *(sa.column(c) for c in (
-            "id", "at", "actor", "credential_id", "role", "source", "action", "ward_id", "bed_id", "seq",
+            "id", "actor", "credential_id", "role", "source", "action", "ward_id", "bed_id", "seq",
             "request_id", "chain", "pos", "prev_hash", "hash",
-        )), sa.column("before", sa.JSON()), sa.column("after", sa.JSON()),
+        )), sa.column("at", sa.DateTime(timezone=True)), sa.column("before", sa.JSON()), sa.column("after", sa.JSON()),
     )  # fmt: skip
     heads: dict[str, tuple[int, str]] = {}
     for row in conn.execute(sa.select(audit).order_by(audit.c.id)).mappings().all():
@@ -52,9 +55,11 @@ def upgrade() -> None:
         )
         heads[chain] = (pos + 1, digest)
     chains = sa.table("audit_chains", sa.column("chain"), sa.column("pos"), sa.column("head"))
-    heads.setdefault(SYSTEM_CHAIN, (0, GENESIS))  # exists from the start: concurrent first writers lock it
+    wards = sa.table("wards", sa.column("id"), sa.column("audit_pos"), sa.column("audit_head"))
+    system = heads.pop(SYSTEM_CHAIN, (0, GENESIS))  # the row exists from the start: first writers lock it
+    conn.execute(chains.insert().values(chain=SYSTEM_CHAIN, pos=system[0], head=system[1]))
     for chain, (pos, head) in heads.items():
-        conn.execute(chains.insert().values(chain=chain, pos=pos, head=head))
+        conn.execute(wards.update().where(wards.c.id == chain).values(audit_pos=pos, audit_head=head))
     with op.batch_alter_table("audit") as batch:
         for name in ("chain", "prev_hash", "hash"):
             batch.alter_column(name, existing_type=sa.String(length=64), nullable=False)
@@ -68,3 +73,6 @@ def downgrade() -> None:
         for name in ("hash", "prev_hash", "pos", "chain"):
             batch.drop_column(name)
     op.drop_table("audit_chains")
+    with op.batch_alter_table("wards") as batch:
+        batch.drop_column("audit_head")
+        batch.drop_column("audit_pos")
