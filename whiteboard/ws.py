@@ -107,20 +107,22 @@ class _Session:
 
     async def run(self) -> None:
         reader: asyncio.Task[None] | None = None
+        checker: asyncio.Task[None] | None = None
         try:
             await self._start()
             if self.sub.overflowed:
                 return
             self.writer = asyncio.create_task(self._write_loop())
             reader = asyncio.create_task(self._read_loop())
-            await asyncio.wait({self.writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+            checker = asyncio.create_task(self._recheck_loop())
+            await asyncio.wait({self.writer, reader, checker}, return_when=asyncio.FIRST_COMPLETED)
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         except (EventLogUnavailable, StoreUnavailable):
             self.close_code, self.close_reason = 1011, "a backing service is unavailable; retry shortly"
         finally:
             self.state.hub.unsubscribe(self.ch, self.sub)
-            for task in (self.writer, reader):
+            for task in (self.writer, reader, checker):
                 if task is not None and not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -179,6 +181,19 @@ class _Session:
         view = self.ch.view
         self.floor = view.seq
         await self.ws.send_text(view.snapshot_frame(self.sub.audience, recovered=recovered))
+
+    async def _recheck_loop(self) -> None:
+        """A revoked or narrowed credential loses its open connections within seconds, not at reconnect."""
+        token, _ = credential_token(self.ws)
+        every = max(self.state.settings.credential_cache_secs, 1.0)
+        while True:
+            await asyncio.sleep(every)
+            who = await self.state.auth.authenticate(token)
+            if who is None or not who.can_read_ward(self.ch.view.id):
+                self.close_code, self.close_reason = CLOSE_POLICY, "this credential was revoked; sign in again"
+                self.state.metrics.ws_closed.labels("revoked").inc()
+                log.info("closing connection of revoked credential %s on %s", self.who.credential_id, self.ch.view.id)
+                return
 
     async def _write_loop(self) -> None:
         heartbeat = self.state.settings.heartbeat_secs

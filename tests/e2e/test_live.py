@@ -346,3 +346,23 @@ async def test_websocket_connects_are_rate_limited(make_server: Callable[..., Se
         await open_ws(s.ws_url, WARD, token)
     assert refused.value.response.status_code == 429
     assert int(refused.value.response.headers["Retry-After"]) >= 1
+
+
+async def test_revoking_a_credential_closes_its_open_websockets(make_server: Callable[..., ServerProcess]) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    s = prepared(make_server, env={"WHITEBOARD_CREDENTIAL_CACHE_SECS": "1"}).start()
+    board = s.token("display", WARD)
+    keep = s.token("nurse", WARD)
+    doomed_ws, kept_ws = await open_ws(s.ws_url, WARD, board), await open_ws(s.ws_url, WARD, keep)
+    await next_frame(doomed_ws)
+    await next_frame(kept_ws)
+    [line] = [ln for ln in s.cli("token", "list").stdout.splitlines() if " display " in ln]
+    s.cli("token", "revoke", line.split()[0])
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await next_frame(doomed_ws, skip_heartbeats=False)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    await patch(s, keep, "B01", {"notes": "others carry on"})
+    assert (await next_frame(kept_ws))["event"]["changes"]["notes"] == "others carry on"
+    await kept_ws.close()
