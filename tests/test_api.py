@@ -393,3 +393,17 @@ def test_security_headers_on_every_answer(api: Api) -> None:
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
         assert "script-src 'self'" in r.headers["content-security-policy"]
         assert "strict-transport-security" not in r.headers  # only over TLS
+
+
+def test_refusals_reach_the_security_log_without_the_token(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="whiteboard.security")
+    forged = "wbt_forged-token-value"
+    api.c.patch(f"/api/wards/{WARD}/beds/B1", json={"notes": "x"}, headers={"Authorization": f"Bearer {forged}"})
+    api.c.patch(f"/api/wards/{WARD}/beds/B1", json={"notes": "x"}, headers=api.as_("display"))
+    records = [r for r in caplog.records if r.name == "whiteboard.security"]
+    assert [getattr(r, "status", None) for r in records] == [401, 403]
+    assert all(getattr(r, "path", None) == f"/api/wards/{WARD}/beds/B1" for r in records)
+    text = caplog.text + "".join(str(r.__dict__) for r in records)
+    assert forged not in text and api.tokens["display"] not in text

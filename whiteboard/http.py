@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from whiteboard.auth import COOKIE_NAME, Principal, bearer_token, unauthorized
+from whiteboard.auth import COOKIE_NAME, Principal, bearer_token, hash_token, unauthorized
 from whiteboard.errors import ApiError
 from whiteboard.eventlog import EventLogUnavailable
 from whiteboard.state import wb
@@ -85,8 +85,31 @@ def error_response(exc: ApiError) -> Response:
     return JSONResponse(exc.body_bytes(), status_code=exc.status, headers=exc.headers)
 
 
+security_log = logging.getLogger("whiteboard.security")
+SECURITY_STATUSES = frozenset({401, 403, 429})
+
+
+def log_refusal(conn: HTTPConnection, status: int, code: str, what: str) -> None:
+    """Refused attempts go to the security log: who (credential id, never the token), from where, what."""
+    token, from_cookie = credential_token(conn)
+    security_log.warning(
+        "refused %s: %s",
+        what,
+        code,
+        extra={
+            "status": status,
+            "path": conn.url.path,
+            "client": conn.client.host if conn.client else None,
+            "credential": "cookie" if from_cookie else ("bearer" if token else None),
+            "credential_hash": hash_token(token)[:12] if token else None,
+        },
+    )
+
+
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
+    if exc.status in SECURITY_STATUSES:
+        log_refusal(request, exc.status, exc.code, f"{request.method} request")
     return error_response(exc)
 
 

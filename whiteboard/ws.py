@@ -20,7 +20,7 @@ from whiteboard.api import audit_read
 from whiteboard.auth import Principal
 from whiteboard.errors import ApiError
 from whiteboard.eventlog import EventLogUnavailable
-from whiteboard.http import credential_token, error_response
+from whiteboard.http import credential_token, error_response, log_refusal
 from whiteboard.hub import CLOSE_SLOW_CLIENT, Subscriber, WardChannel, event_frame
 from whiteboard.state import State, wb
 from whiteboard.store import StoreUnavailable
@@ -63,11 +63,13 @@ async def ward_socket(ws: WebSocket) -> None:
     if who is None or not who.can_read_ward(ward_id):
         # Closing before accept refuses the upgrade (HTTP 403 to the client).
         state.metrics.ws_closed.labels("refused").inc()
+        log_refusal(ws, 403, "forbidden" if who else "unauthorized", f"WebSocket to {ward_id}")
         await ws.close(code=CLOSE_POLICY)
         return
     wait = state.connect_limiter.take(who.credential_id)
     if wait > 0:
         state.metrics.ws_closed.labels("rate_limited").inc()
+        log_refusal(ws, 429, "rate_limited", f"WebSocket to {ward_id}")
         retry = str(max(1, round(wait + 0.5)))
         message = f"too many connections from this credential; retry in {retry} s"
         refusal = ApiError(429, "rate_limited", message, headers={"Retry-After": retry})
