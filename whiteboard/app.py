@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from whiteboard import health, migrate, pages
+from whiteboard.accounts import Accounts
 from whiteboard.auth import Authenticator
 from whiteboard.eventlog import open_event_log
 from whiteboard.http import EXCEPTION_HANDLERS, RefuseOddPaths
@@ -35,13 +36,16 @@ def build_state(settings: Settings) -> State:
     )
     metrics = Metrics()
     metrics.add_collector(ProcessCollector())
+    accounts = Accounts(store, idle_secs=settings.session_idle_secs, max_age_secs=settings.session_max_age_secs)
     return State(
         templates=pages.build_templates(),
         settings=settings,
         store=store,
         eventlog=eventlog,
         metrics=metrics,
-        auth=Authenticator(store, settings.credential_cache_secs),
+        auth=Authenticator(store, settings.credential_cache_secs, accounts.resolve),
+        accounts=accounts,
+        login_limiter=RateLimiter(settings.login_failures_per_min, max(1, int(settings.login_failures_per_min))),
         hub=Hub(store, eventlog, metrics, queue_size=settings.ws_queue_size),
         ingest=Ingest(store, eventlog, metrics, settings),
         write_limiter=RateLimiter(settings.write_rate_per_min, settings.write_burst),

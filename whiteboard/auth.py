@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -20,6 +21,7 @@ from whiteboard.store import Store
 LADDER: Final = ("display", "viewer", "nurse", "ward_manager", "admin")
 ROLES: Final = (*LADDER, "ops")
 TOKEN_PREFIX: Final = "wbt_"
+SESSION_PREFIX: Final = "wbs_"  # a browser session's secret (accounts.py), held in the cookie
 COOKIE_NAME: Final = "wb_session"
 
 
@@ -72,30 +74,40 @@ def validate_role_scope(role: str, wards: tuple[str, ...] | None) -> None:
 class Authenticator:
     """Token → Principal, cached for `ttl` seconds (positive and negative answers alike)."""
 
-    def __init__(self, store: Store, ttl: float) -> None:
+    def __init__(
+        self, store: Store, ttl: float, sessions: Callable[[str], Awaitable[Principal | None]] | None = None
+    ) -> None:
         self._store = store
         self._ttl = ttl
+        self._sessions = sessions
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     async def authenticate(self, token: str | None) -> Principal | None:
-        if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        if not token or len(token) > 200 or not token.startswith((TOKEN_PREFIX, SESSION_PREFIX)):
             return None
         digest = hash_token(token)
         now = time.monotonic()
         hit = self._cache.get(digest)
         if hit is not None and hit[0] > now:
             return hit[1]
-        row = await self._store.find_credential(digest)
         principal = None
-        if row is not None and row.revoked_at is None:
-            principal = Principal(row.id, row.role, row.wards, row.label)
+        if token.startswith(SESSION_PREFIX):
+            principal = await self._sessions(token) if self._sessions is not None else None
+        else:
+            row = await self._store.find_credential(digest)
+            if row is not None and row.revoked_at is None:
+                principal = Principal(row.id, row.role, row.wards, row.label)
         if len(self._cache) > 10_000:  # bounded: a flood of forged tokens cannot grow it without limit
             self._cache.clear()
         self._cache[digest] = (now + self._ttl, principal)
         return principal
 
-    def forget(self) -> None:
-        self._cache.clear()
+    def forget(self, token: str | None = None) -> None:
+        """Drop cached answers (one token's, or all) so a sign-out or revocation here applies at once."""
+        if token is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(hash_token(token), None)
 
 
 def bearer_token(authorization: str | None) -> str | None:

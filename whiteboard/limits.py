@@ -43,6 +43,17 @@ class RateLimiter:
             return 0.0
         return (1 - b.tokens) / self.rate
 
+    def blocked(self, key: str, now: float | None = None) -> float:
+        """Like `take` but spends nothing: how long until `key` may try again (0 when it may now)."""
+        if self.rate <= 0:
+            return 0.0
+        b = self._buckets.get(key)
+        if b is None:
+            return 0.0
+        t = time.monotonic() if now is None else now
+        tokens = min(self.burst, b.tokens + (t - b.at) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def check(self, key: str, what: str) -> None:
         wait = self.take(key)
         if wait > 0:

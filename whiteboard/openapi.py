@@ -815,7 +815,8 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "operationId": "login",
                 "tags": ["pages"],
-                "summary": "Sign in with a bearer token (how a kiosk is enrolled); sets the session cookie.",
+                "summary": "Sign in as staff (username and password) or with a bearer token (how a kiosk is enrolled); "
+                "starts a session and sets its cookie.",
                 "security": _NO_AUTH,
                 "parameters": [
                     {
@@ -832,7 +833,12 @@ def _paths() -> dict[str, Any]:
                         "application/x-www-form-urlencoded": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"token": {"type": "string"}, "next": {"type": "string"}},
+                                "properties": {
+                                    "username": {"type": "string"},
+                                    "password": {"type": "string"},
+                                    "token": {"type": "string"},
+                                    "next": {"type": "string"},
+                                },
                             }
                         }
                     },
@@ -844,10 +850,15 @@ def _paths() -> dict[str, Any]:
                     },
                     "400": _ERRORS["400"],
                     "401": {
-                        "description": "The token was missing, unknown or revoked (the form again).",
+                        "description": "The username and password, or the token, were not accepted (the form again).",
                         "content": _HTML,
                     },
                     "403": {"description": "The form was sent from another site.", "content": _HTML},
+                    "429": {
+                        "description": "Too many failed sign-ins from this address or for this username.",
+                        "content": _HTML,
+                        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+                    },
                     "503": _ERRORS["503"],
                 },
             },
@@ -856,7 +867,8 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "operationId": "logout",
                 "tags": ["pages"],
-                "summary": "Sign out: clears the session cookie.",
+                "summary": "Sign out: ends this session (or, with the form field `everywhere`, every session of the "
+                "person signed in) and clears the cookie.",
                 "security": _OPTIONAL_AUTH,
                 "responses": {
                     "303": {"description": "Signed out; to the login page.", "headers": {"Location": _LOCATION_HEADER}},

@@ -24,7 +24,7 @@ import whiteboard
 from whiteboard import api, auth, domain
 from whiteboard.auth import Principal
 from whiteboard.errors import ApiError
-from whiteboard.http import credential_token
+from whiteboard.http import credential_token, log_refusal, security_log
 from whiteboard.state import wb
 
 # A kiosk is enrolled once and must never log itself out (the token can still be revoked). Chromium caps
@@ -189,26 +189,56 @@ async def root(request: Request) -> Response:
 async def login(request: Request) -> Response:
     nxt = safe_next(request.query_params.get("next"))
     if request.method == "GET":
-        who = await _principal(request)
-        return render(request, "login.html", {"error": None, "next": nxt or "", "signed_in": who})
+        current = await _principal(request)
+        return render(request, "login.html", {"error": None, "next": nxt or "", "signed_in": current, "username": ""})
     if not _same_origin_post(request):
         return _problem(request, 403, "Sign-in refused", "The sign-in form was sent from another site.")
     form = await request.form()
     token = str(form.get("token") or "").strip()
+    username = str(form.get("username") or "").strip().lower()
+    password = str(form.get("password") or "")
     nxt = safe_next(str(form.get("next") or "")) or nxt
-    who = await wb(request).auth.authenticate(token) if token else None
-    if who is None:
+    state = wb(request)
+    client = request.client.host if request.client else "unknown"
+    keys = [f"ip:{client}"] + ([f"user:{username}"] if username else [])
+    wait = max(state.login_limiter.blocked(k) for k in keys)
+    if wait > 0:
+        retry = str(max(1, round(wait + 0.5)))
+        log_refusal(request, 429, "too_many_sign_ins", "sign-in")
+        response = render(request, "login.html", {
+            "error": f"Too many failed sign-ins. Wait {retry} seconds, then try again.", "next": nxt or "",
+            "signed_in": None, "username": username}, 429)
+        response.headers["Retry-After"] = retry
+        return response
+    session: str | None = None
+    who: Principal | None = None
+    if username or password:
+        user = await state.accounts.verify_password(username, password) if username and password else None
+        if user is not None:
+            who = user.principal()
+            session = await state.accounts.start_session(user_id=user.id)
+        error = "That username and password were not accepted. Check them, or ask your ward manager or IT team."
+    else:
+        who = await state.auth.authenticate(token) if token.startswith(auth.TOKEN_PREFIX) else None
+        if who is not None:
+            session = await state.accounts.start_session(credential_id=who.credential_id, kiosk=who.role == "display")
         error = (
-            "Enter the access token you were given." if not token
+            "Enter your username and password, or an access token." if not token
             else "That token was not accepted: it is unknown or has been revoked. "
             "Check it, or ask an admin for a new one."
         )
-        return render(request, "login.html", {"error": error, "next": nxt or "", "signed_in": None}, 401)
+    if who is None or session is None:
+        for key in keys:
+            state.login_limiter.take(key)
+        log_refusal(request, 401, "sign_in_failed", f"sign-in as {username!r}" if username else "token sign-in")
+        return render(request, "login.html", {"error": error, "next": nxt or "", "signed_in": None,
+                                              "username": username}, 401)
+    security_log.info("signed in", extra={"credential": who.credential_id, "role": who.role, "client": client})
     target = home_for(who)
     if who.role != "display" and nxt is not None:
         target = nxt
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(request, response, who, token)
+    set_session_cookie(request, response, who, session)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -220,8 +250,20 @@ def set_session_cookie(request: Request, response: Response, who: Principal, tok
 
 
 async def logout(request: Request) -> Response:
+    """Ends this browser's session, or with `everywhere` every session of the person signed in."""
     if not _same_origin_post(request):
         return _problem(request, 403, "Sign-out refused", "The sign-out form was sent from another site.")
+    state = wb(request)
+    token = request.cookies.get(auth.COOKIE_NAME)
+    form = await request.form()
+    if token:
+        who = await state.auth.authenticate(token)
+        if who is not None and form.get("everywhere"):
+            await state.accounts.end_all_sessions(who)
+            state.auth.forget()
+        elif token.startswith(auth.SESSION_PREFIX):
+            await state.accounts.end_session(token)
+        state.auth.forget(token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.COOKIE_NAME, path="/", httponly=True, samesite="strict")
     return response

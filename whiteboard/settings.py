@@ -75,7 +75,11 @@ class Settings:
     # A board with no frame for this long shows the full-screen "data as of" cover (DOMAIN.md, freshness).
     board_stale_secs: float = 30.0
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # Staff sessions end after this long without a request, and after `session_max_age_secs` regardless.
+    session_idle_secs: int = 30 * 60
     session_max_age_secs: int = 12 * 3600
+    # Failed sign-ins per username and per client address; the rest are refused (429) and logged.
+    login_failures_per_min: float = 5.0
     migrate_on_start: bool = True
     # Test hook: exit the process right after a write commits and before it is appended to the log,
     # to prove the outbox relay loses and duplicates nothing. Never set in production.

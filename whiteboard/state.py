@@ -28,6 +28,8 @@ class State:
     ingest: Ingest
     write_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     connect_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
+    accounts: Any = None  # accounts.Accounts (staff users and browser sessions)
+    login_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     templates: Any = None  # Jinja2Templates, when the pages are mounted
 
 

@@ -104,7 +104,7 @@ def sign_in(page: Page, base_url: str, token: str, path: str = "") -> None:
     page.goto(base_url + "/login" + (f"?next={path}" if path else ""))
     page.get_by_label("Access token").fill(token)
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Use token").click()
 
 
 def run_axe(page: Page) -> list[dict[str, Any]]:

@@ -379,7 +379,7 @@ def test_sign_in_roles_and_redirects(make_server: Make, pages: Pages) -> None:
     page.goto(f"{s.url}/board/{WARD}")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fboard%2Fward-7a$"))
     page.get_by_label("Access token").fill("wbt_not-a-real-token")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Use token").click()
     expect(page.get_by_role("alert")).to_contain_text("not accepted")
 
     sign_in(page, s.url, display, "/m")  # a display ignores `next`: it is a kiosk for one board
