@@ -152,3 +152,45 @@ def test_user_cli(tmp_path: Path) -> None:
     assert "disabled" in runner.invoke(main, ["user", "list", *db]).stdout
     again = runner.invoke(main, ["user", "disable", "grace", *db])
     assert again.exit_code == 2 and "user list" in again.stderr
+
+
+def test_a_wall_screen_enrols_once_with_a_pairing_code(site: Site) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from whiteboard.kiosks import Kiosks
+    from whiteboard.models import PairingCode
+
+    kiosks = Kiosks(site.state.store)
+    code, _ = site.run(kiosks.new_code(WARD, "Ward Acc corridor", actor="test"))
+    assert len(code) == 9 and code[4] == "-"
+    r = site.login(token=code.lower().replace("-", " "))  # forgiving of case and separators
+    assert r.status_code == 303 and r.headers["location"] == f"/board/{WARD}"
+    cookie = str(r.cookies["wb_session"])
+    assert site.get(f"/board/{WARD}", cookie).status_code == 200
+    assert site.login(token=code).status_code == 401  # single use
+    [shown] = [d for d in site.run(kiosks.list()) if d.label == "Ward Acc corridor"]
+    assert shown.ward == WARD and not shown.revoked
+    assert site.run(kiosks.rename(shown.id, "Bay 1 corridor", actor="test"))
+    expired, _ = site.run(kiosks.new_code(WARD, "late", actor="test"))
+    long_ago = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    codes = PairingCode.__table__
+    site.run(site.state.store.write(lambda conn: conn.execute(update(codes).values(expires_at=long_ago))))
+    assert site.login(token=expired).status_code == 401
+    assert site.run(site.state.store.revoke_credential(shown.id))
+    assert site.get(f"/board/{WARD}", cookie).status_code == 303  # revoked: back to the sign-in page
+    audit = site.c.get("/api/audit", params={"ward": WARD}, headers={
+        "Authorization": f"Bearer {site.run(site.state.store.create_credential('admin', None, 'a'))[1]}"}).json()
+    assert {"display.pairing_code", "display.enrolled"} <= {a["action"] for a in audit}
+
+
+def test_display_cli(tmp_path: Path) -> None:
+    db = ["--database-url", f"sqlite:///{tmp_path / 'd.db'}"]
+    runner = CliRunner()
+    runner.invoke(main, ["ward", "add", WARD, "--beds", "2", *db])
+    r = runner.invoke(main, ["display", "pair", "--ward", WARD, "--label", "Nurses station", *db])
+    assert r.exit_code == 0 and len(r.stdout.strip()) == 9 and "/login" in r.stderr
+    missing = runner.invoke(main, ["display", "pair", "--ward", "nope", "--label", "x", *db])
+    assert missing.exit_code == 2 and "ward add" in missing.stderr
+    assert runner.invoke(main, ["display", "list", *db]).stdout == ""  # nothing enrolled until the code is used

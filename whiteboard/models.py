@@ -147,3 +147,17 @@ class WebSession(Base):
     idle_secs: Mapped[int | None] = mapped_column(Integer, nullable=True)
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PairingCode(Base):
+    """A short-lived, single-use code that enrols one wall display for one ward (kiosks.py)."""
+
+    __tablename__ = "pairing_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ward_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    label: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    credential_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

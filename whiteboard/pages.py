@@ -25,6 +25,7 @@ from whiteboard import api, auth, domain
 from whiteboard.auth import Principal
 from whiteboard.errors import ApiError
 from whiteboard.http import credential_token, log_refusal, security_log
+from whiteboard.kiosks import Kiosks, looks_like_code
 from whiteboard.state import wb
 
 # A kiosk is enrolled once and must never log itself out (the token can still be revoked). Chromium caps
@@ -219,13 +220,17 @@ async def login(request: Request) -> Response:
             session = await state.accounts.start_session(user_id=user.id)
         error = "That username and password were not accepted. Check them, or ask your ward manager or IT team."
     else:
+        if looks_like_code(token):  # a wall screen being enrolled with an admin's pairing code
+            enrolled = await Kiosks(state.store).redeem(token)
+            token = enrolled[1] if enrolled is not None else ""
         who = await state.auth.authenticate(token) if token.startswith(auth.TOKEN_PREFIX) else None
         if who is not None:
             session = await state.accounts.start_session(credential_id=who.credential_id, kiosk=who.role == "display")
         error = (
-            "Enter your username and password, or an access token." if not token
-            else "That token was not accepted: it is unknown or has been revoked. "
+            "That code or token was not accepted: it is unknown, used, expired or revoked. "
             "Check it, or ask an admin for a new one."
+            if token or form.get("token")
+            else "Enter your username and password, or a pairing code or access token."
         )
     if who is None or session is None:
         for key in keys:
