@@ -39,7 +39,8 @@ REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("GET", "/m"): ("GET", "/m", None),
     ("GET", "/ops"): ("GET", "/ops", None),
 }
-PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/", "/login", "/logout"}  # no credential needed
+# No credential needed:
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/", "/login", "/logout", "/login/oidc", "/login/oidc/callback"}
 
 
 def at_least(role: str, floor: str) -> bool:

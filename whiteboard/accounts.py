@@ -91,6 +91,13 @@ class Accounts:
             raise AccountError(f"the username {username!r} is taken")
         return user_id
 
+    async def upsert_external_user(
+        self, username: str, display_name: str, role: str, wards: tuple[str, ...] | None
+    ) -> UserRow:
+        """The local account of someone an identity provider vouched for; role and wards follow the provider."""
+        row: UserRow = await self._store.write(_upsert_external, username, display_name, role, wards)
+        return row
+
     async def list_users(self) -> list[UserRow]:
         return await self._store.read(_list_users)
 
@@ -161,6 +168,28 @@ def _insert_user(
     _audit_append(conn, at=now, actor="cli", role="admin", source="cli", action="user.created",
                   after={"id": user_id, "username": username, "role": role, "wards": list(wards) if wards else None})
     return True
+
+
+def _upsert_external(
+    conn: Connection, username: str, name: str, role: str, wards: tuple[str, ...] | None
+) -> UserRow:
+    now = domain.utc_now()
+    value = list(wards) if wards is not None else None
+    row = conn.execute(select(_U).where(_U.c.username == username)).first()
+    if row is None:
+        user_id = secrets.token_hex(8)
+        # "!" is no argon2 hash: such an account can never sign in with a password.
+        conn.execute(insert(_U).values(id=user_id, username=username, display_name=name, password_hash="!",
+                                       role=role, wards=value, created_at=now, password_changed_at=now))
+        _audit_append(conn, at=now, actor=name, role=role, source="oidc", action="user.created",
+                      after={"username": username, "role": role, "wards": value})
+    elif (row.role, row.wards, row.display_name) != (role, value, name):
+        conn.execute(update(_U).where(_U.c.id == row.id).values(role=role, wards=value, display_name=name))
+        _audit_append(conn, at=now, actor=name, role=role, source="oidc", action="user.updated",
+                      before={"role": row.role, "wards": row.wards}, after={"role": role, "wards": value})
+    found = _find_user(conn, username)
+    assert found is not None
+    return found[0]
 
 
 def _list_users(conn: Connection) -> list[UserRow]:

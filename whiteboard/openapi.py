@@ -863,6 +863,48 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
+        "/login/oidc": {
+            "get": {
+                "operationId": "oidcStart",
+                "tags": ["pages"],
+                "summary": "Sign in with the organisation's OpenID Connect provider: to its authorisation page.",
+                "security": _NO_AUTH,
+                "parameters": [
+                    {
+                        "name": "next",
+                        "in": "query",
+                        "required": False,
+                        "description": "A same-site path to return to after signing in.",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "303": {"description": "To the identity provider.", "headers": {"Location": _LOCATION_HEADER}},
+                    "404": {"description": "Single sign-on is not configured.", "content": _HTML},
+                    "503": {"description": "The identity provider does not answer.", "content": _HTML},
+                },
+            }
+        },
+        "/login/oidc/callback": {
+            "get": {
+                "operationId": "oidcCallback",
+                "tags": ["pages"],
+                "summary": "Where the identity provider sends the browser back; starts a session.",
+                "security": _NO_AUTH,
+                "parameters": [
+                    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                    for n in ("code", "state", "error", "error_description")
+                ],
+                "responses": {
+                    "303": {
+                        "description": f"Signed in: the `{auth.COOKIE_NAME}` cookie is set; to the start page.",
+                        "headers": {"Location": _LOCATION_HEADER, "Set-Cookie": {"schema": {"type": "string"}}},
+                    },
+                    "403": {"description": "The sign-in was refused or could not be verified.", "content": _HTML},
+                    "404": {"description": "Single sign-on is not configured.", "content": _HTML},
+                },
+            }
+        },
         "/logout": {
             "post": {
                 "operationId": "logout",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
@@ -26,6 +26,7 @@ from whiteboard.auth import Principal
 from whiteboard.errors import ApiError
 from whiteboard.http import credential_token, log_refusal, security_log
 from whiteboard.kiosks import Kiosks, looks_like_code
+from whiteboard.oidc import FLOW_COOKIE, Oidc, OidcError
 from whiteboard.state import wb
 
 # A kiosk is enrolled once and must never log itself out (the token can still be revoked). Chromium caps
@@ -191,7 +192,8 @@ async def login(request: Request) -> Response:
     nxt = safe_next(request.query_params.get("next"))
     if request.method == "GET":
         current = await _principal(request)
-        return render(request, "login.html", {"error": None, "next": nxt or "", "signed_in": current, "username": ""})
+        context = {"error": None, "next": nxt or "", "signed_in": current, "username": "", "oidc": _oidc(request)}
+        return render(request, "login.html", context)
     if not _same_origin_post(request):
         return _problem(request, 403, "Sign-in refused", "The sign-in form was sent from another site.")
     form = await request.form()
@@ -208,7 +210,7 @@ async def login(request: Request) -> Response:
         log_refusal(request, 429, "too_many_sign_ins", "sign-in")
         response = render(request, "login.html", {
             "error": f"Too many failed sign-ins. Wait {retry} seconds, then try again.", "next": nxt or "",
-            "signed_in": None, "username": username}, 429)
+            "signed_in": None, "username": username, "oidc": _oidc(request)}, 429)
         response.headers["Retry-After"] = retry
         return response
     session: str | None = None
@@ -237,7 +239,7 @@ async def login(request: Request) -> Response:
             state.login_limiter.take(key)
         log_refusal(request, 401, "sign_in_failed", f"sign-in as {username!r}" if username else "token sign-in")
         return render(request, "login.html", {"error": error, "next": nxt or "", "signed_in": None,
-                                              "username": username}, 401)
+                                              "username": username, "oidc": _oidc(request)}, 401)
     security_log.info("signed in", extra={"credential": who.credential_id, "role": who.role, "client": client})
     target = home_for(who)
     if who.role != "display" and nxt is not None:
@@ -252,6 +254,52 @@ def set_session_cookie(request: Request, response: Response, who: Principal, tok
     max_age = DISPLAY_COOKIE_MAX_AGE_SECS if who.role == "display" else wb(request).settings.session_max_age_secs
     response.set_cookie(auth.COOKIE_NAME, token, max_age=max_age, path="/", httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
+
+
+def _oidc(request: Request) -> Oidc | None:
+    state = wb(request)
+    if not (state.settings.oidc_issuer and state.settings.oidc_client_id):
+        return None
+    if state.oidc is None:
+        state.oidc = Oidc(state.settings, state.accounts)
+    return cast(Oidc, state.oidc)
+
+
+async def oidc_start(request: Request) -> Response:
+    """Sign in with the organisation's identity provider (OpenID Connect)."""
+    oidc = _oidc(request)
+    if oidc is None:
+        return _problem(request, 404, "Not configured", "Single sign-on is not set up on this server.")
+    try:
+        url, flow = await oidc.start(str(request.url_for("oidc_callback")), safe_next(request.query_params.get("next")))
+    except OidcError as exc:
+        return _problem(request, 503, "Sign-in unavailable", str(exc))
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(FLOW_COOKIE, flow, max_age=600, path="/login", httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+async def oidc_callback(request: Request) -> Response:
+    oidc = _oidc(request)
+    if oidc is None:
+        return _problem(request, 404, "Not configured", "Single sign-on is not set up on this server.")
+    state = wb(request)
+    try:
+        user, flow = await oidc.finish(
+            str(request.url_for("oidc_callback")), dict(request.query_params), request.cookies.get(FLOW_COOKIE)
+        )
+    except OidcError as exc:
+        log_refusal(request, 403, "oidc_refused", "single sign-on")
+        return _problem(request, 403, "Not signed in", str(exc))
+    who = user.principal()
+    session = await state.accounts.start_session(user_id=user.id)
+    security_log.info("signed in", extra={"credential": who.credential_id, "role": who.role, "via": "oidc"})
+    response = RedirectResponse(flow.next or home_for(who), status_code=303)
+    set_session_cookie(request, response, who, session)
+    response.delete_cookie(FLOW_COOKIE, path="/login")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def logout(request: Request) -> Response:

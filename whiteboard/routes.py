@@ -25,6 +25,8 @@ def routes() -> list[BaseRoute]:
         # Pages (CONTRACT.md, "Pages") and what they load.
         Route("/", pages.root),
         Route("/login", pages.login, methods=["GET", "POST"]),
+        Route("/login/oidc", pages.oidc_start, name="oidc_start"),
+        Route("/login/oidc/callback", pages.oidc_callback, name="oidc_callback"),
         Route("/logout", pages.logout, methods=["POST"]),
         Route("/board/{ward}", pages.board),
         Route("/m", pages.mobile),

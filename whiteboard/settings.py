@@ -80,6 +80,14 @@ class Settings:
     session_max_age_secs: int = 12 * 3600
     # Failed sign-ins per username and per client address; the rest are refused (429) and logged.
     login_failures_per_min: float = 5.0
+    # OpenID Connect sign-in (oidc.py): off unless an issuer and a client id are set.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)
+    oidc_scopes: str = "openid profile"
+    oidc_role_claim: str = "whiteboard_role"
+    oidc_wards_claim: str = "whiteboard_wards"
+    oidc_name: str = "your organisation's sign-in"
     migrate_on_start: bool = True
     # Test hook: exit the process right after a write commits and before it is appended to the log,
     # to prove the outbox relay loses and duplicates nothing. Never set in production.

@@ -29,6 +29,7 @@ class State:
     write_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     connect_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     accounts: Any = None  # accounts.Accounts (staff users and browser sessions)
+    oidc: Any = None  # oidc.Oidc, made on first use when configured
     login_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     templates: Any = None  # Jinja2Templates, when the pages are mounted
 
