@@ -109,6 +109,7 @@ def serve(**options: Any) -> None:
         port=settings.port,
         ws="websockets-sansio",
         ws_max_size=settings.ws_max_message_bytes,
+        ws_per_message_deflate=settings.ws_compression,
         log_config=None,
         access_log=False,
         lifespan="on",

@@ -52,6 +52,9 @@ class Settings:
     heartbeat_secs: float = 15.0
     # Client-to-server frames are optional pings; anything larger is abuse.
     ws_max_message_bytes: int = 4096
+    # permessage-deflate costs CPU per frame and memory per connection, and compressing secrets next to
+    # attacker-chosen text leaks them (CRIME/BREACH-style); off unless an operator turns it on.
+    ws_compression: bool = False
     # A bed update is a few hundred bytes; 64 KiB leaves room for long task lists.
     max_body_bytes: int = 64 * 1024
     events_page_max: int = 1000

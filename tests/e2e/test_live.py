@@ -366,3 +366,23 @@ async def test_revoking_a_credential_closes_its_open_websockets(make_server: Cal
     await patch(s, keep, "B01", {"notes": "others carry on"})
     assert (await next_frame(kept_ws))["event"]["changes"]["notes"] == "others carry on"
     await kept_ws.close()
+
+
+async def test_cookie_websockets_need_our_own_origin_and_no_compression(
+    make_server: Callable[..., ServerProcess],
+) -> None:
+    """No cross-site WebSocket hijacking with a cookie; permessage-deflate is not negotiated by default."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    s = prepared(make_server).start()
+    token = s.token("nurse", WARD)
+    url = f"{s.ws_url}/ws/wards/{WARD}"
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(url, additional_headers={"Cookie": f"wb_session={token}", "Origin": "https://evil.example"})
+    assert refused.value.response.status_code == 403
+    own = f"http://127.0.0.1:{s.port}"
+    ws = await connect(url, additional_headers={"Cookie": f"wb_session={token}", "Origin": own})
+    assert (await next_frame(ws))["type"] == "snapshot"
+    assert "permessage-deflate" not in (ws.response.headers.get("Sec-WebSocket-Extensions") or "")
+    await ws.close()
