@@ -194,3 +194,59 @@ def test_display_cli(tmp_path: Path) -> None:
     missing = runner.invoke(main, ["display", "pair", "--ward", "nope", "--label", "x", *db])
     assert missing.exit_code == 2 and "ward add" in missing.stderr
     assert runner.invoke(main, ["display", "list", *db]).stdout == ""  # nothing enrolled until the code is used
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_admin_pages_manage_displays_and_people_with_csrf(site: Site) -> None:
+    from whiteboard.kiosks import Kiosks
+
+    site.run(site.state.accounts.add_user("boss", "Ward Boss", PASSWORD, "admin", None))
+    admin = site.session_cookie(username="boss", password=PASSWORD)
+    page = site.get("/admin/displays", admin)
+    assert page.status_code == 200 and "Enrol a screen" in page.text
+    csrf = _csrf(page.text)
+    forged = site.post("/admin/displays", admin, data={"csrf": "0" * 40, "action": "pair", "ward": WARD, "label": "x"})
+    assert forged.status_code == 403 and "CSRF" in forged.text
+    made = site.post("/admin/displays", admin, data={"csrf": csrf, "action": "pair", "ward": WARD, "label": "Corridor"})
+    import re
+
+    code = re.search(r'aria-label="Pairing code">([A-Z0-9-]{9})<', made.text)
+    assert made.status_code == 200 and code is not None
+    screen = site.session_cookie(token=code.group(1))
+    [d] = site.run(Kiosks(site.state.store).list())
+    site.post("/admin/displays", admin, data={"csrf": csrf, "action": "revoke", "id": d.id})
+    assert site.get(f"/board/{WARD}", screen).status_code == 303  # the screen is signed out
+
+    people = site.get("/admin/users", admin)
+    assert "ada" in people.text and "Ward Boss" in people.text
+    csrf = _csrf(people.text)
+    added = site.post("/admin/users", admin, data={"csrf": csrf, "action": "add", "username": "grace",
+                                                    "name": "Grace H", "role": "viewer", "wards": WARD,
+                                                    "password": "another long password"})
+    assert "Created grace" in added.text
+    weak = site.post("/admin/users", admin, data={"csrf": csrf, "action": "add", "username": "weak", "name": "W",
+                                                   "role": "viewer", "wards": "", "password": "short"})
+    assert "at least 12" in weak.text
+    grace = site.session_cookie(username="grace", password="another long password")
+    site.post("/admin/users", admin, data={"csrf": csrf, "action": "disable", "username": "grace"})
+    assert site.get("/m", grace).status_code == 303
+
+
+def test_the_audit_page_filters_and_links_the_csv(site: Site) -> None:
+    site.run(site.state.accounts.add_user("mgr", "Ward Manager", PASSWORD, "ward_manager", (WARD,)))
+    nurse = site.session_cookie(username="ada", password=PASSWORD)
+    site.as_(nurse).patch(f"/api/wards/{WARD}/beds/B1", json={"notes": "audited"},
+                          headers={"X-Whiteboard-Client": "phone"})
+    manager = site.session_cookie(username="mgr", password=PASSWORD)
+    page = site.get(f"/audit?ward={WARD}&person=Ada+Lovelace", manager)
+    assert page.status_code == 200 and "Ada Lovelace" in page.text and "bed.updated" in page.text
+    assert "format=csv" in page.text
+    assert site.get("/audit", nurse).status_code == 403
+    assert site.get("/audit?ward=elsewhere", manager).status_code == 403

@@ -38,6 +38,11 @@ REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("GET", "/board/{ward}"): ("GET", "/board/{ward}", None),
     ("GET", "/m"): ("GET", "/m", None),
     ("GET", "/ops"): ("GET", "/ops", None),
+    ("GET", "/audit"): ("GET", "/audit?ward={ward}", None),
+    ("GET", "/admin/displays"): ("GET", "/admin/displays", None),
+    ("POST", "/admin/displays"): ("POST", "/admin/displays", None),
+    ("GET", "/admin/users"): ("GET", "/admin/users", None),
+    ("POST", "/admin/users"): ("POST", "/admin/users", None),
 }
 # No credential needed:
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/", "/login", "/logout", "/login/oidc", "/login/oidc/callback"}
@@ -53,7 +58,7 @@ def expected(route: tuple[str, str], role: str | None, own: bool) -> int:
     page = not path.startswith("/api") and path != "/metrics"
     if role is None:  # no credential, or a revoked one
         return 303 if page else 401
-    ward_scoped = "{ward}" in path or path == "/api/audit"
+    ward_scoped = "{ward}" in path or path in ("/api/audit", "/audit")
     if ward_scoped and role != "ops" and role != "admin" and not own:
         return 403
     rule = {
@@ -70,6 +75,11 @@ def expected(route: tuple[str, str], role: str | None, own: bool) -> int:
         ("GET", "/board/{ward}"): at_least(role, "display"),
         ("GET", "/m"): at_least(role, "viewer"),
         ("GET", "/ops"): role in ("ops", "admin"),
+        ("GET", "/audit"): at_least(role, "ward_manager"),
+        ("GET", "/admin/displays"): at_least(role, "admin"),
+        ("POST", "/admin/displays"): at_least(role, "admin"),
+        ("GET", "/admin/users"): at_least(role, "admin"),
+        ("POST", "/admin/users"): at_least(role, "admin"),
     }[route]
     return 200 if rule else 403
 

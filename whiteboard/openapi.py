@@ -954,6 +954,54 @@ def _paths() -> dict[str, Any]:
                 "responses": _page("The ops page."),
             }
         },
+        "/audit": {
+            "get": {
+                "operationId": "auditPage",
+                "tags": ["pages"],
+                "summary": "The audit trail with filters and a CSV download (`ward_manager` and `admin`).",
+                "security": _OPTIONAL_AUTH,
+                "parameters": [
+                    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                    for n in ("ward", "bed", "person", "since", "until")
+                ],
+                "responses": _page("The audit page."),
+            }
+        },
+        **{
+            path: {
+                "get": {
+                    "operationId": f"{op}Page",
+                    "tags": ["pages"],
+                    "summary": f"{summary} (`admin`).",
+                    "security": _OPTIONAL_AUTH,
+                    "responses": _page(f"The {op} page."),
+                },
+                "post": {
+                    "operationId": f"{op}Form",
+                    "tags": ["pages"],
+                    "summary": f"{summary}: a form action (`admin`; the form's `csrf` field must match the session).",
+                    "security": _OPTIONAL_AUTH,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/x-www-form-urlencoded": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {f: {"type": "string"} for f in fields},
+                                }
+                            }
+                        },
+                    },
+                    "responses": _page(f"The {op} page with the outcome of the action."),
+                },
+            }
+            for path, op, summary, fields in (
+                ("/admin/displays", "displays", "Wall displays: pairing codes, rename, revoke",
+                 ("csrf", "action", "ward", "label", "id")),
+                ("/admin/users", "users", "Staff accounts: add, disable, new password",
+                 ("csrf", "action", "username", "name", "role", "wards", "password")),
+            )
+        },
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from whiteboard import api, health, openapi, ops, pages, ws
+from whiteboard import admin_pages, api, health, openapi, ops, pages, ws
 
 
 def routes() -> list[BaseRoute]:
@@ -25,6 +25,9 @@ def routes() -> list[BaseRoute]:
         # Pages (CONTRACT.md, "Pages") and what they load.
         Route("/", pages.root),
         Route("/login", pages.login, methods=["GET", "POST"]),
+        Route("/audit", admin_pages.audit_page),
+        Route("/admin/displays", admin_pages.displays_page, methods=["GET", "POST"]),
+        Route("/admin/users", admin_pages.users_page, methods=["GET", "POST"]),
         Route("/login/oidc", pages.oidc_start, name="oidc_start"),
         Route("/login/oidc/callback", pages.oidc_callback, name="oidc_callback"),
         Route("/logout", pages.logout, methods=["POST"]),

@@ -183,6 +183,10 @@ def test_no_serious_accessibility_violations(make_server: Make, pages: Pages) ->
     phone.goto(f"{s.url}/ops")
     expect(phone.locator(".ops-state")).to_contain_text("Live", timeout=WAIT_MS)
     check("ops", phone)
+    for admin_page in ("/audit", "/admin/displays", "/admin/users"):
+        phone.goto(f"{s.url}{admin_page}")
+        expect(phone.locator("h1")).to_be_visible()
+        check(admin_page, phone)
     board = pages.new(bypass_csp=True, viewport=BOARD_SIZE)
     sign_in(board, s.url, display)
     expect(board.locator("body")).to_have_attribute("data-connection", "live", timeout=10_000)
