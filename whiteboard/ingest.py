@@ -47,6 +47,7 @@ class Ingest:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._relay_queue: asyncio.Queue[Written] = asyncio.Queue()
         self._tops: dict[str, int] = {}  # ward → highest seq known to be in the log (outbox rows ≤ it can go)
+        self._known_top: dict[str, int] = {}  # ward → highest seq this instance saw in the log (kept across sweeps)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -142,6 +143,18 @@ class Ingest:
                 self._metrics.log_appends.labels("unavailable").inc()
 
     async def _append(self, written: Written | OutboxRow) -> AppendStatus:
+        """Append one committed change, after any earlier one of its ward this instance has not seen appended.
+
+        Predecessors come first even into a fresh log (which accepts any first number): otherwise a
+        change committed by another instance, but not yet relayed, would fall before the epoch's start.
+        """
+        known = self._known_top.get(written.ward_id, 0)
+        if written.seq > known + 1:
+            for row in await self._store.outbox_rows(written.ward_id, known, written.seq - 1):
+                await self._append_one(row)
+        return await self._append_one(written)
+
+    async def _append_one(self, written: Written | OutboxRow) -> AppendStatus:
         assert written.payload is not None
         result = await self._log.append(written.log, written.seq, written.payload)
         if result.status is AppendStatus.GAP:
@@ -156,6 +169,8 @@ class Ingest:
         self._metrics.log_appends.labels(result.status.value).inc()
         if result.top > self._tops.get(written.ward_id, 0):
             self._tops[written.ward_id] = result.top
+        if result.status is not AppendStatus.GAP and written.seq > self._known_top.get(written.ward_id, 0):
+            self._known_top[written.ward_id] = written.seq
         return result.status
 
     # --- sweeper: nothing committed stays out of the log ---
