@@ -407,3 +407,18 @@ def test_refusals_reach_the_security_log_without_the_token(api: Api, caplog: pyt
     assert all(getattr(r, "path", None) == f"/api/wards/{WARD}/beds/B1" for r in records)
     text = caplog.text + "".join(str(r.__dict__) for r in records)
     assert forged not in text and api.tokens["display"] not in text
+
+
+def test_audit_exports_as_fhir_auditevents(api: Api) -> None:
+    """Checked against the FHIR R4B models of fhir.resources (a test dependency)."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    api.patch("B1", {"patient": PATIENT})
+    api.snapshot("viewer")
+    r = api.c.get("/api/audit", params={"ward": WARD, "format": "fhir"}, headers=api.as_("admin"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+    bundle = Bundle.model_validate(r.json())
+    events = [e.resource for e in bundle.entry or []]
+    assert {e.action for e in events} >= {"C", "R"}  # the admission created a record, the viewer read it
+    admitted = next(e for e in events if e.action == "C" and e.entity[0].what.display == f"{WARD}/B1")
+    assert admitted.agent[0].who.display == "test nurse" and admitted.type.code == "110110"

@@ -12,7 +12,7 @@ import orjson
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from whiteboard import domain, news2, offsets, recovery, redact
+from whiteboard import domain, fhir_audit, news2, offsets, recovery, redact
 from whiteboard.auth import Principal, forbidden
 from whiteboard.board import WardView
 from whiteboard.errors import ApiError, DomainError
@@ -235,8 +235,8 @@ async def audit(request: Request) -> Response:
     if not _whole_number(raw_limit) or not 1 <= int(raw_limit) <= 5000:
         raise ApiError(400, "bad_limit", "limit must be a whole number from 1 to 5000", "limit")
     fmt = q.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise ApiError(400, "bad_format", "format must be json or csv", "format")
+    if fmt not in ("json", "csv", "fhir"):
+        raise ApiError(400, "bad_format", "format must be json, csv or fhir", "format")
     records = await wb(request).store.audit(
         ward=ward,
         wards=who.wards,
@@ -258,6 +258,8 @@ async def audit(request: Request) -> Response:
             out.getvalue(), media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
         )
+    if fmt == "fhir":
+        return JSONResponse(fhir_audit.bundle(records), media_type="application/fhir+json")
     return JSONResponse(records)
 
 

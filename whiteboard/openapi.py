@@ -760,7 +760,7 @@ def _paths() -> dict[str, Any]:
                         "name": "format",
                         "in": "query",
                         "required": False,
-                        "schema": {"enum": ["json", "csv"], "default": "json"},
+                        "schema": {"enum": ["json", "csv", "fhir"], "default": "json"},
                     },
                 ],
                 "responses": {
@@ -769,6 +769,14 @@ def _paths() -> dict[str, Any]:
                         "content": {
                             "application/json": {"schema": {"type": "array", "items": _ref("AuditRecord")}},
                             "text/csv": {"schema": {"type": "string"}},
+                            "application/fhir+json": {
+                                "schema": {
+                                    "type": "object",
+                                    "description": "A FHIR R4 searchset Bundle of AuditEvent resources.",
+                                    "required": ["resourceType", "type", "entry"],
+                                    "properties": {"resourceType": {"const": "Bundle"}},
+                                }
+                            },
                         },
                     },
                     **_errors(*_API_ERRORS, 400),
