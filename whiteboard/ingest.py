@@ -29,6 +29,7 @@ from whiteboard.store import Actor, OutboxRow, Store, StoreUnavailable, WriteReq
 log = logging.getLogger("whiteboard.ingest")
 
 CRASH_EXIT_CODE = 70
+SHUTDOWN_STEP_SECS = 5.0
 
 
 @dataclass(slots=True)
@@ -63,15 +64,19 @@ class Ingest:
         ]
 
     async def aclose(self) -> None:
+        """Stop the tasks; every step is bounded, so a backend that stopped answering cannot hang a shutdown."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        # Best effort: hand the log what is committed, so a clean shutdown leaves no outbox behind.
+                async with asyncio.timeout(SHUTDOWN_STEP_SECS):
+                    await task
+        # Best effort: hand the log what is committed, so a clean shutdown leaves no outbox behind (what
+        # is left, the next start's sweep appends).
         with contextlib.suppress(Exception):
-            while not self._relay_queue.empty():
-                await self._append(self._relay_queue.get_nowait())
+            async with asyncio.timeout(SHUTDOWN_STEP_SECS):
+                while not self._relay_queue.empty():
+                    await self._append(self._relay_queue.get_nowait())
 
     async def audit_read(self, ward_id: str, actor: Actor, action: str, detail: dict[str, Any]) -> None:
         """Record that a person read identifiable data; returns once the record is durable."""

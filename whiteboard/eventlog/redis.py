@@ -9,6 +9,8 @@ Every entry carries its epoch, so a tail notices when the log under it was lost 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -87,7 +89,10 @@ class RedisEventLog(EventLog):
 
     async def aclose(self) -> None:
         if self._redis is not None:
-            await self._redis.aclose()
+            # Bounded: a connection left mid-command by a cancelled task must not hang a shutdown.
+            with contextlib.suppress(TimeoutError, RedisError, OSError):
+                async with asyncio.timeout(3):
+                    await self._redis.aclose()
 
     async def ping(self) -> None:
         try:
