@@ -422,3 +422,17 @@ def test_audit_exports_as_fhir_auditevents(api: Api) -> None:
     assert {e.action for e in events} >= {"C", "R"}  # the admission created a record, the viewer read it
     admitted = next(e for e in events if e.action == "C" and e.entity[0].what.display == f"{WARD}/B1")
     assert admitted.agent[0].who.display == "test nurse" and admitted.type.code == "110110"
+
+
+def test_a_token_in_a_query_string_never_reaches_the_logs(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    secret = api.tokens["nurse"]
+    api.c.get(f"/api/wards/{WARD}?token={secret}&access_token={secret}")
+    api.c.get(f"/api/wards/{WARD}/events?since=0-0&token={secret}", headers=api.as_("nurse"))
+    # The server's loggers only (the test's own HTTP client logs the URL it sent, which is its business).
+    server = [r for r in caplog.records if r.name.startswith(("whiteboard", "uvicorn"))]
+    assert any(r.name == "whiteboard.access" for r in server), "the requests were logged"
+    logged = "".join(r.getMessage() + str(r.__dict__) for r in server)
+    assert secret not in logged and "token=" not in logged
