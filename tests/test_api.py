@@ -427,7 +427,8 @@ def test_audit_exports_as_fhir_auditevents(api: Api) -> None:
 def test_a_token_in_a_query_string_never_reaches_the_logs(api: Api, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    caplog.set_level(logging.DEBUG)
+    for name in ("whiteboard", "uvicorn"):
+        caplog.set_level(logging.DEBUG, logger=name)
     secret = api.tokens["nurse"]
     api.c.get(f"/api/wards/{WARD}?token={secret}&access_token={secret}")
     api.c.get(f"/api/wards/{WARD}/events?since=0-0&token={secret}", headers=api.as_("nurse"))

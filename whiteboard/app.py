@@ -27,6 +27,7 @@ from whiteboard.state import State
 from whiteboard.store import open_store
 
 log = logging.getLogger("whiteboard.app")
+SHUTDOWN_STEP_SECS = 10.0
 
 
 def build_state(settings: Settings) -> State:
@@ -79,12 +80,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             prober.cancel()
-            if demo is not None:
-                await demo.aclose()
-            await state.hub.aclose()
-            await state.ingest.aclose()
-            await state.eventlog.aclose()
-            await state.store.aclose()
+            # In order, each bounded: a backend that stopped answering must not hold a shutdown.
+            steps = [("demo feed", demo.aclose() if demo is not None else None), ("hub", state.hub.aclose()),
+                     ("ingest", state.ingest.aclose()), ("event log", state.eventlog.aclose()),
+                     ("store", state.store.aclose())]  # fmt: skip
+            for name, step in steps:
+                if step is None:
+                    continue
+                try:
+                    async with asyncio.timeout(SHUTDOWN_STEP_SECS):
+                        await step
+                except TimeoutError:
+                    log.warning("shutdown: %s did not close within %.0f s; going on", name, SHUTDOWN_STEP_SECS)
+                log.debug("shutdown: %s closed", name)
 
     app = Starlette(
         routes=routes(),
