@@ -223,6 +223,8 @@ def test_admin_pages_manage_displays_and_people_with_csrf(site: Site) -> None:
     [d] = site.run(Kiosks(site.state.store).list())
     site.post("/admin/displays", admin, data={"csrf": csrf, "action": "revoke", "id": d.id})
     assert site.get(f"/board/{WARD}", screen).status_code == 303  # the screen is signed out
+    [revoked] = [a for a in site.run(site.state.store.audit(limit=50)) if a["action"] == "credential.revoked"]
+    assert (revoked["actor"], revoked["source"]) == ("Ward Boss", "admin_page")
 
     people = site.get("/admin/users", admin)
     assert "ada" in people.text and "Ward Boss" in people.text

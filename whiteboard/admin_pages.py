@@ -19,6 +19,7 @@ from whiteboard.http import credential_token
 from whiteboard.kiosks import Kiosks
 from whiteboard.pages import _principal, _problem, _to_login, render
 from whiteboard.state import wb
+from whiteboard.store import Actor
 
 AUDIT_PAGE_ROWS = 200
 CSRF_REFUSED = "The form was not sent from this page (CSRF check); reload the page and try again."
@@ -101,7 +102,8 @@ async def displays_page(request: Request) -> Response:
                 await kiosks.rename(form.get("id", ""), form["label"].strip(), actor=who.name)
                 message = "Renamed."
             elif action == "revoke":
-                if await state.store.revoke_credential(form.get("id", "")):
+                revoker = Actor(who.name, who.role, who.credential_id, source="admin_page")
+                if await state.store.revoke_credential(form.get("id", ""), revoker):
                     state.auth.forget()
                 message = "Revoked: that screen is signed out within seconds."
         except ApiError as exc:

@@ -46,6 +46,9 @@ class Actor:
     source: str = "api"  # api | phone | demo | feed:hl7 | cli
 
 
+CLI_ACTOR = Actor(name="cli", role="admin", source="cli")
+
+
 @dataclass(slots=True)
 class WriteRequest:
     ward_id: str
@@ -243,8 +246,9 @@ class Store:
     async def list_credentials(self) -> list[CredentialRow]:
         return await self.read(_list_credentials)
 
-    async def revoke_credential(self, cred_id: str) -> bool:
-        return await self.write(_revoke_credential, cred_id, domain.utc_now())
+    async def revoke_credential(self, cred_id: str, actor: Actor | None = None) -> bool:
+        """Revoke; the audit record names who did it (the CLI when no actor is given)."""
+        return await self.write(_revoke_credential, cred_id, actor or CLI_ACTOR, domain.utc_now())
 
     async def pending_outbox(self, limit: int = 1000) -> list[OutboxRow]:
         return await self.read(_pending_outbox, limit)
@@ -622,13 +626,14 @@ def _list_credentials(conn: Connection) -> list[CredentialRow]:
     return [_cred(r) for r in conn.execute(select(_C).order_by(_C.c.created_at)).all()]
 
 
-def _revoke_credential(conn: Connection, cred_id: str, now: dt.datetime) -> bool:
+def _revoke_credential(conn: Connection, cred_id: str, actor: Actor, now: dt.datetime) -> bool:
     done = conn.execute(
         update(_C).where(_C.c.id == cred_id, _C.c.revoked_at.is_(None)).values(revoked_at=now)
     ).rowcount
     if done:
         _audit_append(
-            conn, at=now, actor="cli", role="admin", source="cli", action="credential.revoked", after={"id": cred_id}
+            conn, at=now, actor=actor.name, credential_id=actor.credential_id, role=actor.role, source=actor.source,
+            action="credential.revoked", after={"id": cred_id},
         )
     return bool(done)
 
