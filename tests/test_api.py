@@ -129,9 +129,87 @@ def test_if_match_stale_is_412_and_writes_nothing(api: Api) -> None:
     etag = api.c.get(f"/api/wards/{WARD}", headers=api.as_("nurse")).headers["etag"]
     assert api.patch("B1", {"notes": "one"}, **{"If-Match": etag}).status_code == 200
     before = api.snapshot()
-    stale = api.patch("B2", {"notes": "two"}, **{"If-Match": etag})
+    stale = api.patch("B1", {"notes": "two"}, **{"If-Match": etag})
     assert stale.status_code == 412 and stale.json()["error"]["code"] == "precondition_failed"
     assert api.snapshot() == before
+
+
+def test_if_match_is_judged_per_bed(api: Api) -> None:
+    """An edit to B1 never makes a save on B2 stale; an edit to B2 does (with B2's version or a ward ETag)."""
+    snap = api.c.get(f"/api/wards/{WARD}", headers=api.as_("nurse"))
+    ward_etag = snap.headers["etag"]
+    b2 = next(b for b in snap.json()["beds"] if b["id"] == "B2")
+    assert b2["version"] == 0
+    b2_tag = f'"bed-{b2["version"]}"'
+    first = api.patch("B1", {"notes": "B1 moved on"})
+    assert first.status_code == 200 and first.json()["version"] == 1
+    saved = api.patch("B2", {"notes": "mine"}, **{"If-Match": b2_tag})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["version"] == 2 and saved.headers["etag"].startswith('"bed-2.')
+    assert next(b for b in api.snapshot()["beds"] if b["id"] == "B2")["version"] == 2
+    # B2 has changed since (our own save): its old version and the old ward ETag are both stale for it now.
+    before = api.snapshot()
+    for stale_tag in (b2_tag, ward_etag):
+        stale = api.patch("B2", {"notes": "theirs"}, **{"If-Match": stale_tag})
+        assert stale.status_code == 412 and stale.json()["error"]["code"] == "precondition_failed", stale_tag
+    assert api.snapshot() == before
+    # The write's own ETag is current until B2 changes again, whatever happens to B1.
+    assert api.patch("B1", {"notes": "B1 again"}).status_code == 200
+    again = api.patch("B2", {"notes": "mine, later"}, **{"If-Match": saved.headers["etag"]})
+    assert again.status_code == 200, again.text
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ['"bed-x"', '"bed-1.zzzzzzzz"', '"bed-"', '"7"', '"bed-1."', '"bed-' + "9" * 5000 + '"', '"' + "9" * 30 + '.a"'],
+)
+def test_if_match_that_names_no_version_is_412(api: Api, tag: str) -> None:
+    r = api.patch("B3", {"notes": "x"}, **{"If-Match": tag})
+    assert r.status_code == 412 and r.json()["error"]["code"] == "precondition_failed"
+    assert next(b for b in api.snapshot()["beds"] if b["id"] == "B3")["notes"] == ""
+
+
+def test_a_name_alone_never_changes_the_patient_on_an_occupied_bed(api: Api) -> None:
+    """Hazard H15: the new name would inherit the previous patient's NHS number, DOB and consultant."""
+    assert api.patch("B2", {"patient": {**PATIENT, "consultant": "Dr Okafor"}}).status_code == 200
+    before = api.snapshot()
+    audited = api.audit_count()
+    for identity in ({"name": "New Person"}, {"nhs_number": "9434765870"}, {"date_of_birth": "1990-01-01"}):
+        r = api.patch("B2", {"status": "occupied", "patient": identity})
+        assert r.status_code == 422, r.text
+        err = r.json()["error"]
+        assert err["code"] == "patient_identity_change" and "discharge or transfer" in err["message"]
+    assert api.snapshot() == before and api.audit_count() == audited
+    # An explicit admission replaces the whole record: nothing of Mary Seacole's stays with the new patient.
+    r = api.patch("B2", {"admit": True, "patient": {"name": "New Person"}})
+    assert r.status_code == 200 and r.json()["event"]["kind"] == "patient.admitted"
+    p = next(b for b in api.snapshot()["beds"] if b["id"] == "B2")["patient"]
+    assert p["name"] == "New Person" and p["initials"] == "N.P."
+    assert (p["nhs_number"], p["date_of_birth"], p["consultant"], p["flags"], p["tasks"]) == (None, None, None, [], [])
+    assert api.audit_count() == audited + 1
+
+
+def test_display_sees_the_similar_name_warning_but_no_names(api: Api) -> None:
+    """B1 and B4 both "A.W.": both flagged for a display, live and in replays; a discharge clears the other too."""
+    assert api.patch("B1", {"patient": {"name": "Alice Walker", "nhs_number": "9434765919"}}).status_code == 200
+    assert api.patch("B3", {"patient": {"name": "John Smith"}}).status_code == 200
+    assert api.patch("B4", {"patient": {"name": "Arthur Wells"}}).status_code == 200
+
+    def flags(role: str) -> dict[str, bool]:
+        return {b["id"]: b["similar_name"] for b in api.snapshot(role)["beds"]}
+
+    assert flags("display") == flags("nurse") == {"B1": True, "B2": False, "B3": False, "B4": True}
+    shown = api.c.get(f"/api/wards/{WARD}", headers=api.as_("display")).text
+    for secret in ("Alice", "Walker", "Arthur", "Wells", "9434765919"):
+        assert secret not in shown
+    events = api.c.get(f"/api/wards/{WARD}/events", params={"since": "0-0"}, headers=api.as_("display"))
+    assert events.status_code == 200
+    assert events.json()["events"][-1]["event"]["similar_name"] == {"B1": True, "B4": True}
+    assert "Walker" not in events.text and "Wells" not in events.text
+    assert api.patch("B4", {"patient": None}).status_code == 200  # Arthur Wells goes home
+    assert flags("display") == {"B1": False, "B2": False, "B3": False, "B4": False}
+    last = api.c.get(f"/api/wards/{WARD}/events", params={"since": "3-0"}, headers=api.as_("display")).json()
+    assert last["events"][-1]["event"]["similar_name"] == {"B1": False, "B4": False}
 
 
 def test_display_never_sees_identifiers_or_notes(api: Api) -> None:

@@ -104,3 +104,86 @@ def test_display_profile_parsing() -> None:
     for bad in ({"fields": ["nhs_number"]}, {"fields": ["favourite_colour"]}, {"fields": "initials"}, {}):
         with pytest.raises(DomainError):
             domain.parse_display_profile(bad)
+
+
+# --- hazard H15: a patient's identity never changes under their record ---
+
+SEACOLE = {
+    "name": "Mary Seacole",
+    "initials": "M.S.",
+    "nhs_number": "9434765919",
+    "date_of_birth": "1935-03-14",
+    "consultant": "Dr Okafor",
+    "flags": ["dnacpr"],
+    "tasks": [{"id": "t1", "kind": "bloods", "text": "FBC", "done": False}],
+}
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        {"name": "New Person"},
+        {"nhs_number": "9434765870"},
+        {"date_of_birth": "1990-01-01"},
+        {"name": "New Person", "nhs_number": "9434765870", "date_of_birth": "1990-01-01"},
+        {"nhs_number": None},
+    ],
+    ids=["name", "nhs_number", "date_of_birth", "all_three", "erase_nhs_number"],
+)
+def test_identity_change_on_an_occupied_bed_is_refused(identity: dict[str, object]) -> None:
+    with pytest.raises(DomainError) as err:
+        apply(bed("occupied", SEACOLE), {"status": "occupied", "patient": identity})
+    assert err.value.status == 422 and err.value.code == "patient_identity_change"
+    assert "discharge or transfer the current patient first" in err.value.message
+    assert err.value.field == f"patient.{next(iter(identity))}"
+
+
+def test_identity_resent_unchanged_or_filled_in_is_an_ordinary_update() -> None:
+    same = apply(bed("occupied", SEACOLE), {"patient": {"name": "Mary Seacole", "nhs_number": "943 476 5919"}})
+    assert same is None
+    unknown = {**SEACOLE, "nhs_number": None}
+    traced = apply(bed("occupied", unknown), {"patient": {"nhs_number": "9434765919"}})
+    assert traced is not None and traced.kind == "bed.updated" and traced.patient == SEACOLE
+
+
+def test_admit_replaces_the_whole_record_and_keeps_nothing_of_the_previous_patient() -> None:
+    change = apply(bed("occupied", SEACOLE), {"admit": True, "patient": {"name": "New Person"}})
+    assert change is not None and change.kind == "patient.admitted" and change.status == "occupied"
+    p = change.patient
+    assert p is not None and p["name"] == "New Person" and p["initials"] == "N.P."
+    assert (p["nhs_number"], p["date_of_birth"], p["consultant"], p["flags"], p["tasks"]) == (None, None, None, [], [])
+    assert change.before == {"patient": SEACOLE}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"admit": True}, "patient", "missing"),
+        ({"admit": True, "patient": None}, "patient", "missing"),
+        ({"admit": True, "patient": {"nhs_number": "9434765919"}}, "patient.name", "missing"),
+        ({"admit": "yes", "patient": {"name": "A B"}}, "admit", "wrong_type"),
+    ],
+)
+def test_admit_needs_a_patient_with_a_name(body: dict[str, object], field: str, code: str) -> None:
+    with pytest.raises(DomainError) as err:
+        domain.parse_patch(body)
+    assert (err.value.field, err.value.code) == (field, code)
+
+
+# --- the similar-name warning ---
+
+
+def test_similar_names_share_initials_or_a_surname() -> None:
+    patients: dict[str, dict[str, object] | None] = {
+        "B01": {"name": "Alice Walker", "initials": "A.W."},
+        "B02": {"name": "John Smith", "initials": "J.S."},
+        "B03": {"name": "Peter Jones", "initials": "P.J."},
+        "B04": None,
+        "B18": {"name": "Arthur Wells", "initials": "A.W."},
+        "B20": {"name": "Sarah Jones", "initials": "S.J."},
+    }
+    assert domain.similar_names(patients) == {"B01", "B18", "B03", "B20"}
+    patients["B18"] = None  # discharged: B01 is no longer alike anyone
+    assert domain.similar_names(patients) == {"B03", "B20"}
+    assert domain.similar_names({"B01": {"name": "peter jones"}, "B02": {"name": "Ann JONES"}}) == {"B01", "B02"}
+    assert domain.similar_names({"B01": {"name": "Alice Walker"}}) == set()

@@ -82,16 +82,38 @@ def _request_id(request: Request) -> str:
     return (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
 
 
+# A version is a ward seq: a BIGINT. Longer digit strings are not versions (and `int()` refuses past
+# 4,300 digits): bound before converting.
+_VERSION_DIGITS_MAX = 19
+
+
 def _if_match(request: Request, loaded: WardChannel | None) -> int | None:
-    """The ward position an If-Match names (`"SEQ.UID8"`); the transaction compares it with the database."""
+    """The bed version an If-Match names; the transaction compares it with the bed's own version.
+
+    Accepted: the bed's ETag `"bed-V.UID8"` (a write's answer), `"bed-V"` (the `version` of a bed in a
+    snapshot), or, for clients written before beds had versions, a ward ETag `"SEQ.UID8"`: a position
+    of the whole ward is a version of every bed in it, so it is refused only when *this* bed changed
+    after it, never because another bed did.
+    """
     header = request.headers.get("if-match")
     if header is None or header.strip() == "*":
         return None
     tag = header.split(",")[0].strip().removeprefix("W/").strip('"')
-    seq, _, uid = tag.partition(".")
-    if not _whole_number(seq) or not uid or (loaded is not None and uid != loaded.view.uid[:8]):
-        raise ApiError(412, "precondition_failed", "If-Match is not a current ETag of this ward: reload and retry")
+    bed_tag = tag.startswith("bed-")
+    seq, dot, uid = tag.removeprefix("bed-").partition(".")
+    ours = loaded is None or uid == loaded.view.uid[:8]
+    if (
+        not _whole_number(seq)
+        or len(seq) > _VERSION_DIGITS_MAX
+        or (not bed_tag and not uid)
+        or (dot and (not uid or not ours))
+    ):
+        raise ApiError(412, "precondition_failed", "If-Match is not a current ETag of this bed: reload and retry")
     return int(seq)
+
+
+def bed_etag(version: int, uid: str) -> str:
+    return f'"bed-{version}.{uid[:8]}"'
 
 
 async def _write(request: Request, who: Principal, patch: domain.BedPatch) -> tuple[Written, WardChannel | None]:
@@ -126,9 +148,11 @@ def _write_response(
         # Writers are staff; the filter still runs, so a future writing role cannot see more than its view.
         audience = ch.view.audience_for(who.role) if ch is not None else redact.STAFF
         event = redact.event(event, audience)
-    body: dict[str, object] = {"offset": offsets.format(written.seq), "event": event, **(extra or {})}
+    version = written.version if written.version is not None else written.seq
+    body: dict[str, object] = {"offset": offsets.format(written.seq), "event": event, "version": version}
+    body.update(extra or {})
     uid = written.log.rsplit(":", 1)[-1]
-    return JSONResponse(body, headers={"ETag": f'"{written.seq}.{uid[:8]}"'})
+    return JSONResponse(body, headers={"ETag": bed_etag(version, uid)})
 
 
 def _may_write(request: Request, who: Principal) -> None:

@@ -37,7 +37,11 @@ DISCHARGE_STATUSES: Final = ("not_planned", "planned", "awaiting_tto", "awaiting
 SEXES: Final = ("F", "M", "X", "U")
 NOTES_MAX_CHARS: Final = 500
 TASKS_MAX: Final = 30
-BED_FIELDS: Final = frozenset({"status", "notes", "patient"})
+BED_FIELDS: Final = frozenset({"status", "notes", "patient", "admit"})
+# Who the patient is. On an occupied bed these change only with an explicit admit that replaces the whole
+# record (hazard H15): a name changed alone would put one patient's NHS number, date of birth and care
+# under another's name.
+IDENTITY_FIELDS: Final = ("name", "nhs_number", "date_of_birth")
 
 _NHS = re.compile(r"^[0-9]{10}$")
 _MISSING: Final = object()
@@ -241,13 +245,18 @@ PATIENT_FIELDS: Final[dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class BedPatch:
-    """A validated bed update. `patient` is `_MISSING` when absent, None to discharge, a dict to merge."""
+    """A validated bed update. `patient` is `_MISSING` when absent, None to discharge, a dict to merge.
+
+    `admit` (the body's `"admit": true`): `patient` is a new admission that replaces whatever record is
+    on the bed, field for field; nothing of the previous patient carries over.
+    """
 
     status: str | None
     notes: str | None
     patient: Any
     # Set for updates that only make sense for a patient already on the bed (observations, feeds' A08).
     existing_patient_only: bool = False
+    admit: bool = False
 
     @property
     def touches_patient(self) -> bool:
@@ -266,6 +275,7 @@ def parse_patch(body: Any) -> BedPatch:
         )
     if not body:
         raise DomainError("the update is empty; send at least one of status, notes, patient", None, "empty")
+    admit = _bool(body["admit"], "admit") if "admit" in body else False
     status = _choice(STATUSES)(body["status"], "status") if "status" in body else None
     notes = _text(body["notes"], "notes", NOTES_MAX_CHARS) if "notes" in body else None
     patient: Any = _MISSING
@@ -282,7 +292,12 @@ def parse_patch(body: Any) -> BedPatch:
                 patient[key] = check(value, f"patient.{key}")
         else:
             raise DomainError("patient must be an object, or null to discharge", "patient", "wrong_type")
-    return BedPatch(status=status, notes=notes, patient=patient)
+    if admit:
+        if not isinstance(patient, dict):
+            raise DomainError('"admit": true needs the new patient\'s record in patient', "patient", "missing")
+        if "name" not in patient:
+            raise DomainError("admitting a patient needs at least their name", "patient.name", "missing")
+    return BedPatch(status=status, notes=notes, patient=patient, admit=admit)
 
 
 @dataclass(frozen=True)
@@ -346,7 +361,7 @@ def apply_patch(bed: JSONDict, patch: BedPatch, now: dt.datetime) -> BedChange |
             kind = "patient.discharged"
             if status is None:
                 status = "cleaning"  # a discharged bed is cleaned before the next patient
-        elif old_patient is None:
+        elif old_patient is None or patch.admit:
             if patch.existing_patient_only:
                 raise DomainError("there is no patient on this bed", "patient", "no_patient")
             new_patient = _admit(patch.patient, now)
@@ -354,6 +369,7 @@ def apply_patch(bed: JSONDict, patch: BedPatch, now: dt.datetime) -> BedChange |
             if status is None and bed["status"] == "empty":
                 status = "occupied"
         else:
+            _refuse_identity_change(old_patient, patch.patient)
             new_patient = {**old_patient, **patch.patient}
             if "name" in patch.patient and "initials" not in patch.patient:
                 new_patient["initials"] = initials_of(new_patient["name"])
@@ -379,6 +395,26 @@ def apply_patch(bed: JSONDict, patch: BedPatch, now: dt.datetime) -> BedChange |
     if not changes:
         return None
     return BedChange(kind, changes, before, status, notes, new_patient)
+
+
+def _refuse_identity_change(current: JSONDict, fields: JSONDict) -> None:
+    """A merge into the patient on the bed may not say they are someone else (hazard H15).
+
+    Sending the current values again is fine (clients resend what they show), and so is filling in one
+    that was never known (an NHS number traced after admission); a different name, NHS number or date
+    of birth is refused, because the rest of the record (consultant, NEWS2, tasks,
+    DNACPR) belongs to the patient who is there. A new patient, or a corrected identity, is an explicit
+    `"admit": true` with the whole record.
+    """
+    for key in IDENTITY_FIELDS:
+        if key in fields and current.get(key) is not None and fields[key] != current[key]:
+            raise DomainError(
+                f"patient.{key} names a different patient from the one on this bed: discharge or transfer the "
+                'current patient first (or, to replace the whole record, send "admit": true with the '
+                "patient's full details)",
+                f"patient.{key}",
+                "patient_identity_change",
+            )
 
 
 def _admit(fields: JSONDict, now: dt.datetime) -> JSONDict:
@@ -408,4 +444,43 @@ def _admit(fields: JSONDict, now: dt.datetime) -> JSONDict:
 
 
 def blank_bed(bed_id: str, bay: str) -> JSONDict:
-    return {"id": bed_id, "bay": bay, "status": "empty", "notes": "", "patient": None, "updated_at": None}
+    return {
+        "id": bed_id, "bay": bay, "status": "empty", "notes": "", "patient": None, "updated_at": None, "version": 0,
+        "similar_name": False,
+    }
+
+
+def _name_keys(p: JSONDict) -> tuple[str, str]:
+    """(initials as letters, surname folded): what two patients must not share unwarned."""
+    raw_name, raw_initials = p.get("name"), p.get("initials")
+    name = raw_name if isinstance(raw_name, str) else ""
+    initials = raw_initials if isinstance(raw_initials, str) and raw_initials else initials_of(name)
+    letters = "".join(ch for ch in initials.upper() if ch.isalpha())
+    parts = name.split()
+    surname = parts[-1].casefold() if len(parts) > 1 else ""
+    return letters, surname
+
+
+def similar_names(patients: dict[str, JSONDict | None]) -> set[str]:
+    """The beds whose patient shares initials or a surname with another patient on the same ward.
+
+    Worked out from the staff-side names, so a public board can warn ("similar name") without showing
+    any name: the NPSA's similar-name alert, where "A.W." in B01 and "A.W." in B18 are easy to mix up.
+    """
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for bed_id, p in patients.items():
+        if not isinstance(p, dict):
+            continue
+        letters, surname = _name_keys(p)
+        if letters:
+            by_key.setdefault(("i", letters), []).append(bed_id)
+        if surname:
+            by_key.setdefault(("s", surname), []).append(bed_id)
+    return {bed_id for ids in by_key.values() if len(ids) > 1 for bed_id in ids}
+
+
+def names_differ(a: JSONDict | None, b: JSONDict | None) -> bool:
+    """Whether a change could move the similar-name warning (an admission, discharge or new name)."""
+    if a is None or b is None:
+        return a is not b
+    return a.get("name") != b.get("name") or a.get("initials") != b.get("initials")

@@ -49,6 +49,9 @@ class Bed(Base):
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
     patient: Mapped[Any] = mapped_column(JSONType, nullable=True)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The bed's version: the ward `seq` of its last change (0: never changed). A PATCH's If-Match is
+    # judged against it, so an edit to another bed never makes this one's save stale.
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
 
 
 class Outbox(Base):

@@ -55,6 +55,8 @@ class WriteRequest:
     bed_id: str | None  # None for ward-level changes (the display profile)
     patch: domain.BedPatch | domain.DisplayProfile | domain.ReadRecord
     actor: Actor
+    # The version the client last saw of this bed (a bed ETag, or a ward ETag: a ward position covers
+    # every bed); the write is refused when the bed changed after it. None: unconditional.
     if_match_seq: int | None = None
     request_id: str | None = None
 
@@ -68,6 +70,7 @@ class Written:
     seq: int
     event: JSONDict | None
     payload: bytes | None
+    version: int | None = None  # the bed's version after the write (bed writes only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,9 +347,10 @@ def _write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) 
 _SEL_WARD = (
     select(_W.c.seq, _W.c.uid, _W.c.audit_pos, _W.c.audit_head).where(_W.c.id == bindparam("ward")).with_for_update()
 )
-_SEL_BED = select(_B.c.status, _B.c.notes, _B.c.patient).where(
+_SEL_BED = select(_B.c.status, _B.c.notes, _B.c.patient, _B.c.seq).where(
     _B.c.ward_id == bindparam("ward"), _B.c.id == bindparam("bed")
 )
+_SEL_PATIENTS = select(_B.c.id, _B.c.patient).where(_B.c.ward_id == bindparam("ward"))
 # A ward's audit-chain head lives on its row: the write already locks and updates it.
 _UPD_SEQ = (
     update(_W)
@@ -357,7 +361,7 @@ _UPD_BED = (
     update(_B)
     .where(_B.c.ward_id == bindparam("ward"), _B.c.id == bindparam("bed"))
     .values(status=bindparam("status"), notes=bindparam("notes"), patient=bindparam("patient"),
-            updated_at=bindparam("now"))
+            updated_at=bindparam("now"), seq=bindparam("seq"))
 )
 _INS_OUTBOX = insert(_O)
 _INS_AUDIT = insert(_A)
@@ -432,29 +436,34 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
     row = conn.execute(_SEL_BED, {"ward": req.ward_id, "bed": req.bed_id}).first()
     if row is None:
         raise NotFound(f"ward {req.ward_id!r} has no bed {req.bed_id!r}")
-    if req.if_match_seq is not None and req.if_match_seq != ward.seq:
+    version = int(row.seq)
+    if req.if_match_seq is not None and not version <= req.if_match_seq <= ward.seq:
         raise PreconditionFailed(
-            "the ward has changed since you loaded it (If-Match is stale): reload the bed and apply your edit again"
+            f"bed {req.bed_id} has changed since you loaded it (If-Match is stale): reload the bed and apply "
+            "your edit again"
         )
     bed = {"status": row.status, "notes": row.notes, "patient": row.patient}
     change = domain.apply_patch(bed, req.patch, now)
     if change is None:
-        return Written(req.ward_id, log, ward.seq, None, None)
+        return Written(req.ward_id, log, ward.seq, None, None, version)
     seq = ward.seq + 1
     at = domain.iso(now)
+    similar = _similar_name_moves(conn, req, bed["patient"], change.patient)
     conn.execute(
         _UPD_BED,
         {"ward": req.ward_id, "bed": req.bed_id, "status": change.status, "notes": change.notes,
-         "patient": change.patient, "now": now},
+         "patient": change.patient, "now": now, "seq": seq},
     )
     evt: JSONDict = {
         "kind": change.kind,
         "ward": req.ward_id,
         "bed": req.bed_id,
-        "changes": {**change.changes, "updated_at": at},
+        "changes": {**change.changes, "updated_at": at, "version": seq},
         "at": at,
         "by": req.actor.name,
     }
+    if similar:
+        evt["similar_name"] = similar
     payload = orjson.dumps(evt)
     conn.execute(_INS_OUTBOX, {"ward_id": req.ward_id, "seq": seq, "log": log, "payload": payload, "created_at": now})
     pos, digest = _audit_append(
@@ -474,7 +483,26 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
         request_id=req.request_id,
     )
     conn.execute(_UPD_SEQ, {"ward": req.ward_id, "seq": seq, "a_pos": pos, "a_head": digest})
-    return Written(req.ward_id, log, seq, evt, payload)
+    return Written(req.ward_id, log, seq, evt, payload, seq)
+
+
+def _similar_name_moves(
+    conn: Connection, req: WriteRequest, old: JSONDict | None, new: JSONDict | None
+) -> dict[str, bool]:
+    """The beds whose similar-name warning this change turns on or off (this bed and others), for the event.
+
+    Worked out here, under the ward's row lock, so the event carries the truth to every instance and
+    every replay; only changes of who is on the bed (or their name) can move it.
+    """
+    if not domain.names_differ(old, new):
+        return {}
+    patients: dict[str, JSONDict | None] = {
+        r.id: r.patient for r in conn.execute(_SEL_PATIENTS, {"ward": req.ward_id}).all()
+    }
+    before = domain.similar_names(patients)
+    patients[str(req.bed_id)] = new
+    after = domain.similar_names(patients)
+    return {bed_id: bed_id in after for bed_id in sorted(before ^ after)}
 
 
 def _write_display_profile(
@@ -512,7 +540,7 @@ def _load_ward(conn: Connection, ward_id: str) -> WardState | None:
     rows = conn.execute(
         select(
             _W.c.uid, _W.c.name, _W.c.seq, _W.c.display_fields,
-            _B.c.id, _B.c.bay, _B.c.status, _B.c.notes, _B.c.patient, _B.c.updated_at,
+            _B.c.id, _B.c.bay, _B.c.status, _B.c.notes, _B.c.patient, _B.c.updated_at, _B.c.seq.label("version"),
         )
         .select_from(_W.outerjoin(_B, _B.c.ward_id == _W.c.id))
         .where(_W.c.id == ward_id)
@@ -535,8 +563,12 @@ def _load_ward(conn: Connection, ward_id: str) -> WardState | None:
                 "notes": r.notes,
                 "patient": r.patient,
                 "updated_at": domain.iso(updated) if updated else None,
+                "version": int(r.version or 0),
             }
         )
+    similar = domain.similar_names({b["id"]: b["patient"] for b in state.beds})
+    for b in state.beds:
+        b["similar_name"] = b["id"] in similar
     return state
 
 
