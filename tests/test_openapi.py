@@ -227,6 +227,9 @@ def test_bed_update_schema_matches_domain() -> None:
     bodies += [{"patient": {"tasks": [{key: v}]}} for key in ("id", "kind", "text", "done") for v in _PROBES]
     bodies += [{"patient": {"flags": [f]}} for f in domain.FLAGS]
     bodies += [{"patient": {"tasks": [{"kind": k}]}} for k in domain.TASK_KINDS]
+    bodies += [{"admit": v, "patient": {"name": "A B"}} for v in _PROBES]
+    bodies += [{"admit": True}, {"admit": True, "patient": None}, {"admit": True, "patient": {"initials": "A.B."}}]
+    bodies += [{"admit": False}, {"admit": False, "patient": None}, {"admit": True, "patient": {"name": "A B"}}]
     disagree = [b for b in bodies if validator.is_valid(b) != _server_accepts(domain.parse_patch, b)]
     assert disagree == []
 

@@ -145,14 +145,28 @@ _OBSERVATIONS: Final[JSONSchema] = {
 _REQUEST_SCHEMAS: Final[dict[str, JSONSchema]] = {
     "BedUpdate": {
         "type": "object",
-        "description": "The bed fields to change; at least one. Unknown fields are a 422 naming the field.",
+        "description": (
+            "The bed fields to change; at least one. Unknown fields are a 422 naming the field. On an occupied "
+            "bed, `patient` fields merge into the current patient, but the patient's identity (`name`, "
+            "`nhs_number`, `date_of_birth`) cannot change that way: a different value is a 422 "
+            "`patient_identity_change` (discharge or transfer the current patient first). Filling in one that "
+            'was never known, or resending the same value, is fine. `"admit": true` replaces the whole '
+            "patient record with the one sent (a new admission; nothing of the previous patient is kept)."
+        ),
         "properties": {
             "status": {"enum": list(domain.STATUSES)},
             "notes": {**_text(domain.NOTES_MAX_CHARS), "description": "Staff views only: never sent to a display."},
             "patient": _nullable(_ref("PatientUpdate")),
+            "admit": {
+                "type": "boolean",
+                "description": "true: `patient` is a new admission that replaces whatever record is on the bed; "
+                "it needs `patient.name`.",
+            },
         },
         "minProperties": 1,
         "additionalProperties": False,
+        "if": {"properties": {"admit": {"const": True}}, "required": ["admit"]},
+        "then": {"properties": {"patient": {"type": "object", "required": ["name"]}}, "required": ["patient"]},
     },
     "PatientUpdate": {
         "type": "object",
@@ -282,6 +296,16 @@ _RESPONSE_SCHEMAS: Final[dict[str, JSONSchema]] = {
             "notes": {"type": "string", "description": "Staff views only."},
             "patient": _nullable(_ref("Patient")),
             "updated_at": {"type": ["string", "null"]},
+            "version": {
+                "type": "integer",
+                "minimum": 0,
+                "description": 'The bed\'s version (the ward position of its last change): `If-Match: "bed-N"`.',
+            },
+            "similar_name": {
+                "type": "boolean",
+                "description": "Another patient on this ward shares this patient's initials or surname (worked out "
+                "from the names on the server; reveals none, so a display sees it too).",
+            },
         },
         "required": ["id", "status", "patient"],
     },
@@ -309,7 +333,12 @@ _RESPONSE_SCHEMAS: Final[dict[str, JSONSchema]] = {
             },
             "ward": {"type": "string"},
             "bed": {"type": ["string", "null"]},
-            "changes": {"type": "object"},
+            "changes": {"type": "object", "description": "For a bed, also its new `version` and `updated_at`."},
+            "similar_name": {
+                "type": "object",
+                "additionalProperties": {"type": "boolean"},
+                "description": "Beds (this one or others) whose similar-name warning this change turned on or off.",
+            },
             "at": {"type": "string", "format": "date-time"},
             "by": {"type": "string"},
         },
@@ -333,9 +362,14 @@ _RESPONSE_SCHEMAS: Final[dict[str, JSONSchema]] = {
     },
     "WriteAnswer": {
         "type": "object",
-        "description": "`event` is null when the update changed nothing (then `offset` is the ward's current one).",
-        "properties": {"offset": _ref("Offset"), "event": _nullable(_ref("Event"))},
-        "required": ["offset", "event"],
+        "description": "`event` is null when the update changed nothing (then `offset` is the ward's current one). "
+        "`version` is the bed's version after the write (the ETag header is its bed ETag).",
+        "properties": {
+            "offset": _ref("Offset"),
+            "event": _nullable(_ref("Event")),
+            "version": {"type": "integer", "minimum": 0},
+        },
+        "required": ["offset", "event", "version"],
     },
     "ObservationsAnswer": {
         "allOf": [_ref("WriteAnswer")],
@@ -446,7 +480,11 @@ _PARAMETERS: Final[dict[str, JSONSchema]] = {
         "name": "If-Match",
         "in": "header",
         "required": False,
-        "description": "An ETag of the ward (from a snapshot or a write); a ward that moved on since answers 412.",
+        "description": (
+            'The version of the bed you edited: its ETag from a write (`"bed-N.xxxxxxxx"`), `"bed-N"` with the '
+            "bed's `version` from a snapshot, or a ward ETag from a snapshot (a position of the whole ward). "
+            "412 only when this bed changed after it; edits to other beds never make it stale."
+        ),
         "schema": {"type": "string"},
     },
     "XRequestId": {
@@ -459,6 +497,10 @@ _PARAMETERS: Final[dict[str, JSONSchema]] = {
 }
 
 _ETAG_HEADER: Final = {"description": "The ward's current version.", "schema": {"type": "string"}}
+_BED_ETAG_HEADER: Final = {
+    "description": 'The bed\'s version after the write (`"bed-N.xxxxxxxx"`), for the next If-Match.',
+    "schema": {"type": "string"},
+}
 _LOCATION_HEADER: Final = {"description": "Where to go next.", "schema": {"type": "string"}}
 _HTML: Final = {"text/html": {"schema": {"type": "string"}}}
 
@@ -480,7 +522,7 @@ _ERRORS: Final[dict[str, dict[str, Any]]] = {
     "403": _error("The credential lacks the right (or a cookie-authenticated write lacks X-Whiteboard-Client)."),
     "404": _error("Unknown ward or bed."),
     "410": _error("Events after `since` are no longer kept for this epoch: load the snapshot again."),
-    "412": _error("If-Match names a version the ward has moved on from."),
+    "412": _error("If-Match names a version this bed has moved on from (or is not a version of it)."),
     "413": _error("The body is larger than the server accepts."),
     "422": _error("Well-formed but invalid; `field` names the culprit."),
     "429": {
@@ -674,7 +716,7 @@ def _paths() -> dict[str, Any]:
                 "parameters": [if_match, request_id],
                 "requestBody": _body("BedUpdate"),
                 "responses": {
-                    "200": _ok("Saved (or nothing changed).", _ref("WriteAnswer"), {"ETag": _ETAG_HEADER}),
+                    "200": _ok("Saved (or nothing changed).", _ref("WriteAnswer"), {"ETag": _BED_ETAG_HEADER}),
                     **_errors(*_API_ERRORS, 400, 404, 412, 413, 422, 429),
                 },
             },
@@ -688,7 +730,7 @@ def _paths() -> dict[str, Any]:
                 "parameters": [if_match, request_id],
                 "requestBody": _body("Observations"),
                 "responses": {
-                    "200": _ok("Scored and saved.", _ref("ObservationsAnswer"), {"ETag": _ETAG_HEADER}),
+                    "200": _ok("Scored and saved.", _ref("ObservationsAnswer"), {"ETag": _BED_ETAG_HEADER}),
                     **_errors(*_API_ERRORS, 400, 404, 412, 413, 422, 429),
                 },
             },

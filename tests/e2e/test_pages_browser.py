@@ -192,8 +192,29 @@ def test_the_phone_explains_conflicts_and_refusals(make_server: Make, pages: Pag
     expect(conflict).to_contain_text("while you were editing")
     expect(conflict).to_contain_text("Theirs: chaplain visiting")
     expect(conflict).to_contain_text("Mine: family at 15:00")
+    assert "null" not in conflict.inner_text(), "an absent part of the panel is printed as 'null'"
     conflict.get_by_role("button", name="Keep theirs").click()
     expect(box).to_have_value("Theirs: chaplain visiting")
+
+    # 1b. Someone edits ANOTHER bed between the phone's read and its PATCH: the bed's own version decides,
+    # so the save goes through at the first attempt (no 412, no conflict panel).
+    other_bed = next(b["id"] for b in snapshot(s, nurse)["beds"] if b["id"] != bed)
+    sent: list[int] = []
+
+    def elsewhere(route: Route) -> None:
+        if route.request.method == "PATCH":
+            if not sent:
+                patch(s, admin, other_bed, {"notes": "Another bed moved on"})
+            sent.append(1)
+        route.continue_()
+
+    phone.route(f"**/api/wards/{WARD}/beds/{bed}", elsewhere)
+    box.fill("Mine: physio at 11:00")
+    notes.get_by_role("button", name="Save notes").click()
+    expect(notes.get_by_role("status")).to_contain_text("Saved")
+    assert sent == [1], "one PATCH: the edit to another bed did not make it stale"
+    expect(conflict).to_be_hidden()
+    phone.unroute(f"**/api/wards/{WARD}/beds/{bed}")
 
     # 2. A write lands between the phone's read and its PATCH: the server answers 412, the phone re-checks.
     raced: list[int] = []
@@ -209,6 +230,7 @@ def test_the_phone_explains_conflicts_and_refusals(make_server: Make, pages: Pag
     notes.get_by_role("button", name="Save notes").click()
     expect(conflict).to_contain_text("The server refused the save")
     expect(conflict).to_contain_text("Theirs again")
+    assert "null" not in conflict.inner_text()
     assert raced == [200]
     conflict.get_by_role("button", name="Save mine instead").click()
     expect(notes.get_by_role("status")).to_contain_text("Saved")
@@ -222,6 +244,35 @@ def test_the_phone_explains_conflicts_and_refusals(make_server: Make, pages: Pag
     tasks.get_by_label("New task: what").fill("One too many")
     tasks.get_by_role("button", name="Add task").click()
     expect(tasks.get_by_role("status")).to_contain_text("Not saved: patient.tasks holds 31 tasks; at most 30")
+
+
+@EMBEDDED
+def test_the_board_warns_of_similar_names_without_showing_them(make_server: Make, pages: Pages) -> None:
+    """A second "A.W." on the ward puts "⚠ Similar name" on both tiles, live; a discharge takes it off both.
+    The display board never receives either name."""
+    s = demo_server(make_server)
+    display, nurse = tokens(s, ("display", WARD), ("nurse", WARD))
+    snap = snapshot(s, nurse)
+    there = next(b for b in snap["beds"] if b["patient"] and not b["similar_name"])
+    free = first_bed(snap, "empty")["id"]
+    letters = [c for c in there["patient"]["initials"] if c.isalpha()]
+    newcomer = f"{letters[0]}oxanne {letters[-1]}zzardquist"
+    page = open_board(pages, s, display)
+    marker = tile(page, there["id"]).locator('[data-slot="similar"]')
+    expect(marker).to_be_hidden()
+
+    patch(s, nurse, free, {"patient": {"name": newcomer}})
+    for bed in (there["id"], free):
+        expect(tile(page, bed).locator('[data-slot="similar"]')).to_be_visible(timeout=WAIT_MS)
+        expect(tile(page, bed).locator('[data-slot="similar"]')).to_have_text("⚠ Similar name")
+        expect(tile(page, bed)).to_have_attribute("data-similar", "yes")
+    html = page.content()
+    assert there["patient"]["name"] not in html and newcomer not in html
+
+    patch(s, nurse, free, {"patient": None})
+    expect(marker).to_be_hidden(timeout=WAIT_MS)
+    expect(tile(page, there["id"])).not_to_have_attribute("data-similar", "yes")
+    assert not pages.errors, pages.errors
 
 
 @BOTH_BACKENDS

@@ -134,6 +134,29 @@ def test_boards_fit_the_screen_at_1080p_and_4k(make_server: Make, pages: Pages, 
         assert sizes[(ward, "4k")] == pytest.approx(2 * sizes[(ward, "1080p")], rel=0.1)
 
 
+TITLE_CUT = """() => {
+  const t = document.querySelector(".ward-name");
+  return t.scrollWidth > t.clientWidth ? `${t.scrollWidth} > ${t.clientWidth}: ${t.textContent}` : null;
+}"""
+
+
+@pytest.mark.parametrize(("width", "height", "in_readme"), [(1280, 720, True), (1366, 768, True), (1280, 1024, False)])
+def test_the_board_title_is_whole_on_smaller_screens(
+    make_server: Make, pages: Pages, artifacts: Path, width: int, height: int, in_readme: bool
+) -> None:
+    """A 1280 or 1366 px board (a small TV, or a 5:4 office monitor) shows the whole ward name, and fits."""
+    s = demo_server(make_server)
+    (display,) = tokens(s, ("display", WARD))
+    page = board_page(pages, s, display, WARD, {"width": width, "height": height})
+    assert page.evaluate(TITLE_CUT) is None, f"the ward name is cut off at {width}x{height}"
+    assert page.evaluate(OVERFLOW) == [], f"the board overflows at {width}x{height}"
+    name = f"board-{width}x{height}.png"
+    if in_readme:
+        shoot(page, artifacts, name)
+    else:
+        page.screenshot(path=str(artifacts / name))
+
+
 def test_the_phone_fits_360px_and_looks_right_at_390(make_server: Make, pages: Pages, artifacts: Path) -> None:
     s = demo_server(make_server)
     (nurse,) = tokens(s, ("nurse", WARD))

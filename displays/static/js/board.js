@@ -108,6 +108,10 @@
     const rg = p && p.red_green;
     F.setText(t.s.rg, rg ? (rg === "green" ? "Green" : "Red") : "");
     F.setData(t.s.rg, "rg", rg || null);
+    // The server's similar-name warning (another patient here shares initials or a surname); no name needed.
+    const similar = Boolean(p && bed.similar_name);
+    F.setData(el, "similar", similar ? "yes" : null);
+    if (t.s.similar.hidden === similar) t.s.similar.hidden = !similar;
     if (!p) {
       renderFlags(t, []);
       return;
@@ -125,7 +129,9 @@
     F.setText(t.s.discharge, dischargeText(p, now));
     const eddState = p.edd ? F.edd(p.edd, now).state : null;
     F.setData(t.s.discharge, "edd", eddState);
-    renderFlags(t, Array.isArray(p.flags) ? p.flags : []);
+    // The coded "similar name" flag would say the same thing twice next to the warning.
+    const flags = Array.isArray(p.flags) ? p.flags : [];
+    renderFlags(t, similar ? flags.filter((f) => f !== "similar_name") : flags);
     const pending = p.tasks_pending !== undefined ? p.tasks_pending : (p.tasks || []).filter((x) => !x.done).length;
     F.setText(t.s.tasks, pending > 0 ? `Tasks ${pending}` : "");
   }
@@ -307,6 +313,10 @@
       const at = Date.parse(e.at || "");
       if (!Number.isNaN(at)) lastChangeMs = Math.max(lastChangeMs || 0, at);
       const bed = e.bed ? beds.get(e.bed) : null;
+      // A change of who is in one bed can turn the similar-name warning on or off in others too.
+      const moved = Object.entries(e.similar_name || {}).filter(([id]) => beds.has(id));
+      for (const [id, flagged] of moved) beds.get(id).similar_name = Boolean(flagged);
+      for (const [id] of moved) if (id !== e.bed) render(id, false);
       if (bed) {
         Object.assign(bed, e.changes);
         render(bed.id, true);

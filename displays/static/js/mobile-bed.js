@@ -27,6 +27,8 @@
     const ed = p.edd ? F.edd(p.edd, now) : null;
     return factList([
       ["Name", p.name],
+      ["Similar name", bed.similar_name ? "⚠ Another patient on this ward has the same initials or surname: " +
+        "check name, date of birth and NHS number on the wristband" : null],
       ["NHS number", F.nhsNumber(p.nhs_number)],
       ["Date of birth", p.date_of_birth ? `${F.longDate(p.date_of_birth)}${p.age !== null && p.age !== undefined ? ` (age ${p.age})` : ""}` : null],
       ["Sex", p.sex],

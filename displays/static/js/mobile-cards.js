@@ -1,9 +1,10 @@
 /* mobile-cards.js — the phone's edit cards: fields, saving, and conflicts explained.
  *
- * Every save is the API's PATCH with If-Match. Before writing, a card re-reads the bed (a cheap
- * revalidated GET) and compares the fields it is about to change with what the nurse started from:
- * if someone else changed them meanwhile, the nurse sees both values and chooses; nothing is
- * overwritten silently. A 412 (the ward moved on between that read and the write) repeats the check.
+ * Every save is the API's PATCH with If-Match naming the bed's own version. Before writing, a card
+ * re-reads the bed (a cheap revalidated GET) and compares the fields it is about to change with what
+ * the nurse started from: if someone else changed them meanwhile, the nurse sees both values and
+ * chooses; nothing is overwritten silently. A 412 (this bed changed between that read and the write;
+ * edits to other beds never cause one) repeats the check.
  * Task ticks and flags merge with other people's changes instead of conflicting with them.
  */
 (function () {
@@ -180,11 +181,12 @@
         op.discard();
         this.say("saved", "Kept the other change; yours was not saved.");
       });
-      this.conflictBox.replaceChildren(
+      // replaceChildren would print a null as the text "null": leave absent parts out.
+      this.conflictBox.replaceChildren(...[
         el("h3", { text: `Changed by ${this.who()} while you were editing` }),
         refused ? el("p", { text: `The server refused the save: ${refused.message}` }) : null,
         el("dl", {}, ...rows),
-        el("div", { class: "actions" }, mine, theirs));
+        el("div", { class: "actions" }, mine, theirs)].filter(Boolean));
       this.conflictBox.hidden = false;
       (mine || theirs).focus();
     }

@@ -112,12 +112,15 @@
       this.fetched = { etag: r.etag, beds: new Map(r.data.beds.map((b) => [b.id, b])), offset: r.data.offset };
     }
 
-    /** The bed as the server has it now, with the ETag to send as If-Match (revalidated, cheap when unchanged). */
+    /** The bed as the server has it now, with the version to send as If-Match (revalidated, cheap when
+     * unchanged). The bed's own version: edits to other beds never make this save stale. */
     async fresh(bedId) {
       const r = await api("GET", this.url(), undefined, this.fetched ? { "If-None-Match": this.fetched.etag } : {});
       if (!r.ok) return r;
       if (r.status !== 304) this.accept(r);
-      return { ok: true, bed: this.fetched.beds.get(bedId), etag: this.fetched.etag };
+      const bed = this.fetched.beds.get(bedId);
+      const etag = bed && Number.isInteger(bed.version) ? `"bed-${bed.version}"` : this.fetched.etag;
+      return { ok: true, bed, etag };
     }
 
     setBeds(list) {
@@ -128,7 +131,11 @@
       if (e.at && e.bed) this.lastBy.set(e.bed, { by: e.by, at: e.at });
       const bed = e.bed ? this.beds.get(e.bed) : null;
       if (bed) Object.assign(bed, e.changes);
+      // The server's similar-name warning can move on other beds too (an admission or discharge elsewhere).
+      const moved = Object.entries(e.similar_name || {}).filter(([id]) => this.beds.has(id));
+      for (const [id, flagged] of moved) this.beds.get(id).similar_name = Boolean(flagged);
       this.emit({ type: "event", bed: e.bed, by: e.by, at: e.at, changes: e.changes });
+      for (const [id] of moved) if (id !== e.bed) this.emit({ type: "similar", bed: id });
     }
 
     /** Apply our own saved change at once (the same event also arrives live; applying it twice is harmless). */
@@ -215,6 +222,9 @@
       const pending = (p.tasks || []).filter((t) => !t.done).length;
       if (pending) chips.push(el("span", { class: "chip", text: `${pending} task${pending > 1 ? "s" : ""}` }));
       if ((p.flags || []).length) chips.push(el("span", { class: "chip", text: `${p.flags.length} flag${p.flags.length > 1 ? "s" : ""}` }));
+      if (bed.similar_name) chips.push(el("span", { class: "chip chip-similar", "data-similar": "yes",
+        title: "Another patient on this ward has the same initials or surname: check the wristband",
+        text: "⚠ Similar name" }));
     }
     const title = p ? `${p.name || p.initials || "Patient"}` : F.STATUS_TEXT[bed.status] || bed.status;
     const sub = p ? [p.named_nurse, p.edd ? `EDD ${F.edd(p.edd, now).text}` : null].filter(Boolean).join(" · ")
