@@ -50,3 +50,16 @@ def test_audience_keys_group_connections_for_one_encoding() -> None:
     assert redact.display_audience(None).key == redact.display_audience(None).key
     assert redact.display_audience(frozenset({"initials"})).key != redact.display_audience(None).key
     assert redact.STAFF.key == "staff"
+
+
+def test_a_display_gets_the_similar_name_warning_and_bed_versions_but_no_name() -> None:
+    audience = redact.display_audience(None)
+    shown = redact.bed({**BED, "similar_name": True, "version": 4}, audience)
+    assert shown["similar_name"] is True and shown["version"] == 4
+    evt = {
+        "kind": "patient.admitted", "ward": "w", "bed": "B1", "at": "t", "by": "RN K",
+        "changes": {"patient": PATIENT, "version": 5}, "similar_name": {"B1": True, "B9": True},
+    }  # fmt: skip
+    out = redact.event(evt, audience)
+    assert out["similar_name"] == {"B1": True, "B9": True} and out["changes"]["version"] == 5
+    assert "Mary" not in repr(out) and "Seacole" not in repr(out)

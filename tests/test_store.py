@@ -265,3 +265,89 @@ async def test_upgrading_chains_the_records_written_before(database_url: str) ->
         assert (await new.verify_audit())[2] is None
     finally:
         await new.aclose()
+
+
+async def test_each_bed_carries_its_own_version_and_if_match_judges_only_that_bed(store: Store) -> None:
+    ward = await make_ward(store)
+    first = await one(store, req(ward, "B1", {"notes": "one"}))
+    second = await one(store, req(ward, "B2", {"notes": "two"}))
+    assert (first.version, second.version) == (1, 2)
+    state = await store.load_ward(ward)
+    assert state is not None
+    assert {b["id"]: b["version"] for b in state.beds} == {"B1": 1, "B2": 2, "B3": 0, "B4": 0}
+    # B1 last changed at 1: a client that saw version 1 (or any later ward position) is current for B1.
+    assert (await one(store, req(ward, "B1", {"notes": "one again"}, if_match_seq=1))).version == 3
+    assert (await one(store, req(ward, "B3", {"notes": "three"}, if_match_seq=0))).version == 4
+    nothing = await one(store, req(ward, "B3", {"notes": "three"}, if_match_seq=4))
+    assert (nothing.event, nothing.version) == (None, 4)
+    for stale in (2, 99):  # B1 changed after 2; 99 is no position the ward ever had
+        with pytest.raises(PreconditionFailed):
+            await one(store, req(ward, "B1", {"notes": "lost update"}, if_match_seq=stale))
+    state = await store.load_ward(ward)
+    assert state is not None and state.beds[0]["notes"] == "one again"
+
+
+async def test_similar_names_travel_with_the_change_that_moves_them(store: Store) -> None:
+    ward = await make_ward(store)
+    await one(store, req(ward, "B1", {"patient": {"name": "Alice Walker"}}))
+    plain = await one(store, req(ward, "B2", {"patient": {"name": "John Smith"}}))
+    assert plain.event is not None and "similar_name" not in plain.event
+    alike = await one(store, req(ward, "B3", {"patient": {"name": "Arthur Wells"}}))
+    assert alike.event is not None and alike.event["similar_name"] == {"B1": True, "B3": True}
+    state = await store.load_ward(ward)
+    assert state is not None
+    assert {b["id"]: b["similar_name"] for b in state.beds} == {"B1": True, "B2": False, "B3": True, "B4": False}
+    nurse_only = await one(store, req(ward, "B1", {"patient": {"named_nurse": "RN Ada"}}))
+    assert nurse_only.event is not None and "similar_name" not in nurse_only.event
+    gone = await one(store, req(ward, "B3", {"patient": None}))
+    assert gone.event is not None and gone.event["similar_name"] == {"B1": False, "B3": False}
+
+
+def _at_0004(conn: object) -> None:
+    from sqlalchemy import Connection, text
+
+    assert isinstance(conn, Connection)
+    conn.execute(
+        text(
+            "INSERT INTO wards (id, uid, name, seq, created_at, audit_pos, audit_head) "
+            "VALUES ('w', 'u', 'W', 7, CURRENT_TIMESTAMP, 0, :g)"
+        ),
+        {"g": "0" * 64},
+    )
+    for bed in ("B1", "B2", "B3"):
+        conn.execute(
+            text(
+                "INSERT INTO beds (ward_id, id, bay, position, status, notes) VALUES ('w', :b, 'Bay', 0, 'empty', '')"
+            ),
+            {"b": bed},
+        )
+    rows = [
+        ("B1", 2, "bed.updated"),
+        ("B1", 5, "bed.updated"),
+        ("B2", 3, "patient.admitted"),
+        ("B2", 7, "read.snapshot"),
+    ]
+    for pos, (bed, seq, action) in enumerate(rows, start=1):
+        conn.execute(
+            text(
+                "INSERT INTO audit (at, actor, role, source, action, ward_id, bed_id, seq, chain, pos, prev_hash, hash)"
+                " "
+                "VALUES (CURRENT_TIMESTAMP, 'a', 'nurse', 'api', :act, 'w', :b, :s, 'w', :p, 'x', 'y')"
+            ),
+            {"act": action, "b": bed, "s": seq, "p": pos},
+        )
+
+
+def _bed_versions(conn: object) -> dict[str, int]:
+    from sqlalchemy import Connection, text
+
+    assert isinstance(conn, Connection)
+    return {r[0]: int(r[1]) for r in conn.execute(text("SELECT id, seq FROM beds WHERE ward_id = 'w'")).all()}
+
+
+async def test_migration_0005_backfills_bed_versions_from_the_audit_trail(database_url: str) -> None:
+    """A bed's version after the upgrade is its newest audited change (reads do not count); never changed: 0."""
+    await migrate.upgrade(database_url, "0004")
+    await migrate._run(database_url, _at_0004)
+    await migrate.upgrade(database_url, "0005")
+    assert await migrate._run(database_url, _bed_versions) == {"B1": 5, "B2": 3, "B3": 0}
