@@ -268,10 +268,16 @@ def test_the_board_warns_of_similar_names_without_showing_them(make_server: Make
         expect(tile(page, bed)).to_have_attribute("data-similar", "yes")
     html = page.content()
     assert there["patient"]["name"] not in html and newcomer not in html
+    phone = pages.new(**PHONE)
+    sign_in(phone, s.url, nurse, "/m")
+    phone.goto(f"{s.url}/m#/ward/{WARD}")
+    chip = phone.locator(f'a[data-bed="{there["id"]}"] [data-similar="yes"]')
+    expect(chip).to_have_text("⚠ Similar name", timeout=WAIT_MS)
 
     patch(s, nurse, free, {"patient": None})
     expect(marker).to_be_hidden(timeout=WAIT_MS)
     expect(tile(page, there["id"])).not_to_have_attribute("data-similar", "yes")
+    expect(chip).to_have_count(0, timeout=WAIT_MS)  # the phone follows live for the other bed too
     assert not pages.errors, pages.errors
 
 
