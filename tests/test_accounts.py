@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from tests.test_api import portal_runner, settings  # noqa: F401 - the backend-parametrised fixture
+from tests.test_api import portal_runner
 from whiteboard.accounts import AccountError
 from whiteboard.app import create_app
 from whiteboard.cli import main
@@ -53,7 +53,7 @@ class Site:
 
 
 @pytest.fixture
-def site(settings: Settings) -> Iterator[Site]:  # noqa: F811
+def site(settings: Settings) -> Iterator[Site]:
     app = create_app(settings.replace(credential_cache_secs=0.0, session_idle_secs=3600, login_failures_per_min=3))
     with TestClient(app) as client:
         run = portal_runner(client)
