@@ -105,3 +105,17 @@ async def pg_fetch(sql: str) -> list[str]:
         return [r[0] for r in await conn.fetch(sql)]
     finally:
         await conn.close()
+
+
+def test_servers_listen_in_the_port_range_a_checkout_chose() -> None:
+    def pick(ports: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from tests.support import free_port; print(*(free_port() for _ in range(20)))"],
+            cwd=ROOT, env={**os.environ, "WHITEBOARD_TEST_PORTS": ports}, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    chosen = pick("25100-25109")
+    assert chosen.returncode == 0, chosen.stderr
+    assert {int(p) for p in chosen.stdout.split()} <= set(range(25100, 25110))
+    wrong = pick("25109-25100")
+    assert wrong.returncode != 0 and "WHITEBOARD_TEST_PORTS='25109-25100': use LOW-HIGH" in wrong.stderr
