@@ -94,6 +94,12 @@ def test_a_database_url_is_named_with_its_password_masked() -> None:
     assert "s3cret-pw" not in result.stderr + result.stdout
 
 
+def test_db_upgrade_into_a_missing_directory_says_so(tmp_path: Path) -> None:
+    code, _, err = run("db", "upgrade", db=tmp_path / "nowhere" / "wb.db")
+    assert code == 2 and f"cannot open the database (sqlite file {tmp_path / 'nowhere' / 'wb.db'})" in err
+    assert "Traceback" not in err
+
+
 def test_db_upgrade_creates_a_private_database_file(tmp_path: Path) -> None:
     old = os.umask(0o002)  # a permissive umask must not matter: the file holds patient data
     try:

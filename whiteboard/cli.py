@@ -416,7 +416,10 @@ def db() -> None:
 def db_upgrade(revision: str, database_url: str) -> None:
     """Bring the schema up to date, creating the database if need be (safe while other instances start)."""
     _announce_database(database_url)
-    asyncio.run(migrate.upgrade(database_url, revision))
+    try:
+        asyncio.run(migrate.upgrade(database_url, revision))
+    except Exception as exc:
+        _fail(f"cannot open the database ({_database_label(database_url)}): {exc}")
     click.echo(f"database at revision {asyncio.run(migrate.current(database_url))}", err=True)
 
 
