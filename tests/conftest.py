@@ -8,25 +8,29 @@ skipping the tests that need it.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis as redis_sync
 from sqlalchemy.engine import make_url
 
-REDIS_URL = os.environ.get("WHITEBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-POSTGRES_URL = os.environ.get("WHITEBOARD_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-ARTIFACTS = Path(os.environ.get("WHITEBOARD_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
+from tests.e2e.server import ServerProcess
+from tests.support import (
+    ARTIFACTS,
+    DB_PREFIX,
+    POSTGRES_URL,
+    REDIS_PREFIX_BASE,
+    REDIS_URL,
+    RedisPrefixes,
+    delete_redis_keys,
+    free_port,
+)
+from whiteboard.settings import Settings
+from whiteboard.store import create_private_sqlite_file
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["free_port"]  # imported from here by older helpers; it lives in tests/support.py
 
 
 @pytest.fixture(scope="session")
@@ -38,16 +42,19 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+@pytest.fixture(scope="session")
+def redis_prefixes(redis_url: str) -> Iterator[RedisPrefixes]:
+    prefixes = RedisPrefixes(redis_url)
+    yield prefixes
+    prefixes.delete_all()
+
+
 @pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
+def redis_prefix(redis_prefixes: RedisPrefixes) -> Iterator[str]:
     """A key prefix no other test (or run) uses; its keys are deleted afterwards."""
-    prefix = f"wbtest-{uuid.uuid4().hex[:12]}"
+    prefix = redis_prefixes.new()
     yield prefix
-    client = redis_sync.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_redis_keys(redis_prefixes.redis_url, prefix)
 
 
 async def _pg_admin(sql: str) -> None:
@@ -75,7 +82,7 @@ class PostgresDatabases:
         self.created: list[str] = []
 
     def new(self) -> str:
-        name = f"wbtest_{uuid.uuid4().hex[:12]}"
+        name = f"{DB_PREFIX}_{uuid.uuid4().hex[:12]}"
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
         self.created.append(name)
         return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
@@ -131,3 +138,80 @@ async def store(database_url: str) -> AsyncIterator[object]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# --- real `whiteboard serve` processes (tests/e2e/server.py) ---
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
+@pytest.fixture
+def servers(request: pytest.FixtureRequest) -> Iterator[list[ServerProcess]]:
+    """Servers a test starts are stopped afterwards, then their Redis keys deleted (they write until they stop);
+    their logs are printed when the test failed."""
+    started: list[ServerProcess] = []
+    yield started
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for s in started:
+        s.stop()
+        if failed:
+            print(f"\n--- server on port {s.port} (log {s.log_path}) ---\n{s.output()}")
+    for s in started:
+        # Only a test's own prefixes: never the keys of a deployment that shares this Redis.
+        if s.redis_url and s.redis_prefix.startswith(f"{REDIS_PREFIX_BASE}-"):
+            delete_redis_keys(s.redis_url, s.redis_prefix)
+
+
+@pytest.fixture(params=["embedded", "redis+postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str | None]:
+    """The end-to-end suite runs on the embedded default and on the production parts."""
+    if request.param == "embedded":
+        return {"database_url": f"sqlite:///{tmp_path / 'wb.db'}", "redis_url": None, "redis_prefix": "wb"}
+    dbs = request.getfixturevalue("pg_databases")
+    return {
+        "database_url": dbs.new(),
+        "redis_url": request.getfixturevalue("redis_url"),
+        "redis_prefix": request.getfixturevalue("redis_prefix"),
+    }
+
+
+@pytest.fixture
+def make_server(
+    servers: list[ServerProcess], backend: dict[str, str | None], tmp_path: Path
+) -> Callable[..., ServerProcess]:
+    def make(**kw: object) -> ServerProcess:
+        # As if the server had run here before: tests set up wards and tokens with the CLI before `start()`,
+        # and the CLI refuses to create a database (only `serve` and `db upgrade` do).
+        create_private_sqlite_file(str(backend["database_url"]))
+        s = ServerProcess(
+            database_url=str(backend["database_url"]),
+            redis_url=backend["redis_url"],
+            redis_prefix=str(backend["redis_prefix"]),
+            workdir=tmp_path,
+            **kw,  # type: ignore[arg-type]
+        )
+        servers.append(s)
+        return s
+
+    return make
+
+
+# --- settings for the in-process app (Starlette's TestClient) ---
+
+
+@pytest.fixture(params=["embedded", "redis+postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The app's settings on the embedded default and on PostgreSQL + Redis (small bodies, to test the limit)."""
+    if request.param == "embedded":
+        return Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", max_body_bytes=4096)
+    return Settings(
+        database_url=request.getfixturevalue("pg_databases").new(),
+        redis_url=request.getfixturevalue("redis_url"),
+        redis_key_prefix=request.getfixturevalue("redis_prefix"),
+        max_body_bytes=4096,
+    )

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from tests.test_api import portal_runner, settings  # noqa: F401 - the backend-parametrised fixture
+from tests.test_api import portal_runner
 from whiteboard.accounts import AccountError
 from whiteboard.app import create_app
 from whiteboard.cli import main
@@ -53,7 +53,7 @@ class Site:
 
 
 @pytest.fixture
-def site(settings: Settings) -> Iterator[Site]:  # noqa: F811
+def site(settings: Settings) -> Iterator[Site]:
     app = create_app(settings.replace(credential_cache_secs=0.0, session_idle_secs=3600, login_failures_per_min=3))
     with TestClient(app) as client:
         run = portal_runner(client)
@@ -140,6 +140,7 @@ def test_idle_and_absolute_timeouts_end_staff_sessions_but_not_kiosks(tmp_path: 
 def test_user_cli(tmp_path: Path) -> None:
     db = ["--database-url", f"sqlite:///{tmp_path / 'u.db'}"]
     runner = CliRunner()
+    runner.invoke(main, ["db", "upgrade", *db])  # only `db upgrade` and `serve` create a database
     runner.invoke(main, ["ward", "add", WARD, "--beds", "2", *db])
     r = runner.invoke(main, ["user", "add", "grace", "--role", "ward_manager", "--ward", WARD, "--name",
                              "Grace Hopper", "--password-stdin", *db], input=PASSWORD + "\n")
@@ -188,6 +189,7 @@ def test_a_wall_screen_enrols_once_with_a_pairing_code(site: Site) -> None:
 def test_display_cli(tmp_path: Path) -> None:
     db = ["--database-url", f"sqlite:///{tmp_path / 'd.db'}"]
     runner = CliRunner()
+    runner.invoke(main, ["db", "upgrade", *db])  # only `db upgrade` and `serve` create a database
     runner.invoke(main, ["ward", "add", WARD, "--beds", "2", *db])
     r = runner.invoke(main, ["display", "pair", "--ward", WARD, "--label", "Nurses station", *db])
     assert r.exit_code == 0 and len(r.stdout.strip()) == 9 and "/login" in r.stderr

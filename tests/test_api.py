@@ -24,16 +24,7 @@ PATIENT = {
 }
 
 
-@pytest.fixture(params=["embedded", "redis+postgresql"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    if request.param == "embedded":
-        return Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", max_body_bytes=4096)
-    return Settings(
-        database_url=request.getfixturevalue("pg_databases").new(),
-        redis_url=request.getfixturevalue("redis_url"),
-        redis_key_prefix=request.getfixturevalue("redis_prefix"),
-        max_body_bytes=4096,
-    )
+# `settings` (embedded and PostgreSQL + Redis) is a fixture of tests/conftest.py.
 
 
 class Api:
@@ -464,13 +455,44 @@ def test_writes_are_rate_limited_per_credential(settings: Settings) -> None:
         assert client.patch("/api/wards/w1/beds/B1", json={"notes": "other"}, headers=other).status_code == 200
 
 
+def every_answer(api: Api) -> list[tuple[str, str, Any]]:
+    """One answer per route and method of the app (from its route table, so a new route is covered too), as
+    admin and anonymously, plus the error answers that no route gives: unknown path, wrong method, static."""
+    from starlette.routing import Mount, Route
+
+    from whiteboard.routes import routes
+
+    answers: list[tuple[str, str, Any]] = []
+    for route in routes():
+        if isinstance(route, Mount):
+            continue
+        if not isinstance(route, Route):
+            continue  # the WebSocket: its answer is a 101 or a close, no HTTP headers of ours
+        path = route.path.replace("{ward}", WARD).replace("{bed}", "B1")
+        for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+            for who in ("admin", None):
+                headers = api.as_(who) if who else {}
+                body = {} if method in {"POST", "PUT", "PATCH"} else None
+                r = api.c.request(method, path, headers=headers, json=body, follow_redirects=False)
+                answers.append((method, path, r))
+    for method, path in [("GET", "/no/such/page"), ("DELETE", f"/api/wards/{WARD}"), ("GET", "/static/css/board.css"),
+                         ("GET", "/static/css/nope.css"), ("GET", f"/api/wards/{WARD}/events?since=x")]:  # fmt: skip
+        answers.append((method, path, api.c.request(method, path, headers=api.as_("admin"))))
+    return answers
+
+
 def test_security_headers_on_every_answer(api: Api) -> None:
-    for r in (api.c.get("/healthz"), api.c.get(f"/api/wards/{WARD}", headers=api.as_("nurse"))):
-        assert r.headers["x-content-type-options"] == "nosniff"
-        assert r.headers["referrer-policy"] == "no-referrer"
-        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
-        assert "script-src 'self'" in r.headers["content-security-policy"]
-        assert "strict-transport-security" not in r.headers  # only over TLS
+    answers = every_answer(api)
+    statuses = {r.status_code for _, _, r in answers}
+    assert len(answers) > 40 and {200, 303, 401, 404, 405} <= statuses  # successes, redirects and refusals alike
+    for method, path, r in answers:
+        where = f"{method} {path} -> {r.status_code}"
+        assert r.headers.get("x-content-type-options") == "nosniff", where
+        assert r.headers.get("referrer-policy") in ("no-referrer", "same-origin"), where
+        assert r.headers.get("x-frame-options") == "DENY", where
+        csp = r.headers.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, where
+        assert "strict-transport-security" not in r.headers, where  # only over TLS
 
 
 def test_refusals_reach_the_security_log_without_the_token(api: Api, caplog: pytest.LogCaptureFixture) -> None:

@@ -26,7 +26,6 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Err
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from tests.e2e.conftest import make_server, servers  # noqa: F401 (fixtures)
 from tests.e2e.server import ServerProcess
 from whiteboard import domain, news2, openapi, routes
 from whiteboard.errors import DomainError
@@ -101,10 +100,20 @@ def test_document_is_valid_openapi_3_1() -> None:
     assert not errors
 
 
-def test_version_comes_from_the_package() -> None:
-    import whiteboard
+def test_the_documented_version_is_the_released_one() -> None:
+    """The version a client reads is the one pyproject.toml releases and pip installed, not just whatever
+    `whiteboard.__version__` says (the document is built from that, so comparing the two proves nothing)."""
+    import importlib.metadata
+    import tomllib
 
-    assert openapi.document()["info"]["version"] == whiteboard.__version__
+    from click.testing import CliRunner
+
+    from whiteboard.cli import main
+
+    released = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    assert openapi.document()["info"]["version"] == released["version"]
+    assert importlib.metadata.version(released["name"]) == released["version"]
+    assert CliRunner().invoke(main, ["--version"]).output.strip() == f"whiteboard, version {released['version']}"
 
 
 def _route_operations() -> tuple[set[tuple[str, str]], list[str]]:
@@ -266,7 +275,7 @@ def test_display_profile_schema_matches_domain() -> None:
 # --- schemathesis against a real server ------------------------------------------------------------
 
 
-def prepared(make_server: Callable[..., ServerProcess], **env: str) -> ServerProcess:  # noqa: F811
+def prepared(make_server: Callable[..., ServerProcess], **env: str) -> ServerProcess:
     """A real server with two wards of six beds. The first has two patients (one with observations) and a bed
     being cleaned; the second is never read before a test starts (its view is not loaded yet)."""
     s = make_server(env=env)
@@ -282,7 +291,7 @@ def prepared(make_server: Callable[..., ServerProcess], **env: str) -> ServerPro
 
 
 @pytest.fixture
-def server(make_server: Callable[..., ServerProcess]) -> ServerProcess:  # noqa: F811
+def server(make_server: Callable[..., ServerProcess]) -> ServerProcess:
     """Writes are not rate limited here, so generated changes reach the validation behind the limit."""
     return prepared(make_server, WHITEBOARD_WRITE_RATE_PER_MIN="0")
 
@@ -432,7 +441,7 @@ EDGE_CASES: list[tuple[str, str, dict[str, Any], int]] = [
 EDGE_WRITES = sum(1 for method, *_ in EDGE_CASES if method in {"PATCH", "POST", "PUT"})
 
 
-def test_edge_inputs_get_the_contracts_4xx(make_server: Callable[..., ServerProcess]) -> None:  # noqa: F811
+def test_edge_inputs_get_the_contracts_4xx(make_server: Callable[..., ServerProcess]) -> None:
     # A small write allowance, so the last change is refused with the documented 429 and Retry-After.
     server = prepared(make_server, WHITEBOARD_WRITE_BURST=str(EDGE_WRITES), WHITEBOARD_WRITE_RATE_PER_MIN="1")
     schema = schemathesis.openapi.from_dict(copy.deepcopy(openapi.document()))

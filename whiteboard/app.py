@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from whiteboard import health, migrate, pages
+from whiteboard import first_run, health, migrate, pages
 from whiteboard.accounts import Accounts
 from whiteboard.auth import Authenticator
 from whiteboard.eventlog import open_event_log
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
             demo = DemoFeed(state)
             await demo.start()
+        await first_run.announce_first_admin(state)
         log.info(
             "whiteboard ready",
             extra={"database": mask_url(state.store.url), "eventlog": state.eventlog.name, "demo": settings.demo},

@@ -14,8 +14,8 @@ import click
 
 from whiteboard import __version__, migrate
 from whiteboard.auth import ROLES, validate_role_scope
-from whiteboard.settings import Settings
-from whiteboard.store import Store, open_store
+from whiteboard.settings import Settings, mask_url
+from whiteboard.store import Store, open_store, sqlite_path
 
 T = TypeVar("T")
 
@@ -34,12 +34,49 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _with_store(url: str, fn: Callable[[Store], Awaitable[T]]) -> T:
+def _database_label(url: str) -> str:
+    """Which database, for a person: a SQLite file by its absolute path, a server URL with its password masked."""
+    try:
+        path = sqlite_path(url)
+    except ValueError:
+        return mask_url(url)
+    return f"sqlite file {path.resolve()}" if path is not None else mask_url(url)
+
+
+def _announce_database(url: str) -> None:
+    click.echo(f"database: {_database_label(url)}", err=True)
+
+
+def _require_existing_database(url: str) -> None:
+    """Only `serve` and `db upgrade` may create a SQLite file: anywhere else a new, empty one is a mistake
+    (the wrong directory), and a token minted there is one the running server rejects."""
+    try:
+        path = sqlite_path(url)
+    except ValueError as exc:
+        _fail(str(exc))
+    if path is not None and not path.exists():
+        _fail(
+            f"no database at {path.resolve()}; run from the server's directory or set WHITEBOARD_DATABASE_URL "
+            "(a new installation creates it with `whiteboard db upgrade` or `whiteboard serve`)"
+        )
+
+
+def _open_database(url: str) -> None:
+    """Say which database this command uses, and refuse one that does not exist."""
+    _announce_database(url)
+    _require_existing_database(url)
+
+
+def _with_store(url: str, fn: Callable[[Store], Awaitable[T]], *, checked: bool = False) -> T:
+    if not checked:
+        _open_database(url)
+
     async def run() -> T:
         try:
             await migrate.upgrade(url)
         except Exception as exc:
-            _fail(f"cannot open the database at {url!r}: {exc}\nCheck WHITEBOARD_DATABASE_URL / --database-url.")
+            _fail(f"cannot open the database ({_database_label(url)}): {exc}\n"
+                  "Check WHITEBOARD_DATABASE_URL / --database-url.")
         store = open_store(url)
         await store.connect()
         try:
@@ -117,6 +154,7 @@ def serve(**options: Any) -> None:
         server_header=False,
     )
     click.echo(f"Ward Whiteboard {__version__} on http://{settings.host}:{settings.port}", err=True)
+    _announce_database(settings.database_url)
     uvicorn.Server(config).run()
 
 
@@ -236,6 +274,7 @@ def user_add(username: str, role: str, wards: tuple[str, ...], name: str | None,
     """Create a staff account (at least 12 characters of password)."""
     from whiteboard.accounts import AccountError
 
+    _open_database(database_url)  # before asking for a password that would be thrown away
     password = _password(password_stdin)
 
     async def add(store: Store) -> str:
@@ -249,7 +288,7 @@ def user_add(username: str, role: str, wards: tuple[str, ...], name: str | None,
             _fail(str(exc))
         return result
 
-    _with_store(database_url, add)
+    _with_store(database_url, add, checked=True)
     click.echo(f"created user {username} ({role})", err=True)
 
 
@@ -288,6 +327,7 @@ def user_reset_password(username: str, password_stdin: bool, database_url: str) 
     """Set a new password; every session the old one opened is ended."""
     from whiteboard.accounts import AccountError
 
+    _open_database(database_url)  # before asking for a password that would be thrown away
     password = _password(password_stdin)
 
     async def reset(store: Store) -> None:
@@ -296,7 +336,7 @@ def user_reset_password(username: str, password_stdin: bool, database_url: str) 
         except AccountError as exc:
             _fail(str(exc))
 
-    _with_store(database_url, reset)
+    _with_store(database_url, reset, checked=True)
     click.echo(f"password of {username} changed; their sessions are ended", err=True)
 
 
@@ -374,8 +414,12 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 @DB_OPTION
 def db_upgrade(revision: str, database_url: str) -> None:
-    """Bring the schema up to date (safe to run while other instances start)."""
-    asyncio.run(migrate.upgrade(database_url, revision))
+    """Bring the schema up to date, creating the database if need be (safe while other instances start)."""
+    _announce_database(database_url)
+    try:
+        asyncio.run(migrate.upgrade(database_url, revision))
+    except Exception as exc:
+        _fail(f"cannot open the database ({_database_label(database_url)}): {exc}")
     click.echo(f"database at revision {asyncio.run(migrate.current(database_url))}", err=True)
 
 
@@ -383,6 +427,8 @@ def db_upgrade(revision: str, database_url: str) -> None:
 @DB_OPTION
 def db_current(database_url: str) -> None:
     """Show the schema revision and the newest one this version knows."""
+    _announce_database(database_url)
+    _require_existing_database(database_url)
     click.echo(f"current {asyncio.run(migrate.current(database_url))}  head {migrate.head()}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from whiteboard import domain
 from whiteboard.demo_data import demo_wards, random_change
 from whiteboard.errors import ApiError
 from whiteboard.state import State
-from whiteboard.store import Actor, StoreUnavailable, WriteRequest
+from whiteboard.store import PRIVATE_FILE_MODE, Actor, StoreUnavailable, WriteRequest
 
 log = logging.getLogger("whiteboard.demo")
 
@@ -58,8 +59,11 @@ async def demo_credentials(state: State, first_ward: str) -> Path:
     for role, wards in (("admin", None), ("nurse", (first_ward,)), ("display", (first_ward,)), ("ops", None)):
         _, token = await state.store.create_credential(role, wards, f"demo {role}")
         lines.append(f"{role:8} {token}")
-    path.touch(mode=0o600)
-    path.write_text("\n".join(lines) + "\n")
+    # Mode 0600 from the first byte, whatever the umask: these tokens open every demo ward.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), PRIVATE_FILE_MODE)
+        f.write("\n".join(lines) + "\n")
     return path
 
 

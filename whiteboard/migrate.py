@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from whiteboard.store import normalise_url
+from whiteboard.store import create_private_sqlite_file, normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number: instances starting together take turns instead of racing to create tables.
@@ -54,6 +54,7 @@ async def current(url: str) -> str | None:
 async def _run(url: str, fn: Any, *args: Any) -> Any:
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        create_private_sqlite_file(url)
         engine = create_engine(url)
         try:
             with engine.begin() as conn:

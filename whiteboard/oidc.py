@@ -8,6 +8,10 @@ still disable them here, and a normal staff session.
 
 The browser carries the flow's state between the two legs in a short-lived cookie signed with the
 server's secret key; set `WHITEBOARD_SECRET_KEY` to the same value on every instance.
+
+HTTP goes through httpx2, a runtime dependency: it is the client authlib's httpx integration prefers
+(with only the older httpx it falls back and warns that the fallback is deprecated), so the server
+starts without the test extras and without a deprecation warning.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-import httpx
+import httpx2
 import orjson
 from authlib.integrations.httpx_client import AsyncOAuth2Client  # type: ignore[import-untyped]
 from joserfc import jwt
@@ -74,15 +78,24 @@ class Oidc:
 
     def _client(self, redirect_uri: str) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
-            self._s.oidc_client_id, self._s.oidc_client_secret, scope=self._s.oidc_scopes,
-            redirect_uri=redirect_uri, code_challenge_method="S256", timeout=HTTP_TIMEOUT_SECS,
+            self._s.oidc_client_id,
+            self._s.oidc_client_secret,
+            scope=self._s.oidc_scopes,
+            redirect_uri=redirect_uri,
+            code_challenge_method="S256",
+            timeout=HTTP_TIMEOUT_SECS,
         )
 
     async def start(self, redirect_uri: str, next_path: str | None) -> tuple[str, str]:
         """(the provider's authorisation URL, the signed flow cookie)."""
         meta = await self.metadata()
-        flow = Flow(secrets.token_urlsafe(24), secrets.token_urlsafe(24), secrets.token_urlsafe(48), next_path,
-                    time.time() + FLOW_TTL_SECS)
+        flow = Flow(
+            secrets.token_urlsafe(24),
+            secrets.token_urlsafe(24),
+            secrets.token_urlsafe(48),
+            next_path,
+            time.time() + FLOW_TTL_SECS,
+        )
         async with self._client(redirect_uri) as client:
             url, _ = client.create_authorization_url(
                 meta["authorization_endpoint"], state=flow.state, nonce=flow.nonce, code_verifier=flow.verifier
@@ -109,8 +122,10 @@ class Oidc:
         claims = await self._validate(str(token.get("id_token", "")), flow.nonce, meta)
         role = claims.get(self._s.oidc_role_claim)
         if role not in LADDER or role == "display":
-            raise OidcError(f"your account has no ward whiteboard role (claim {self._s.oidc_role_claim!r}); "
-                            "ask your IT team to grant one")
+            raise OidcError(
+                f"your account has no ward whiteboard role (claim {self._s.oidc_role_claim!r}); "
+                "ask your IT team to grant one"
+            )
         wards_claim = claims.get(self._s.oidc_wards_claim)
         wards = tuple(str(w) for w in wards_claim) if isinstance(wards_claim, list) else None
         name = str(claims.get("name") or claims.get("preferred_username") or claims["sub"])
@@ -156,10 +171,10 @@ class Oidc:
 
 async def _get_json(url: str) -> dict[str, Any]:
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECS) as client:
+        async with httpx2.AsyncClient(timeout=HTTP_TIMEOUT_SECS) as client:
             r = await client.get(url)
             r.raise_for_status()
             data: dict[str, Any] = r.json()
             return data
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx2.HTTPError, ValueError) as exc:
         raise OidcError(f"the identity provider does not answer ({exc.__class__.__name__})") from exc

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -283,7 +285,38 @@ def open_store(url: str) -> Store:
     return Store(url)
 
 
+PRIVATE_FILE_MODE = 0o600
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names; None for PostgreSQL and for in-memory SQLite."""
+    parsed = make_url(normalise_url(url))
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def create_private_sqlite_file(url: str) -> None:
+    """Create a missing SQLite file with mode 0600, whatever the umask: it holds patient data.
+
+    SQLite creates the -wal and -shm files with the database file's own mode, so they follow.
+    An existing file is left as its owner set it.
+    """
+    path = sqlite_path(url)
+    if path is None:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # the umask may have taken bits we need (0o200 would make it read-only)
+    finally:
+        os.close(fd)
+
+
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
+    create_private_sqlite_file(url)
     engine = create_engine(
         url,
         pool_size=pool_size,

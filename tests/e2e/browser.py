@@ -1,4 +1,5 @@
-"""Playwright on Debian's chromium for the browser tests: launch, sign in, axe-core, DOM counters.
+"""Playwright on Debian's chromium for the browser tests: sign in, axe-core, DOM counters (the
+`playwright`, `browser` and `pages` fixtures are in tests/e2e/conftest.py).
 
 Never downloads a browser: chromium comes from apt (`scripts/services --browser`) and axe-core from
 npm (`tests/e2e/js`, installed by `scripts/test`). A missing piece fails the test with the command that
@@ -9,12 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 # Belt and braces: nothing here may ever fetch a browser (scripts/test exports this too).
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -52,21 +52,6 @@ def axe_source() -> str:
     return AXE_JS.read_text()
 
 
-# Function scope on purpose: the sync API runs an event loop on this thread while it is open, and other
-# fixtures (creating PostgreSQL databases) call asyncio.run() during setup. A launch costs well under a second.
-@pytest.fixture(name="playwright")
-def playwright_fixture() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(name="browser")
-def browser_fixture(playwright: Playwright) -> Iterator[Browser]:
-    b = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-    yield b
-    b.close()
-
-
 class Pages:
     """New browser contexts for one test, closed afterwards; console errors are collected for the asserts."""
 
@@ -90,13 +75,6 @@ class Pages:
     def close(self) -> None:
         for ctx in self.contexts:
             ctx.close()
-
-
-@pytest.fixture(name="pages")
-def pages_fixture(browser: Browser) -> Iterator[Pages]:
-    p = Pages(browser)
-    yield p
-    p.close()
 
 
 def sign_in(page: Page, base_url: str, token: str, path: str = "") -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
+from tests.support import free_port
 
 START_TIMEOUT_SECS = 30.0
 
@@ -32,6 +32,7 @@ class ServerProcess:
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     starts: int = 0
+    umask: int = -1  # the server's umask (-1: inherit this process's)
 
     @property
     def url(self) -> str:
@@ -57,10 +58,11 @@ class ServerProcess:
         env.update(self.env)
         return env
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run another `whiteboard` command against the same database."""
         return subprocess.run(
             [sys.executable, "-m", "whiteboard", *args],
+            input=stdin,
             env=self.cli_env(),
             cwd=self.workdir,
             capture_output=True,
@@ -87,6 +89,7 @@ class ServerProcess:
             cwd=self.workdir,
             stdout=log,
             stderr=subprocess.STDOUT,
+            umask=self.umask,
         )
         deadline = time.monotonic() + START_TIMEOUT_SECS
         while time.monotonic() < deadline:

@@ -22,10 +22,7 @@ from playwright.sync_api import Page, Route, expect
 from tests.e2e.browser import (
     PHONE,
     Pages,
-    browser_fixture,  # noqa: F401  (a fixture: used by name)
     dom_counters,
-    pages_fixture,  # noqa: F401
-    playwright_fixture,  # noqa: F401
     shoot,
     sign_in,
 )

@@ -20,9 +20,6 @@ from playwright.sync_api import Page, expect
 from tests.e2e.browser import (
     PHONE,
     Pages,
-    browser_fixture,  # noqa: F401  (a fixture: used by name)
-    pages_fixture,  # noqa: F401
-    playwright_fixture,  # noqa: F401
     run_axe,
     serious,
     shoot,

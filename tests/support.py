@@ -1,0 +1,92 @@
+"""What the test suite's environment chooses (`WHITEBOARD_TEST_*`), and helpers the fixtures build on.
+
+A plain module, so `tests/e2e/server.py` and the benchmarks can use it too; the fixtures themselves
+are in the conftest.py files.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+import redis as redis_sync
+
+REDIS_URL = os.environ.get("WHITEBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_URL = os.environ.get("WHITEBOARD_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+ARTIFACTS = Path(os.environ.get("WHITEBOARD_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
+
+
+def _env_name(var: str, default: str, pattern: str) -> str:
+    value = os.environ.get(var, default)
+    if not re.fullmatch(pattern, value):
+        raise pytest.UsageError(f"{var}={value!r}: use 1-20 characters matching {pattern}")
+    return value
+
+
+def _env_ports(var: str) -> range | None:
+    raw = os.environ.get(var, "")
+    if not raw:
+        return None
+    match = re.fullmatch(r"(\d+)-(\d+)", raw)
+    low, high = (int(match[1]), int(match[2])) if match else (0, 0)
+    if not match or not 1024 <= low < high <= 65535:
+        raise pytest.UsageError(f"{var}={raw!r}: use LOW-HIGH with 1024 <= LOW < HIGH <= 65535, e.g. 21000-21999")
+    return range(low, high + 1)
+
+
+# So two checkouts can run the suite side by side on one machine, each with its own names and ports.
+REDIS_PREFIX_BASE = _env_name("WHITEBOARD_TEST_REDIS_PREFIX", "wbtest", r"[A-Za-z0-9_-]{1,20}")
+DB_PREFIX = _env_name("WHITEBOARD_TEST_DB_PREFIX", "wbtest", r"[a-z][a-z0-9_]{0,19}")
+PORTS = _env_ports("WHITEBOARD_TEST_PORTS")
+
+
+def free_port() -> int:
+    """A port nothing listens on: from WHITEBOARD_TEST_PORTS when set, else one the kernel picks."""
+    if PORTS is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+    start = random.randrange(len(PORTS))  # a random start, so ports handed out one after another rarely repeat
+    for i in range(len(PORTS)):
+        port = PORTS[(start + i) % len(PORTS)]
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in WHITEBOARD_TEST_PORTS={PORTS.start}-{PORTS.stop - 1}")
+
+
+def delete_redis_keys(redis_url: str, prefix: str) -> None:
+    """Delete every key under `prefix:` (what one test's servers and event logs wrote)."""
+    client = redis_sync.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+class RedisPrefixes:
+    """Hands out key prefixes no other test or checkout uses, and deletes their keys again at the session's end
+    (a test's own cleanup runs before the servers it started have stopped writing)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self.given: list[str] = []
+
+    def new(self) -> str:
+        prefix = f"{REDIS_PREFIX_BASE}-{uuid.uuid4().hex[:12]}"
+        self.given.append(prefix)
+        return prefix
+
+    def delete_all(self) -> None:
+        for prefix in self.given:
+            delete_redis_keys(self.redis_url, prefix)
