@@ -14,6 +14,9 @@ from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
 from tests.test_api import portal_runner
 from whiteboard.app import create_app
 from whiteboard.settings import Settings
+from whiteboard.store import Actor
+
+SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
 WARD = "ward-sso"
 
@@ -30,7 +33,8 @@ def client(provider: Provider, tmp_path: Path) -> Iterator[TestClient]:
                         oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET, oidc_name="Test Trust ID")
     app = create_app(settings)
     with TestClient(app) as c:
-        portal_runner(c)(app.state.wb.store.add_wards([(WARD, "SSO", [("B1", "Bay")]), ("ward-x", "X", [])]))
+        wards = [(WARD, "SSO", [("B1", "Bay")]), ("ward-x", "X", [])]
+        portal_runner(c)(app.state.wb.store.add_wards(wards, actor=SETUP))
         yield c
 
 

@@ -22,6 +22,7 @@ from whiteboard.state import wb
 from whiteboard.store import Actor
 
 AUDIT_PAGE_ROWS = 200
+ADMIN_PAGE = "admin-page"  # the audit trail's `source` for changes made here
 CSRF_REFUSED = "The form was not sent from this page (CSRF check); reload the page and try again."
 
 
@@ -50,6 +51,11 @@ async def _gate(request: Request, floor: str) -> Principal | Response:
         return _problem(request, 403, "Not allowed", f"This page is for the {floor.replace('_', ' ')} role and above.",
                         who)
     return who
+
+
+def _actor(who: Principal) -> Actor:
+    """The signed-in person, for the audit records of what they do on these pages."""
+    return Actor(who.name, who.role, who.credential_id, source=ADMIN_PAGE)
 
 
 def _when(raw: str | None) -> dt.datetime | None:
@@ -93,17 +99,17 @@ async def displays_page(request: Request) -> Response:
         if form is None:
             return _problem(request, 403, "Refused", CSRF_REFUSED, who)
         action = form.get("action")
+        actor = _actor(who)
         try:
             if action == "pair":
                 code, expires = await kiosks.new_code(form.get("ward", ""), form.get("label", "").strip() or "display",
-                                                      actor=who.name)
+                                                      actor=actor)
                 message = f"Enter this code on the wall screen's sign-in page before {expires:%H:%M} UTC."
             elif action == "rename" and form.get("label", "").strip():
-                await kiosks.rename(form.get("id", ""), form["label"].strip(), actor=who.name)
+                await kiosks.rename(form.get("id", ""), form["label"].strip(), actor=actor)
                 message = "Renamed."
             elif action == "revoke":
-                revoker = Actor(who.name, who.role, who.credential_id, source="admin_page")
-                if await state.store.revoke_credential(form.get("id", ""), revoker):
+                if await state.store.revoke_credential(form.get("id", ""), actor):
                     state.auth.forget()
                 message = "Revoked: that screen is signed out within seconds."
         except ApiError as exc:
@@ -126,18 +132,19 @@ async def users_page(request: Request) -> Response:
         if form is None:
             return _problem(request, 403, "Refused", CSRF_REFUSED, who)
         action, username = form.get("action"), form.get("username", "").strip().lower()
+        actor = _actor(who)
         try:
             if action == "add":
                 wards = tuple(w.strip() for w in form.get("wards", "").split(",") if w.strip()) or None
                 await state.accounts.add_user(username, form.get("name", "").strip() or username,
-                                              form.get("password", ""), form.get("role", ""), wards)
+                                              form.get("password", ""), form.get("role", ""), wards, actor=actor)
                 message = f"Created {username}."
             elif action == "disable":
-                await state.accounts.disable_user(username, actor=who.name)
+                await state.accounts.disable_user(username, actor=actor)
                 state.auth.forget()
                 message = f"Disabled {username}; their sessions are ended."
             elif action == "reset":
-                await state.accounts.reset_password(username, form.get("password", ""), actor=who.name)
+                await state.accounts.reset_password(username, form.get("password", ""), actor=actor)
                 state.auth.forget()
                 message = f"New password set for {username}; their sessions are ended."
         except (AccountError, ValueError) as exc:
