@@ -427,3 +427,105 @@ def test_sign_in_refuses_a_missing_or_opaque_origin_unless_the_request_is_our_ow
     r = site.c.post("/login", data={"username": "ada", "password": PASSWORD}, headers=headers, follow_redirects=False)
     assert r.status_code == (303 if accepted else 403), r.text[:200]
     assert ("wb_session" in r.cookies) is accepted
+
+
+def test_the_audit_page_shows_what_changed_in_local_time_a_page_at_a_time(site: Site) -> None:
+    from zoneinfo import ZoneInfo
+
+    from whiteboard.audit_view import local_time
+
+    site.run(site.state.accounts.add_user("mgr", "Ward Manager", PASSWORD, "ward_manager", (WARD,), actor=SETUP))
+    nurse = site.session_cookie(username="ada", password=PASSWORD)
+    phone = {"X-Whiteboard-Client": "phone"}
+    admit = {"status": "occupied", "patient": {"name": "Mary Seacole", "nhs_number": "9434765919",
+                                               "named_nurse": "RN Before"}}
+    assert site.as_(nurse).patch(f"/api/wards/{WARD}/beds/B1", json=admit, headers=phone).status_code == 200
+    change = {"patient": {"named_nurse": "RN After"}}
+    assert site.as_(nurse).patch(f"/api/wards/{WARD}/beds/B1", json=change, headers=phone).status_code == 200
+    manager = site.session_cookie(username="mgr", password=PASSWORD)
+    page = site.get(f"/audit?ward={WARD}&bed=B1", manager).text
+    rows = re.findall(r'<tr><td class="when">.*?</tr>', page, re.S)
+    assert len(rows) == 2
+    newest = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", rows[0]))
+    assert "patient › named nurse: RN Before changed to → RN After" in newest.replace("→ changed to", "changed to →")
+    assert "9434765919" not in newest and "Mary Seacole" not in newest  # unchanged fields are left out
+    assert page.count("9434765919") == 1  # once: in the admission, where it was set
+    assert '{"' not in page and "&#34;" not in page  # no JSON on the page
+    [record] = [r for r in _records(site) if r["action"] == "bed.updated" and r["after"]["patient"]["named_nurse"]
+                == "RN After"]
+    shown = local_time(record["at"], ZoneInfo("Europe/London"))
+    assert shown in rows[0] and re.search(r"\(UTC[+-]\d\d:\d\d\)", shown)
+    assert "When (Europe/London)" in page
+
+    csv = site.get(f"/api/audit?ward={WARD}&bed=B1&format=csv", manager).text
+    assert csv.count("9434765919") >= 3  # the export keeps the whole record, before and after
+
+
+def test_the_audit_page_pages_back_through_older_records(site: Site) -> None:
+    from whiteboard.admin_pages import AUDIT_PAGE_ROWS
+
+    site.run(site.state.accounts.add_user("mgr", "Ward Manager", PASSWORD, "ward_manager", (WARD,), actor=SETUP))
+    nurse = site.session_cookie(username="ada", password=PASSWORD)
+    for i in range(AUDIT_PAGE_ROWS + 5):
+        site.as_(nurse).patch(f"/api/wards/{WARD}/beds/B1", json={"notes": f"note {i}"},
+                              headers={"X-Whiteboard-Client": "phone"})
+    total = len([r for r in _records(site) if r["ward"] == WARD])
+    manager = site.session_cookie(username="mgr", password=PASSWORD)
+    first = site.get(f"/audit?ward={WARD}", manager).text
+    older = re.search(r'href="(/audit\?[^"]*before=\d+)" rel="next"', first)
+    assert first.count('<td class="when">') == AUDIT_PAGE_ROWS and older is not None
+    assert "Newest records" not in first
+    second = site.get(older.group(1).replace("&amp;", "&"), manager).text
+    assert second.count('<td class="when">') == total - AUDIT_PAGE_ROWS
+    assert 'rel="next"' not in second and "Newest records" in second
+    assert f"note {AUDIT_PAGE_ROWS + 4}" in first and "note 0" in second and "note 0" not in first
+    for bad in ("9" * 40, "-1", "x", "١٢"):
+        r = site.get(f"/audit?before={bad}", manager)
+        assert r.status_code == 400 and "record number" in r.text
+
+
+def test_local_time_names_the_offset() -> None:
+    from zoneinfo import ZoneInfo
+
+    from whiteboard.audit_view import changes, local_time
+
+    assert local_time("2026-07-01T08:00:00Z", ZoneInfo("Europe/London")) == "2026-07-01 09:00:00 BST (UTC+01:00)"
+    assert local_time("2026-12-01T08:00:00.5Z", ZoneInfo("Europe/London")) == "2026-12-01 08:00:00 GMT (UTC+00:00)"
+    assert local_time("2026-12-01T08:00:00Z", ZoneInfo("Asia/Kolkata")) == "2026-12-01 13:30:00 IST (UTC+05:30)"
+    got = changes({"status": "occupied", "patient": {"name": "A B", "flags": ["falls"]}},
+                  {"status": "cleaning", "patient": None})
+    assert [(c.field, c.before, c.after) for c in got] == [
+        ("status", "occupied", "cleaning"), ("patient › name", "A B", None), ("patient › flags", "falls", None)]
+    with pytest.raises(ValueError, match="TIMEZONE"):
+        Settings(timezone="Mars/Olympus")
+
+
+ROLE_CASES = ["viewer", "nurse", "ward_manager", "admin", "ops", "display"]
+
+
+@pytest.mark.parametrize("role", ROLE_CASES)
+def test_home_links_to_exactly_the_pages_the_role_may_open(site: Site, role: str) -> None:
+    other = "ward-elsewhere"
+    site.run(site.state.store.add_wards([(other, "Elsewhere", [("B1", "Bay")])], actor=SETUP))
+    wards = None if role in ("admin", "ops") else (WARD,)
+    token = site.run(site.state.store.create_credential(role, wards, f"home {role}", actor=SETUP))[1]
+    session = site.session_cookie(token=token)
+    signed_in = site.login(token=token)
+    home = site.get("/", session)
+    candidates = {"/", "/m", "/audit", "/ops", "/admin/users", "/admin/displays", f"/board/{WARD}", f"/board/{other}"}
+    opens = {path for path in candidates if site.get(path, session).status_code == 200}
+    if role == "display":  # a kiosk's home is its board, and it opens nothing else
+        assert signed_in.headers["location"] == home.headers["location"] == f"/board/{WARD}"
+        assert opens == {f"/board/{WARD}"}
+        return
+    assert home.status_code == 200
+    main = home.text.split('id="main"', 1)[1]
+    shown = set(re.findall(r'href="(/[^"]*)"', main))
+    assert shown == opens - {"/"}, f"{role}: shown {sorted(shown)}, opens {sorted(opens)}"
+    header = home.text.split('<header class="admin-bar">', 1)[1].split("</header>", 1)[0]
+    bar = set(re.findall(r'href="(/[^"]*)"', header)) - {"/"}
+    assert bar == {p for p in shown if not p.startswith("/board/")}  # the bar lists the same pages
+    expected_landing = {"viewer": "/m", "nurse": "/m", "ward_manager": "/", "admin": "/", "ops": "/ops"}[role]
+    assert signed_in.headers["location"] == expected_landing
+    if "/m" in opens:
+        assert 'href="/"' in site.get("/m", session).text  # and the phone view links back home

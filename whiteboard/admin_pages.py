@@ -8,10 +8,12 @@ import datetime as dt
 import hashlib
 import hmac
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from whiteboard import audit_view
 from whiteboard.accounts import AccountError
 from whiteboard.auth import COOKIE_NAME, ROLES, Principal
 from whiteboard.errors import ApiError
@@ -21,7 +23,7 @@ from whiteboard.pages import _principal, _problem, _to_login, render
 from whiteboard.state import wb
 from whiteboard.store import Actor
 
-AUDIT_PAGE_ROWS = 200
+AUDIT_PAGE_ROWS = 50  # a screenful to read; older pages follow by record id
 ADMIN_PAGE = "admin-page"  # the audit trail's `source` for changes made here
 CSRF_REFUSED = "The form was not sent from this page (CSRF check); reload the page and try again."
 
@@ -58,32 +60,65 @@ def _actor(who: Principal) -> Actor:
     return Actor(who.name, who.role, who.credential_id, source=ADMIN_PAGE)
 
 
-def _when(raw: str | None) -> dt.datetime | None:
-    if not raw:
+def _when(raw: str | None, zone: ZoneInfo) -> dt.datetime | None:
+    """A filter time as typed: in the wards' local time unless it says its own offset."""
+    if not raw or len(raw) > 40:
         return None
     try:
         value = dt.datetime.fromisoformat(raw)
-    except ValueError:
+        return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _record_id(raw: str | None) -> int | None:
+    """The `before` of a page link: a record id, bounded before it becomes an int."""
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ValueError(raw)
+    return int(raw)
 
 
 async def audit_page(request: Request) -> Response:
-    """The audit trail with filters; the same records as `GET /api/audit`, with a CSV download."""
+    """The audit trail with filters, newest first, a page at a time: each record says what changed
+    (field: before → after) and when, in the wards' local time. The CSV (`GET /api/audit`) has it all."""
     who = await _gate(request, "ward_manager")
     if not isinstance(who, Principal):
         return who
+    settings = wb(request).settings
+    zone = settings.zone
     q = request.query_params
     filters = {k: q.get(k, "").strip() for k in ("ward", "bed", "person", "since", "until")}
     if filters["ward"] and not who.covers(filters["ward"]):
         return _problem(request, 403, "Not allowed", f"This credential does not cover ward {filters['ward']}.", who)
-    records = await wb(request).store.audit(
+    try:
+        before = _record_id(q.get("before"))
+    except ValueError:
+        return _problem(request, 400, "Not a page of the audit trail",
+                        "The link's `before` is not a record number. Start again from the audit trail.", who,
+                        ("/audit", "Open the audit trail"))
+    since, until = _when(filters["since"], zone), _when(filters["until"], zone)
+    found = await wb(request).store.audit(
         ward=filters["ward"] or None, wards=who.wards, bed=filters["bed"] or None, person=filters["person"] or None,
-        since=_when(filters["since"]), until=_when(filters["until"]), limit=AUDIT_PAGE_ROWS,
+        since=since, until=until, limit=AUDIT_PAGE_ROWS + 1, before=before,
     )
-    csv_query = urlencode({**{k: v for k, v in filters.items() if v}, "format": "csv", "limit": 5000})
-    return render(request, "audit.html", {"who": who, "records": records, "filters": filters,
-                                          "csv_url": f"/api/audit?{csv_query}", "limit": AUDIT_PAGE_ROWS})
+    page = found[:AUDIT_PAGE_ROWS]
+    kept = {k: v for k, v in filters.items() if v}
+    older = f"/audit?{urlencode({**kept, 'before': page[-1]['id']})}" if len(found) > AUDIT_PAGE_ROWS else None
+    newest = f"/audit?{urlencode(kept)}" if before is not None else None
+    rows = [
+        {**r, "when": audit_view.local_time(r["at"], zone), "changes": audit_view.changes(r["before"], r["after"])}
+        for r in page
+    ]
+    # The CSV gets the same times, in UTC, so it holds the records this page lists.
+    times = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v is not None}
+    csv_query = urlencode({**{k: v for k, v in kept.items() if k not in ("since", "until")}, **times,
+                           "format": "csv", "limit": 5000})
+    return render(request, "audit.html", {
+        "who": who, "records": rows, "filters": filters, "csv_url": f"/api/audit?{csv_query}",
+        "limit": AUDIT_PAGE_ROWS, "zone": settings.timezone, "older_url": older, "newest_url": newest,
+    })
 
 
 async def displays_page(request: Request) -> Response:

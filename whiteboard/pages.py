@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 import whiteboard
-from whiteboard import api, auth, domain
+from whiteboard import api, auth, domain, nav
 from whiteboard.auth import Principal
 from whiteboard.errors import ApiError
 from whiteboard.http import credential_token, log_refusal, security_log
@@ -124,6 +124,7 @@ def build_templates() -> Jinja2Templates:
     )
     env.globals["static"] = _StaticVersions(root / "static")
     env.filters["json_script"] = json_script
+    env.globals["pages_for"] = nav.pages_for  # the admin bar's links, from the same checks as the pages
     return Jinja2Templates(env=env)
 
 
@@ -168,10 +169,14 @@ def safe_next(raw: str | None) -> str | None:
 
 
 def home_for(who: Principal) -> str:
+    """Where a sign-in lands: a kiosk on its board, ops on its page, nurses on the phone view, and those
+    with more than one place to go (ward managers, admins) on the home page that lists them."""
     if who.role == "display" and who.wards:
         return f"/board/{who.wards[0]}"
     if who.role == "ops":
         return "/ops"
+    if who.at_least("ward_manager"):
+        return "/"
     return "/m"
 
 
@@ -204,8 +209,15 @@ def _client(request: Request) -> str:
 
 
 async def root(request: Request) -> Response:
+    """Home: every page and board this credential may open (a kiosk goes straight to its board)."""
     who = await _principal(request)
-    return RedirectResponse(home_for(who) if who else "/login", status_code=303)
+    if who is None:
+        return RedirectResponse("/login", status_code=303)
+    if who.role == "display":
+        return RedirectResponse(home_for(who), status_code=303)
+    wards = await wb(request).store.list_wards()
+    context = {"who": who, "links": nav.pages_for(who), "boards": nav.boards_for(who, wards)}
+    return render(request, "home.html", context)
 
 
 async def login(request: Request) -> Response:

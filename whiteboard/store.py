@@ -276,8 +276,10 @@ class Store:
         until: dt.datetime | None = None,
         limit: int = 500,
         person: str | None = None,
+        before: int | None = None,
     ) -> list[JSONDict]:
-        return await self.read(_audit, ward, wards, bed, since, until, limit, person)
+        """Newest first; `before` (a record id) pages back through older records."""
+        return await self.read(_audit, ward, wards, bed, since, until, limit, person, before)
 
 
 def open_store(url: str) -> Store:
@@ -686,8 +688,11 @@ def _verify_audit(conn: Connection) -> tuple[int, int, str | None]:
 def _audit(
     conn: Connection, ward: str | None, wards: tuple[str, ...] | None, bed: str | None,
     since: dt.datetime | None, until: dt.datetime | None, limit: int, person: str | None = None,
+    before: int | None = None,
 ) -> list[JSONDict]:
     q = select(_A)
+    if before is not None:
+        q = q.where(_A.c.id < before)
     if person is not None:
         q = q.where((_A.c.actor == person) | (_A.c.credential_id == person))
     if ward is not None:
