@@ -28,6 +28,8 @@ def show(value: Any) -> str:
     """A value as a person reads it: no JSON braces or quotes, lists joined, long text cut."""
     if value is None:
         text = "(none)"
+    elif value == "":
+        text = "(empty)"
     elif isinstance(value, bool):
         text = "yes" if value else "no"
     elif isinstance(value, dict):
