@@ -377,6 +377,11 @@ def test_sign_ins_and_sign_outs_are_in_the_audit_trail_without_secrets(site: Sit
     assert "wrong password!" not in text and PASSWORD not in text and "wbt_not-a-real-token" not in text
     assert "wbs_" not in text
     assert site.run(site.state.store.verify_audit())[2] is None  # the ward-less records form an intact chain
+    auditor = site.run(site.state.store.create_credential("admin", None, "auditor", actor=SETUP))[1]
+    site.c.cookies.clear()
+    fhir = site.c.get("/api/audit?format=fhir", headers={"Authorization": f"Bearer {auditor}"}).json()
+    logins = [e["resource"] for e in fhir["entry"] if e["resource"]["type"]["code"] == "110114"]
+    assert sorted(e["outcome"] for e in logins) == ["0"] * 5 + ["4"] * 2  # User Authentication; 4: refused
 
 
 def test_admin_page_and_cli_refuse_an_unknown_ward_with_one_message(site: Site, tmp_path: Path) -> None:
