@@ -65,6 +65,9 @@ def test_a_person_signs_in_with_the_role_and_wards_from_their_claims(client: Tes
     assert client.get("/api/wards/ward-x").status_code == 403  # only the wards the claim names
     r = client.patch(f"/api/wards/{WARD}/beds/B1", json={"notes": "via SSO"}, headers={"X-Whiteboard-Client": "phone"})
     assert r.status_code == 200 and r.json()["event"]["by"] == "Sister Mary"
+    records = portal_runner(client)(client.app.state.wb.store.audit(limit=50))  # type: ignore[attr-defined]
+    mine = {(a["action"], a["actor"], a["source"]) for a in records if a["action"].startswith(("user.", "session."))}
+    assert mine == {("user.created", "Sister Mary", "oidc"), ("session.signed_in", "Sister Mary", "oidc")}
 
 
 @pytest.mark.parametrize(

@@ -102,12 +102,11 @@ class Accounts:
         return user_id
 
     async def upsert_external_user(
-        self, username: str, display_name: str, role: str, wards: tuple[str, ...] | None
+        self, username: str, display_name: str, role: str, wards: tuple[str, ...] | None, *, actor: Actor
     ) -> UserRow:
         """The local account of someone an identity provider vouched for; role and wards follow the provider.
 
-        The audit names that person (source `oidc`): the provider, not an admin, decided the change."""
-        actor = Actor(display_name, role, None, source="oidc")
+        `actor` is that person (source `oidc`): the provider, not an admin, decided the change."""
         row: UserRow = await self._store.write(_upsert_external, username, display_name, role, wards, actor,
                                                self._clock())
         return row
