@@ -405,6 +405,14 @@ def test_admin_page_and_cli_refuse_an_unknown_ward_with_one_message(site: Site, 
     assert "typo" not in runner.invoke(main, ["user", "list", *db]).stdout
 
 
+def test_a_refused_sign_in_with_a_hostile_username_is_audited_bounded(site: Site) -> None:
+    r = site.login(username="ad\x00a" * 100 + "\u202e", password="wrong password!")
+    assert r.status_code == 401  # not a 500 or 503 from the audit insert (PostgreSQL refuses NUL in text)
+    [failed] = [r for r in _records(site) if r["action"] == "session.sign_in_failed"]
+    assert len(failed["actor"]) <= 64 and "\x00" not in failed["actor"] and failed["actor"].startswith("ada")
+    assert failed["after"]["username"] == failed["actor"]
+
+
 def test_head_requests_to_login_never_count_as_sign_ins(site: Site) -> None:
     for _ in range(5):  # a monitoring probe; the limit is 3 failures a minute here
         r = site.c.head("/login")

@@ -83,6 +83,9 @@ def test_people_without_a_staff_role_are_refused(
     provider.user = user
     r = sso(client)
     assert r.status_code == 403 and problem in r.text and "wb_session" not in r.cookies
+    records = portal_runner(client)(client.app.state.wb.store.audit(limit=50))  # type: ignore[attr-defined]
+    refused = [(a["action"], a["source"]) for a in records if a["action"].startswith("session.")]
+    assert refused == [("session.sign_in_failed", "oidc")]
 
 
 def test_a_token_for_another_client_is_refused(client: TestClient, provider: Provider) -> None:

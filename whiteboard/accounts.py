@@ -86,7 +86,7 @@ class Accounts:
         self, username: str, display_name: str, password: str, role: str, wards: tuple[str, ...] | None,
         *, actor: Actor,
     ) -> str:
-        if not _USERNAME.match(username):
+        if not _USERNAME.fullmatch(username):
             raise AccountError("a username is 2–64 lower-case letters, digits, '.', '_' or '-'")
         if role == "display":
             raise AccountError("displays are enrolled with a display credential, not a user account")
@@ -126,7 +126,9 @@ class Accounts:
 
     async def verify_password(self, username: str, password: str) -> UserRow | None:
         """The user when the password matches and the account is enabled; None otherwise (same cost)."""
-        row = await self._store.read(_find_user, username.strip().lower())
+        name = username.strip().lower()
+        # A name no account could have is not looked up (a NUL would make PostgreSQL refuse the query).
+        row = await self._store.read(_find_user, name) if _USERNAME.fullmatch(name) else None
         digest = row[1] if row is not None else self._dummy
         try:
             await asyncio.to_thread(self._hasher.verify, digest, password[:PASSWORD_MAX_CHARS])

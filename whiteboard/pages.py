@@ -205,6 +205,12 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _printable(typed: str) -> str:
+    """What someone typed as a username, fit for the audit trail: bounded (no real username is longer than
+    64) and without control characters, which PostgreSQL text refuses."""
+    return "".join(ch for ch in typed[:64] if ch.isprintable())
+
+
 # --- pages -----------------------------------------------------------------------------------
 
 
@@ -274,9 +280,9 @@ async def login(request: Request) -> Response:
             state.login_limiter.take(key)
         log_refusal(request, 401, "sign_in_failed", f"sign-in as {username!r}" if username else "token sign-in")
         # The name tried, never the password, token or code: the trail shows guessing without holding secrets.
-        tried = Actor(username or f"({method})", "none", None, source="login")
-        await state.accounts.audit_sign_in(tried, ok=False, detail={"method": method, "client": client,
-                                                                    "username": username or None})
+        tried = _printable(username)
+        await state.accounts.audit_sign_in(Actor(tried or f"({method})", "none", None, source="login"), ok=False,
+                                           detail={"method": method, "client": client, "username": tried or None})
         return render(request, "login.html", {"error": error, "next": nxt or "", "signed_in": None,
                                               "username": username, "oidc": _oidc(request)}, 401)
     security_log.info("signed in", extra={"credential": who.credential_id, "role": who.role, "client": client})
@@ -332,6 +338,11 @@ async def oidc_callback(request: Request) -> Response:
         )
     except OidcError as exc:
         log_refusal(request, 403, "oidc_refused", "single sign-on")
+        client = _client(request)
+        # Counted like a failed password, so a flood of forged callbacks cannot fill the audit trail.
+        if state.login_limiter.take(f"ip:{client}") == 0:
+            await state.accounts.audit_sign_in(Actor("(oidc)", "none", None, source="oidc"), ok=False,
+                                               detail={"method": "oidc", "client": client})
         return _problem(request, 403, "Not signed in", str(exc))
     who = user.principal()
     session = await state.accounts.start_session(user_id=user.id)
