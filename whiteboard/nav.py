@@ -30,8 +30,9 @@ def pages_for(who: Principal) -> list[Link]:
         links.append(Link("/audit", "Audit trail", "Who changed or viewed what, and when.", "audit"))
     if who.at_least("admin"):
         links.append(Link("/admin/users", "Staff accounts", "Add people, set a new password, disable.", "users"))
-        links.append(Link("/admin/displays", "Wall displays", "Enrol a screen with a pairing code, rename, revoke.",
-                          "displays"))
+        links.append(
+            Link("/admin/displays", "Wall displays", "Enrol a screen with a pairing code, rename, revoke.", "displays")
+        )
     if who.sees_metrics:
         links.append(Link("/ops", "Live operations", "Connections, event rates, latency and backends.", "ops"))
     return links
@@ -39,6 +40,4 @@ def pages_for(who: Principal) -> list[Link]:
 
 def boards_for(who: Principal, wards: Iterable[WardInfo]) -> list[Link]:
     """The wall boards this credential may open (staff use them to check what the ward sees)."""
-    return [
-        Link(f"/board/{w.id}", w.name, f"{w.beds} beds", f"board:{w.id}") for w in wards if who.can_read_ward(w.id)
-    ]
+    return [Link(f"/board/{w.id}", w.name, f"{w.beds} beds", f"board:{w.id}") for w in wards if who.can_read_ward(w.id)]
