@@ -31,6 +31,8 @@ from whiteboard.models import AuditRecord, Bed, Outbox, Ward
 from whiteboard.settings import Settings
 from whiteboard.store import Actor, Store, WriteRequest, normalise_url, open_store
 
+SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
+
 NURSE = Actor("RN Bench", "nurse", "bench")
 BEDS = 24
 
@@ -41,7 +43,7 @@ def body(i: int) -> dict[str, Any]:
 
 async def setup(store: Store) -> str:
     ward = "bench-" + uuid.uuid4().hex[:6]
-    await store.add_wards([(ward, ward, [(f"B{i}", "Bay") for i in range(BEDS)])])
+    await store.add_wards([(ward, ward, [(f"B{i}", "Bay") for i in range(BEDS)])], actor=SETUP)
     await store.apply_batch(
         [
             WriteRequest(ward, f"B{i}", domain.parse_patch({"patient": {"name": f"Bench {i}"}}), NURSE)

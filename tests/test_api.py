@@ -12,6 +12,9 @@ from starlette.testclient import TestClient
 
 from whiteboard.app import create_app
 from whiteboard.settings import Settings
+from whiteboard.store import Actor
+
+SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
 WARD = "ward-api"
 PATIENT = {
@@ -71,8 +74,8 @@ def api(settings: Settings) -> Iterator[Api]:
         store = app.state.wb.store
         run = portal_runner(client)
 
-        run(store.add_wards([(WARD, "Ward API", [(f"B{i}", "Bay 1") for i in range(1, 5)])]))
-        run(store.add_wards([("ward-other", "Other", [("B1", "Bay 1")])]))
+        run(store.add_wards([(WARD, "Ward API", [(f"B{i}", "Bay 1") for i in range(1, 5)])], actor=SETUP))
+        run(store.add_wards([("ward-other", "Other", [("B1", "Bay 1")])], actor=SETUP))
         tokens = {}
         for role, wards in [
             ("admin", None),
@@ -84,7 +87,7 @@ def api(settings: Settings) -> Iterator[Api]:
             ("manager", (WARD,)),
         ]:
             real_role = {"other_nurse": "nurse", "manager": "ward_manager"}.get(role, role)
-            tokens[role] = run(store.create_credential(real_role, wards, f"test {role}"))[1]
+            tokens[role] = run(store.create_credential(real_role, wards, f"test {role}", actor=SETUP))[1]
         yield Api(client, tokens)
 
 
@@ -408,11 +411,11 @@ def test_revoked_credential_is_refused_after_the_cache(settings: Settings, tmp_p
     with TestClient(app) as client:
         store = app.state.wb.store
         run = portal_runner(client)
-        run(store.add_wards([("w1", "W1", [("B1", "Bay")])]))
-        cred_id, token = run(store.create_credential("nurse", ("w1",), "revokee"))
+        run(store.add_wards([("w1", "W1", [("B1", "Bay")])], actor=SETUP))
+        cred_id, token = run(store.create_credential("nurse", ("w1",), "revokee", actor=SETUP))
         headers = {"Authorization": f"Bearer {token}"}
         assert client.get("/api/wards/w1", headers=headers).status_code == 200
-        assert run(store.revoke_credential(cred_id))
+        assert run(store.revoke_credential(cred_id, SETUP))
         assert client.get("/api/wards/w1", headers=headers).status_code == 401
 
 
@@ -430,8 +433,8 @@ def test_readyz_names_the_backend_that_is_down(tmp_path: Path) -> None:
         # Writes are still taken: durable in the database, waiting in the outbox for the log to return.
         store = app.state.wb.store
         run = portal_runner(client)
-        run(store.add_wards([("w1", "W1", [("B1", "Bay")])]))
-        token = run(store.create_credential("nurse", ("w1",), "n"))[1]
+        run(store.add_wards([("w1", "W1", [("B1", "Bay")])], actor=SETUP))
+        token = run(store.create_credential("nurse", ("w1",), "n", actor=SETUP))[1]
         r = client.patch(
             "/api/wards/w1/beds/B1", json={"notes": "log down"}, headers={"Authorization": f"Bearer {token}"}
         )
@@ -446,9 +449,9 @@ def test_writes_are_rate_limited_per_credential(settings: Settings) -> None:
     with TestClient(app) as client:
         run = portal_runner(client)
         store = app.state.wb.store
-        run(store.add_wards([("w1", "W1", [("B1", "Bay")])]))
-        headers = {"Authorization": f"Bearer {run(store.create_credential('nurse', ('w1',), 'n'))[1]}"}
-        other = {"Authorization": f"Bearer {run(store.create_credential('nurse', ('w1',), 'n2'))[1]}"}
+        run(store.add_wards([("w1", "W1", [("B1", "Bay")])], actor=SETUP))
+        headers = {"Authorization": f"Bearer {run(store.create_credential('nurse', ('w1',), 'n', actor=SETUP))[1]}"}
+        other = {"Authorization": f"Bearer {run(store.create_credential('nurse', ('w1',), 'n2', actor=SETUP))[1]}"}
         answers = [client.patch("/api/wards/w1/beds/B1", json={"notes": f"n{i}"}, headers=headers) for i in range(4)]
         assert [a.status_code for a in answers] == [200, 200, 200, 429]
         assert answers[3].json()["error"]["code"] == "rate_limited" and int(answers[3].headers["retry-after"]) >= 1

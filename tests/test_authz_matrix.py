@@ -17,6 +17,9 @@ from whiteboard.app import create_app
 from whiteboard.auth import LADDER
 from whiteboard.routes import routes
 from whiteboard.settings import Settings
+from whiteboard.store import Actor
+
+SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
 OWN, OTHER = "ward-a", "ward-b"
 ROLES = (*LADDER, "ops")
@@ -102,14 +105,14 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     with TestClient(app) as c:
         run = portal_runner(c)
         store = app.state.wb.store
-        run(store.add_wards([(w, w, [("B1", "Bay 1"), ("B2", "Bay 1")]) for w in (OWN, OTHER)]))
+        run(store.add_wards([(w, w, [("B1", "Bay 1"), ("B2", "Bay 1")]) for w in (OWN, OTHER)], actor=SETUP))
         tokens: dict[str, str] = {}
         for role in ROLES:
             for scope, ward in (("own", OWN), ("other", OTHER)):
                 wards = None if role in ("ops", "admin") else (ward,)
-                tokens[f"{role}:{scope}"] = run(store.create_credential(role, wards, f"{role} {scope}"))[1]
-        revoked_id, tokens["revoked"] = run(store.create_credential("admin", None, "revoked"))
-        assert run(store.revoke_credential(revoked_id))
+                tokens[f"{role}:{scope}"] = run(store.create_credential(role, wards, f"{role} {scope}", actor=SETUP))[1]
+        revoked_id, tokens["revoked"] = run(store.create_credential("admin", None, "revoked", actor=SETUP))
+        assert run(store.revoke_credential(revoked_id, SETUP))
         admin = {"Authorization": f"Bearer {tokens['admin:own']}"}
         c.patch(f"/api/wards/{OWN}/beds/B1", json={"patient": {"name": "Matrix Patient"}}, headers=admin)
         yield c, tokens

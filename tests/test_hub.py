@@ -17,6 +17,8 @@ from whiteboard.metrics import Metrics
 from whiteboard.settings import Settings
 from whiteboard.store import Actor, Store, WriteRequest
 
+SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
+
 NURSE = Actor("RN Hub", "nurse", "c1")
 
 
@@ -32,7 +34,7 @@ async def parts(
     ingest = Ingest(store, log, metrics, Settings())
     await ingest.start()
     ward = "w-" + uuid.uuid4().hex[:8]
-    await store.add_wards([(ward, ward, [("B1", "Bay 1"), ("B2", "Bay 1")])])
+    await store.add_wards([(ward, ward, [("B1", "Bay 1"), ("B2", "Bay 1")])], actor=SETUP)
     yield store, log, hub, ingest, ward
     await ingest.aclose()
     await hub.aclose()

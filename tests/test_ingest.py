@@ -23,6 +23,8 @@ from whiteboard.metrics import Metrics
 from whiteboard.settings import Settings
 from whiteboard.store import Actor, Store, WriteRequest
 
+SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
+
 NURSE = Actor("RN Relay", "nurse", "c1")
 
 
@@ -37,7 +39,7 @@ async def elog(request: pytest.FixtureRequest, eventlog_url: str) -> AsyncIterat
 
 async def make_ward(store: Store) -> tuple[str, str]:
     ward = "w-" + uuid.uuid4().hex[:8]
-    await store.add_wards([(ward, ward, [("B1", "Bay 1"), ("B2", "Bay 1")])])
+    await store.add_wards([(ward, ward, [("B1", "Bay 1"), ("B2", "Bay 1")])], actor=SETUP)
     state = await store.load_ward(ward)
     assert state is not None
     return ward, state.log

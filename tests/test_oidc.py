@@ -14,6 +14,9 @@ from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
 from tests.test_api import portal_runner
 from whiteboard.app import create_app
 from whiteboard.settings import Settings
+from whiteboard.store import Actor
+
+SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
 WARD = "ward-sso"
 
@@ -30,7 +33,8 @@ def client(provider: Provider, tmp_path: Path) -> Iterator[TestClient]:
                         oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET, oidc_name="Test Trust ID")
     app = create_app(settings)
     with TestClient(app) as c:
-        portal_runner(c)(app.state.wb.store.add_wards([(WARD, "SSO", [("B1", "Bay")]), ("ward-x", "X", [])]))
+        wards = [(WARD, "SSO", [("B1", "Bay")]), ("ward-x", "X", [])]
+        portal_runner(c)(app.state.wb.store.add_wards(wards, actor=SETUP))
         yield c
 
 
@@ -61,6 +65,9 @@ def test_a_person_signs_in_with_the_role_and_wards_from_their_claims(client: Tes
     assert client.get("/api/wards/ward-x").status_code == 403  # only the wards the claim names
     r = client.patch(f"/api/wards/{WARD}/beds/B1", json={"notes": "via SSO"}, headers={"X-Whiteboard-Client": "phone"})
     assert r.status_code == 200 and r.json()["event"]["by"] == "Sister Mary"
+    records = portal_runner(client)(client.app.state.wb.store.audit(limit=50))  # type: ignore[attr-defined]
+    mine = {(a["action"], a["actor"], a["source"]) for a in records if a["action"].startswith(("user.", "session."))}
+    assert mine == {("user.created", "Sister Mary", "oidc"), ("session.signed_in", "Sister Mary", "oidc")}
 
 
 @pytest.mark.parametrize(
@@ -76,6 +83,9 @@ def test_people_without_a_staff_role_are_refused(
     provider.user = user
     r = sso(client)
     assert r.status_code == 403 and problem in r.text and "wb_session" not in r.cookies
+    records = portal_runner(client)(client.app.state.wb.store.audit(limit=50))  # type: ignore[attr-defined]
+    refused = [(a["action"], a["source"]) for a in records if a["action"].startswith("session.")]
+    assert refused == [("session.sign_in_failed", "oidc")]
 
 
 def test_a_token_for_another_client_is_refused(client: TestClient, provider: Provider) -> None:

@@ -12,12 +12,15 @@ from whiteboard import domain, migrate
 from whiteboard.errors import DomainError, NotFound, PreconditionFailed
 from whiteboard.store import Actor, Store, WriteRequest, Written, normalise_url
 
+SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
+
 NURSE = Actor(name="RN Test", role="nurse", credential_id="c1", source="api")
 
 
 async def make_ward(store: Store, beds: int = 4) -> str:
     ward_id = "w-" + uuid.uuid4().hex[:8]
-    created = await store.add_wards([(ward_id, f"Ward {ward_id}", [(f"B{i}", "Bay 1") for i in range(1, beds + 1)])])
+    layout = [(f"B{i}", "Bay 1") for i in range(1, beds + 1)]
+    created = await store.add_wards([(ward_id, f"Ward {ward_id}", layout)], actor=SETUP)
     assert created == [ward_id]
     return ward_id
 
@@ -47,7 +50,7 @@ async def test_concurrent_migrations_do_not_race(database_url: str) -> None:
 
 async def test_add_and_list_wards(store: Store) -> None:
     ward = await make_ward(store, beds=3)
-    again = await store.add_wards([(ward, "other", [])])
+    again = await store.add_wards([(ward, "other", [])], actor=SETUP)
     assert again == []
     listed = {w.id: w for w in await store.list_wards()}
     assert listed[ward].beds == 3
@@ -164,12 +167,12 @@ async def test_display_profile_change_is_an_event(store: Store) -> None:
 async def test_credentials_are_hashed_and_revocable(store: Store) -> None:
     from whiteboard.auth import hash_token
 
-    cred_id, token = await store.create_credential("nurse", ("w1",), "RN Hash")
+    cred_id, token = await store.create_credential("nurse", ("w1",), "RN Hash", actor=SETUP)
     row = await store.find_credential(hash_token(token))
     assert row is not None and row.role == "nurse" and row.wards == ("w1",) and row.revoked_at is None
     assert await store.find_credential(token) is None  # the token itself is not what is stored
-    assert await store.revoke_credential(cred_id)
-    assert not await store.revoke_credential(cred_id)
+    assert await store.revoke_credential(cred_id, SETUP)
+    assert not await store.revoke_credential(cred_id, SETUP)
     row = await store.find_credential(hash_token(token))
     assert row is not None and row.revoked_at is not None
 

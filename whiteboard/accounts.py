@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -22,7 +23,8 @@ from sqlalchemy import Connection, Table, insert, select, update
 from whiteboard import domain
 from whiteboard.auth import SESSION_PREFIX, Principal, hash_token, validate_role_scope
 from whiteboard.models import Credential, User, WebSession
-from whiteboard.store import Store, _audit_append
+from whiteboard.store import Actor, Store, _audit_append
+from whiteboard.types import JSONDict
 
 PASSWORD_MIN_CHARS: Final = 12  # ASVS 5.0 V6.2.1
 PASSWORD_MAX_CHARS: Final = 128
@@ -33,6 +35,7 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _U = cast(Table, User.__table__)
 _S = cast(Table, WebSession.__table__)
 _C = cast(Table, Credential.__table__)
+Clock = Callable[[], dt.datetime]
 
 
 class AccountError(ValueError):
@@ -64,9 +67,13 @@ def _user(r: Any) -> UserRow:
     return UserRow(r.id, r.username, r.display_name, r.role, wards, r.disabled_at is not None)
 
 
+
 class Accounts:
-    def __init__(self, store: Store, *, idle_secs: int, max_age_secs: int) -> None:
+    """Users and sessions. `clock` gives "now" (UTC): tests pass one they advance instead of sleeping."""
+
+    def __init__(self, store: Store, *, idle_secs: int, max_age_secs: int, clock: Clock = domain.utc_now) -> None:
         self._store = store
+        self._clock = clock
         self._hasher = PasswordHasher()
         self._idle = idle_secs
         self._max_age = max_age_secs
@@ -76,44 +83,52 @@ class Accounts:
     # --- users ---
 
     async def add_user(
-        self, username: str, display_name: str, password: str, role: str, wards: tuple[str, ...] | None
+        self, username: str, display_name: str, password: str, role: str, wards: tuple[str, ...] | None,
+        *, actor: Actor,
     ) -> str:
-        if not _USERNAME.match(username):
+        if not _USERNAME.fullmatch(username):
             raise AccountError("a username is 2–64 lower-case letters, digits, '.', '_' or '-'")
         if role == "display":
             raise AccountError("displays are enrolled with a display credential, not a user account")
-        validate_role_scope(role, wards)
+        await check_scope(self._store, role, wards)
         check_password(password)
         digest = await asyncio.to_thread(self._hasher.hash, password)
         user_id = secrets.token_hex(8)
-        created: bool = await self._store.write(_insert_user, user_id, username, display_name, digest, role, wards)
+        created: bool = await self._store.write(
+            _insert_user, user_id, username, display_name, digest, role, wards, actor, self._clock()
+        )
         if not created:
             raise AccountError(f"the username {username!r} is taken")
         return user_id
 
     async def upsert_external_user(
-        self, username: str, display_name: str, role: str, wards: tuple[str, ...] | None
+        self, username: str, display_name: str, role: str, wards: tuple[str, ...] | None, *, actor: Actor
     ) -> UserRow:
-        """The local account of someone an identity provider vouched for; role and wards follow the provider."""
-        row: UserRow = await self._store.write(_upsert_external, username, display_name, role, wards)
+        """The local account of someone an identity provider vouched for; role and wards follow the provider.
+
+        `actor` is that person (source `oidc`): the provider, not an admin, decided the change."""
+        row: UserRow = await self._store.write(_upsert_external, username, display_name, role, wards, actor,
+                                               self._clock())
         return row
 
     async def list_users(self) -> list[UserRow]:
         return await self._store.read(_list_users)
 
-    async def disable_user(self, username: str, actor: str) -> None:
-        if not await self._store.write(_disable_user, username, actor, domain.utc_now()):
+    async def disable_user(self, username: str, actor: Actor) -> None:
+        if not await self._store.write(_disable_user, username, actor, self._clock()):
             raise AccountError(f"no active user {username!r}; see `whiteboard user list`")
 
-    async def reset_password(self, username: str, password: str, actor: str) -> None:
+    async def reset_password(self, username: str, password: str, actor: Actor) -> None:
         check_password(password)
         digest = await asyncio.to_thread(self._hasher.hash, password)
-        if not await self._store.write(_set_password, username, digest, actor, domain.utc_now()):
+        if not await self._store.write(_set_password, username, digest, actor, self._clock()):
             raise AccountError(f"no user {username!r}; see `whiteboard user list`")
 
     async def verify_password(self, username: str, password: str) -> UserRow | None:
         """The user when the password matches and the account is enabled; None otherwise (same cost)."""
-        row = await self._store.read(_find_user, username.strip().lower())
+        name = username.strip().lower()
+        # A name no account could have is not looked up (a NUL would make PostgreSQL refuse the query).
+        row = await self._store.read(_find_user, name) if _USERNAME.fullmatch(name) else None
         digest = row[1] if row is not None else self._dummy
         try:
             await asyncio.to_thread(self._hasher.verify, digest, password[:PASSWORD_MAX_CHARS])
@@ -129,51 +144,75 @@ class Accounts:
                             kiosk: bool = False) -> str:
         """A new session secret for the cookie. Kiosks get no idle or absolute timeout."""
         token = SESSION_PREFIX + secrets.token_urlsafe(32)
-        now = domain.utc_now()
+        now = self._clock()
         idle = None if kiosk else self._idle
         expires = None if kiosk else now + dt.timedelta(seconds=self._max_age)
         await self._store.write(_insert_session, hash_token(token), user_id, credential_id, idle, expires, now)
         return token
 
     async def resolve(self, token: str) -> Principal | None:
-        now = domain.utc_now()
-        return await self._store.write(_resolve_session, hash_token(token), now)
+        return await self._store.write(_resolve_session, hash_token(token), self._clock())
 
-    async def end_session(self, token: str) -> None:
-        await self._store.write(_revoke_sessions, "id_hash", hash_token(token), domain.utc_now())
+    async def end_session(self, token: str, actor: Actor) -> None:
+        """Sign out this browser; audited as `session.signed_out` when a session was open."""
+        await self._store.write(_revoke_sessions, "id_hash", hash_token(token), self._clock(), actor, False)
 
-    async def end_all_sessions(self, who: Principal) -> int:
-        """Sign out everywhere: every session of this person (or of this credential)."""
+    async def end_all_sessions(self, who: Principal, actor: Actor) -> int:
+        """Sign out everywhere: every session of this person (or of this credential), audited."""
         kind, _, ident = who.credential_id.partition(":")
         column, value = ("user_id", ident) if kind == "user" else ("credential_id", who.credential_id)
-        count: int = await self._store.write(_revoke_sessions, column, value, domain.utc_now())
+        count: int = await self._store.write(_revoke_sessions, column, value, self._clock(), actor, True)
         return count
+
+    async def audit_sign_in(self, actor: Actor, *, ok: bool, detail: JSONDict) -> None:
+        """A sign-in (or a refused one) in the audit trail's `_system` chain, beside the security log.
+
+        `detail` says how (method, client address, username tried): never a password, token or code."""
+        action = "session.signed_in" if ok else "session.sign_in_failed"
+        await self._store.write(_audit_system, action, actor, detail, self._clock())
+
+
+async def check_scope(store: Store, role: str, wards: tuple[str, ...] | None) -> None:
+    """The one check of a role and its wards, for the CLI and the admin pages alike: the contract's
+    rules (`validate_role_scope`), and every ward named must exist (a typo would grant nothing)."""
+    validate_role_scope(role, wards)
+    if wards:
+        known = {w.id for w in await store.list_wards()}
+        missing = [w for w in wards if w not in known]
+        if missing:
+            raise AccountError(
+                f"unknown ward(s): {', '.join(missing)}. Create them with `whiteboard ward add`, or check the spelling."
+            )
 
 
 # --- SQL (synchronous, one transaction each) ---
 
 
+def _audit_system(conn: Connection, action: str, actor: Actor, detail: JSONDict, now: dt.datetime) -> None:
+    _audit_append(conn, at=now, **actor.audit_fields(), action=action, after=detail)
+
+
 def _insert_user(
-    conn: Connection, user_id: str, username: str, name: str, digest: str, role: str, wards: tuple[str, ...] | None
+    conn: Connection, user_id: str, username: str, name: str, digest: str, role: str, wards: tuple[str, ...] | None,
+    actor: Actor, now: dt.datetime,
 ) -> bool:
     if conn.execute(select(_U.c.id).where(_U.c.username == username)).first() is not None:
         return False
-    now = domain.utc_now()
     conn.execute(
         insert(_U).values(
             id=user_id, username=username, display_name=name, password_hash=digest, role=role,
             wards=list(wards) if wards is not None else None, created_at=now, password_changed_at=now,
         )
     )
-    _audit_append(conn, at=now, actor="cli", role="admin", source="cli", action="user.created",
+    _audit_append(conn, at=now, **actor.audit_fields(), action="user.created",
                   after={"id": user_id, "username": username, "role": role, "wards": list(wards) if wards else None})
     return True
 
 
 def _upsert_external(
-    conn: Connection, username: str, name: str, role: str, wards: tuple[str, ...] | None
+    conn: Connection, username: str, name: str, role: str, wards: tuple[str, ...] | None, actor: Actor,
+    now: dt.datetime,
 ) -> UserRow:
-    now = domain.utc_now()
     value = list(wards) if wards is not None else None
     row = conn.execute(select(_U).where(_U.c.username == username)).first()
     if row is None:
@@ -181,11 +220,11 @@ def _upsert_external(
         # "!" is no argon2 hash: such an account can never sign in with a password.
         conn.execute(insert(_U).values(id=user_id, username=username, display_name=name, password_hash="!",
                                        role=role, wards=value, created_at=now, password_changed_at=now))
-        _audit_append(conn, at=now, actor=name, role=role, source="oidc", action="user.created",
+        _audit_append(conn, at=now, **actor.audit_fields(), action="user.created",
                       after={"username": username, "role": role, "wards": value})
     elif (row.role, row.wards, row.display_name) != (role, value, name):
         conn.execute(update(_U).where(_U.c.id == row.id).values(role=role, wards=value, display_name=name))
-        _audit_append(conn, at=now, actor=name, role=role, source="oidc", action="user.updated",
+        _audit_append(conn, at=now, **actor.audit_fields(), action="user.updated",
                       before={"role": row.role, "wards": row.wards}, after={"role": role, "wards": value})
     found = _find_user(conn, username)
     assert found is not None
@@ -201,25 +240,25 @@ def _find_user(conn: Connection, username: str) -> tuple[UserRow, str] | None:
     return (_user(r), r.password_hash) if r is not None else None
 
 
-def _disable_user(conn: Connection, username: str, actor: str, now: dt.datetime) -> bool:
+def _disable_user(conn: Connection, username: str, actor: Actor, now: dt.datetime) -> bool:
     row = conn.execute(select(_U.c.id).where(_U.c.username == username, _U.c.disabled_at.is_(None))).first()
     if row is None:
         return False
     conn.execute(update(_U).where(_U.c.id == row.id).values(disabled_at=now))
     conn.execute(update(_S).where(_S.c.user_id == row.id, _S.c.revoked_at.is_(None)).values(revoked_at=now))
-    _audit_append(conn, at=now, actor=actor, role="admin", source="cli", action="user.disabled",
+    _audit_append(conn, at=now, **actor.audit_fields(), action="user.disabled",
                   after={"username": username})
     return True
 
 
-def _set_password(conn: Connection, username: str, digest: str, actor: str, now: dt.datetime) -> bool:
+def _set_password(conn: Connection, username: str, digest: str, actor: Actor, now: dt.datetime) -> bool:
     row = conn.execute(select(_U.c.id).where(_U.c.username == username)).first()
     if row is None:
         return False
     conn.execute(update(_U).where(_U.c.id == row.id).values(password_hash=digest, password_changed_at=now))
     # A new password ends every session that the old one opened.
     conn.execute(update(_S).where(_S.c.user_id == row.id, _S.c.revoked_at.is_(None)).values(revoked_at=now))
-    _audit_append(conn, at=now, actor=actor, role="admin", source="cli", action="user.password_reset",
+    _audit_append(conn, at=now, **actor.audit_fields(), action="user.password_reset",
                   after={"username": username})
     return True
 
@@ -265,8 +304,13 @@ def _resolve_session(conn: Connection, id_hash: str, now: dt.datetime) -> Princi
     return principal
 
 
-def _revoke_sessions(conn: Connection, column: str, value: str, now: dt.datetime) -> int:
-    done = conn.execute(
+def _revoke_sessions(
+    conn: Connection, column: str, value: str, now: dt.datetime, actor: Actor, everywhere: bool
+) -> int:
+    done = int(conn.execute(
         update(_S).where(_S.c[column] == value, _S.c.revoked_at.is_(None)).values(revoked_at=now)
-    ).rowcount
-    return int(done)
+    ).rowcount)
+    if done or everywhere:
+        action = "session.signed_out_everywhere" if everywhere else "session.signed_out"
+        _audit_append(conn, at=now, **actor.audit_fields(), action=action, after={"sessions": done})
+    return done

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from whiteboard import first_run, health, migrate, pages
+from whiteboard import domain, first_run, health, migrate, pages
 from whiteboard.accounts import Accounts
 from whiteboard.auth import Authenticator
 from whiteboard.eventlog import open_event_log
@@ -30,14 +31,16 @@ log = logging.getLogger("whiteboard.app")
 SHUTDOWN_STEP_SECS = 10.0
 
 
-def build_state(settings: Settings) -> State:
+def build_state(settings: Settings, clock: Callable[[], dt.datetime] = domain.utc_now) -> State:
+    """`clock` is what sessions take as "now" (tests advance their own instead of sleeping)."""
     store = open_store(settings.database_url)
     eventlog = open_event_log(
         settings.event_log_url, key_prefix=settings.redis_key_prefix, maxlen=settings.stream_maxlen
     )
     metrics = Metrics()
     metrics.add_collector(ProcessCollector())
-    accounts = Accounts(store, idle_secs=settings.session_idle_secs, max_age_secs=settings.session_max_age_secs)
+    accounts = Accounts(store, idle_secs=settings.session_idle_secs, max_age_secs=settings.session_max_age_secs,
+                        clock=clock)
     return State(
         templates=pages.build_templates(),
         settings=settings,
@@ -54,9 +57,9 @@ def build_state(settings: Settings) -> State:
     )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datetime] = domain.utc_now) -> Starlette:
     settings = settings or Settings.from_environ()
-    state = build_state(settings)
+    state = build_state(settings, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

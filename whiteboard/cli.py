@@ -6,6 +6,7 @@ Every flag is mirrored by a `WHITEBOARD_*` environment variable (shown in --help
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ import click
 from whiteboard import __version__, migrate
 from whiteboard.auth import ROLES, validate_role_scope
 from whiteboard.settings import Settings, mask_url
-from whiteboard.store import Store, open_store, sqlite_path
+from whiteboard.store import Actor, Store, open_store, sqlite_path
 
 T = TypeVar("T")
 
@@ -27,6 +28,15 @@ DB_OPTION = click.option(
     show_default=True,
     help="SQLite file (default) or postgresql://user@host/db for production.",
 )
+
+
+def cli_actor() -> Actor:
+    """Who the audit trail names for a command: the operating-system account that ran it."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment or the password database
+        user = "unknown"
+    return Actor(name=f"cli:{user}", role="admin", source="cli")
 
 
 def _fail(message: str) -> None:
@@ -177,11 +187,13 @@ def token_create(role: str, wards: tuple[str, ...], label: str, database_url: st
         _fail(str(exc))
 
     async def create(store: Store) -> str:
-        known = {w.id for w in await store.list_wards()}
-        missing = [w for w in scope or () if w not in known]
-        if missing:
-            _fail(f"unknown ward(s): {', '.join(missing)}. Create them with `whiteboard ward add`.")
-        _, tok = await store.create_credential(role, scope, label)
+        from whiteboard.accounts import check_scope
+
+        try:
+            await check_scope(store, role, scope)
+        except ValueError as exc:
+            _fail(str(exc))
+        _, tok = await store.create_credential(role, scope, label, actor=cli_actor())
         return tok
 
     click.echo(_with_store(database_url, create))
@@ -203,7 +215,7 @@ def token_list(database_url: str) -> None:
 @DB_OPTION
 def token_revoke(credential_id: str, database_url: str) -> None:
     """Revoke a credential by the id `token list` shows; running servers refuse it within seconds."""
-    if not _with_store(database_url, lambda s: s.revoke_credential(credential_id)):
+    if not _with_store(database_url, lambda s: s.revoke_credential(credential_id, cli_actor())):
         _fail(f"no active credential {credential_id!r}; see `whiteboard token list`")
     click.echo(f"revoked {credential_id}", err=True)
 
@@ -231,7 +243,7 @@ def ward_add(ward_ids: tuple[str, ...], beds: int, name: str | None, bay_size: i
             _fail(f"ward id {wid!r}: use letters, digits, '-' and '_' (at most 64)")
     layout = bed_layout(beds, bay_size)
     specs = [(wid, name or wid, layout) for wid in ward_ids]
-    created = _with_store(database_url, lambda s: s.add_wards(specs))
+    created = _with_store(database_url, lambda s: s.add_wards(specs, actor=cli_actor()))
     for wid in ward_ids:
         click.echo(f"{'created' if wid in created else 'exists '} {wid}", err=True)
 
@@ -278,12 +290,9 @@ def user_add(username: str, role: str, wards: tuple[str, ...], name: str | None,
     password = _password(password_stdin)
 
     async def add(store: Store) -> str:
-        known = {w.id for w in await store.list_wards()}
-        missing = [w for w in wards if w not in known]
-        if missing:
-            _fail(f"unknown ward(s): {', '.join(missing)}. Create them with `whiteboard ward add`.")
         try:
-            result: str = await _accounts(store).add_user(username, name or username, password, role, wards or None)
+            result: str = await _accounts(store).add_user(username, name or username, password, role, wards or None,
+                                                          actor=cli_actor())
         except (AccountError, ValueError) as exc:
             _fail(str(exc))
         return result
@@ -311,7 +320,7 @@ def user_disable(username: str, database_url: str) -> None:
 
     async def disable(store: Store) -> None:
         try:
-            await _accounts(store).disable_user(username, actor="cli")
+            await _accounts(store).disable_user(username, actor=cli_actor())
         except AccountError as exc:
             _fail(str(exc))
 
@@ -332,7 +341,7 @@ def user_reset_password(username: str, password_stdin: bool, database_url: str) 
 
     async def reset(store: Store) -> None:
         try:
-            await _accounts(store).reset_password(username, password, actor="cli")
+            await _accounts(store).reset_password(username, password, actor=cli_actor())
         except AccountError as exc:
             _fail(str(exc))
 
@@ -356,7 +365,7 @@ def display_pair(ward: str, label: str, database_url: str) -> None:
 
     async def pair(store: Store) -> tuple[str, Any]:
         try:
-            return await Kiosks(store).new_code(ward, label, actor="cli")
+            return await Kiosks(store).new_code(ward, label, actor=cli_actor())
         except ApiError as exc:
             _fail(f"{exc.message}. Create it with `whiteboard ward add`.")
             raise
@@ -384,7 +393,7 @@ def display_rename(display_id: str, label: str, database_url: str) -> None:
     """Give an enrolled display a new label."""
     from whiteboard.kiosks import Kiosks
 
-    if not _with_store(database_url, lambda s: Kiosks(s).rename(display_id, label, actor="cli")):
+    if not _with_store(database_url, lambda s: Kiosks(s).rename(display_id, label, actor=cli_actor())):
         _fail(f"no display {display_id!r}; see `whiteboard display list`")
     click.echo(f"renamed {display_id}", err=True)
 

@@ -12,12 +12,15 @@ import logging
 import os
 import random
 from pathlib import Path
+from typing import cast
 
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.engine import make_url
 
 from whiteboard import domain
 from whiteboard.demo_data import demo_wards, random_change
 from whiteboard.errors import ApiError
+from whiteboard.models import AuditRecord
 from whiteboard.state import State
 from whiteboard.store import PRIVATE_FILE_MODE, Actor, StoreUnavailable, WriteRequest
 
@@ -33,7 +36,7 @@ async def seed(state: State, rng: random.Random) -> list[str]:
         return []
     wards = demo_wards(rng, domain.utc_now())
     created = await state.store.add_wards(
-        (w.id, w.name, [(b["id"], b["bay"]) for b in w.beds]) for w in wards
+        ((w.id, w.name, [(b["id"], b["bay"]) for b in w.beds]) for w in wards), actor=SEED_ACTOR
     )
     for i, ward in enumerate(wards):
         if ward.id in created:
@@ -57,7 +60,7 @@ async def demo_credentials(state: State, first_ward: str) -> Path:
         return path
     lines = ["# Demo credentials for Ward Whiteboard. Synthetic data only; delete this file to get new ones."]
     for role, wards in (("admin", None), ("nurse", (first_ward,)), ("display", (first_ward,)), ("ops", None)):
-        _, token = await state.store.create_credential(role, wards, f"demo {role}")
+        _, token = await state.store.create_credential(role, wards, f"demo {role}", actor=SEED_ACTOR)
         lines.append(f"{role:8} {token}")
     # Mode 0600 from the first byte, whatever the umask: these tokens open every demo ward.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
@@ -73,14 +76,20 @@ class DemoFeed:
         seed_value = state.settings.demo_seed
         self._rng = random.Random(seed_value)
         self._task: asyncio.Task[None] | None = None
+        self._seeded: frozenset[str] = frozenset()  # the wards the feed may move
 
     async def start(self) -> None:
         created = await seed(self._state, self._rng)
+        # Fixed at start: seeding happens only here, so no later ward can be the demo's.
+        self._seeded = frozenset(await self._state.store.read(_seeded_ward_ids))
         wards = await self._state.store.list_wards()
         if created:
             log.info("demo data seeded: %d wards", len(created))
+        if wards and not self._seeded:
+            log.warning("the database already had wards, so the demo seeded none and its feed moves nothing")
         if wards:
-            path = await demo_credentials(self._state, wards[0].id)
+            first = next((w.id for w in wards if w.id in self._seeded), wards[0].id)
+            path = await demo_credentials(self._state, first)
             log.info("demo sign-in tokens are in %s (admin, nurse, display, ops)", path)
         if self._state.settings.demo_rate > 0:
             self._task = asyncio.create_task(self._run(), name="demo-feed")
@@ -103,7 +112,8 @@ class DemoFeed:
                 log.exception("demo change failed")
 
     async def step(self) -> bool:
-        wards = await self._state.store.list_wards()
+        """One simulated change, on a ward the demo seeded: a ward someone added for real is never touched."""
+        wards = [w for w in await self._state.store.list_wards() if w.id in self._seeded]
         if not wards:
             return False
         ward = self._rng.choice(wards)
@@ -114,3 +124,12 @@ class DemoFeed:
         bed_id, body = change
         await self._state.ingest.submit(WriteRequest(ward.id, bed_id, domain.parse_patch(body), FEED_ACTOR))
         return True
+
+
+_A = cast(Table, AuditRecord.__table__)
+
+
+def _seeded_ward_ids(conn: Connection) -> list[str]:
+    """Wards the demo seeded, as the audit trail records it (so a restart remembers, and nothing else counts)."""
+    q = select(_A.c.ward_id).where(_A.c.action == "ward.seeded", _A.c.source == SEED_ACTOR.source).distinct()
+    return [r for (r,) in conn.execute(q).all() if r is not None]

@@ -18,6 +18,7 @@ _TYPES: Final = {
     "credential": ("110136", "Security Roles Changed"),
     "user": ("110136", "Security Roles Changed"),
     "display": ("110136", "Security Roles Changed"),
+    "session": ("110114", "User Authentication"),  # sign-ins, refused sign-ins, sign-outs
 }
 # FHIR AuditEventAction: C create, R read, U update, D delete, E execute.
 _ACTIONS: Final = {"read": "R", "patient.admitted": "C", "patient.discharged": "U", "ward.created": "C",
@@ -40,7 +41,7 @@ def audit_event(record: dict[str, Any]) -> dict[str, Any]:
         "type": {"system": DCM, "code": code, "display": display},
         "action": action,
         "recorded": record["at"],
-        "outcome": "0",
+        "outcome": "4" if action_name == "session.sign_in_failed" else "0",  # 4: minor failure
         "agent": [
             {
                 "who": {"display": record["actor"], "identifier": {"value": record.get("credential_id") or "-"}},

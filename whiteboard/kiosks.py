@@ -19,7 +19,7 @@ from whiteboard import domain
 from whiteboard.auth import hash_token, new_token
 from whiteboard.errors import NotFound
 from whiteboard.models import Credential, PairingCode, Ward
-from whiteboard.store import Store, _audit_append, _insert_credential
+from whiteboard.store import Actor, Store, _audit_append, _insert_credential
 
 ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 PAIRING_TTL_SECS: Final = 15 * 60
@@ -51,14 +51,17 @@ class Kiosks:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def new_code(self, ward_id: str, label: str, actor: str) -> tuple[str, dt.datetime]:
+    async def new_code(self, ward_id: str, label: str, actor: Actor) -> tuple[str, dt.datetime]:
         code = "".join(secrets.choice(ALPHABET) for _ in range(8))
         expires = domain.utc_now() + dt.timedelta(seconds=PAIRING_TTL_SECS)
         await self._store.write(_insert_code, hash_token(code), ward_id, label, actor, expires)
         return f"{code[:4]}-{code[4:]}", expires
 
     async def redeem(self, typed: str) -> tuple[str, str] | None:
-        """(credential id, its token) for a valid, unused, unexpired code; None otherwise. Single use."""
+        """(credential id, its token) for a valid, unused, unexpired code; None otherwise. Single use.
+
+        The audit records name the screen itself (its label and new credential, source `pairing`): only
+        the code's holder acts here; the admin who made the code is in the `display.pairing_code` record."""
         token = new_token()
         cred_id = secrets.token_hex(8)
         ok: bool = await self._store.write(
@@ -69,18 +72,21 @@ class Kiosks:
     async def list(self) -> list[DisplayRow]:
         return await self._store.read(_list_displays)
 
-    async def rename(self, cred_id: str, label: str, actor: str) -> bool:
+    async def rename(self, cred_id: str, label: str, actor: Actor) -> bool:
         return await self._store.write(_rename, cred_id, label, actor, domain.utc_now())
 
 
-def _insert_code(conn: Connection, code_hash: str, ward_id: str, label: str, actor: str, expires: dt.datetime) -> None:
+
+def _insert_code(
+    conn: Connection, code_hash: str, ward_id: str, label: str, actor: Actor, expires: dt.datetime
+) -> None:
     if conn.execute(select(_W.c.id).where(_W.c.id == ward_id)).first() is None:
         raise NotFound(f"there is no ward {ward_id!r}")
     now = domain.utc_now()
     conn.execute(
         insert(_P).values(code_hash=code_hash, ward_id=ward_id, label=label, created_at=now, expires_at=expires)
     )
-    _audit_append(conn, at=now, actor=actor, role="admin", source="cli", action="display.pairing_code",
+    _audit_append(conn, at=now, **actor.audit_fields(), action="display.pairing_code",
                   ward_id=ward_id, after={"label": label, "expires_at": domain.iso(expires)})
 
 
@@ -92,9 +98,10 @@ def _redeem(conn: Connection, code_hash: str, cred_id: str, token_hash: str, now
     if now >= expires:
         return False
     conn.execute(update(_P).where(_P.c.code_hash == code_hash).values(used_at=now, credential_id=cred_id))
-    _insert_credential(conn, cred_id, token_hash, "display", (row.ward_id,), row.label, now)
-    _audit_append(conn, at=now, actor=row.label, credential_id=cred_id, role="display", source="pairing",
-                  action="display.enrolled", ward_id=row.ward_id, after={"credential": cred_id})
+    screen = Actor(row.label, "display", cred_id, source="pairing")
+    _insert_credential(conn, cred_id, token_hash, "display", (row.ward_id,), row.label, screen, now)
+    _audit_append(conn, at=now, **screen.audit_fields(), action="display.enrolled", ward_id=row.ward_id,
+                  after={"credential": cred_id})
     return True
 
 
@@ -103,9 +110,11 @@ def _list_displays(conn: Connection) -> list[DisplayRow]:
     return [DisplayRow(r.id, (r.wards or ["?"])[0], r.label, r.created_at, r.revoked_at is not None) for r in rows]
 
 
-def _rename(conn: Connection, cred_id: str, label: str, actor: str, now: dt.datetime) -> bool:
-    done = conn.execute(update(_C).where(_C.c.id == cred_id, _C.c.role == "display").values(label=label)).rowcount
-    if done:
-        _audit_append(conn, at=now, actor=actor, role="admin", source="cli", action="display.renamed",
-                      after={"id": cred_id, "label": label})
-    return bool(done)
+def _rename(conn: Connection, cred_id: str, label: str, actor: Actor, now: dt.datetime) -> bool:
+    old = conn.execute(select(_C.c.label).where(_C.c.id == cred_id, _C.c.role == "display")).first()
+    if old is None:
+        return False
+    conn.execute(update(_C).where(_C.c.id == cred_id).values(label=label))
+    _audit_append(conn, at=now, **actor.audit_fields(), action="display.renamed",
+                  before={"id": cred_id, "label": old.label}, after={"id": cred_id, "label": label})
+    return True

@@ -34,6 +34,7 @@ from joserfc.jwk import KeySet
 from whiteboard.accounts import Accounts, UserRow
 from whiteboard.auth import LADDER
 from whiteboard.settings import Settings
+from whiteboard.store import Actor
 
 FLOW_COOKIE: Final = "wb_oidc"
 FLOW_TTL_SECS: Final = 10 * 60
@@ -129,7 +130,10 @@ class Oidc:
         wards_claim = claims.get(self._s.oidc_wards_claim)
         wards = tuple(str(w) for w in wards_claim) if isinstance(wards_claim, list) else None
         name = str(claims.get("name") or claims.get("preferred_username") or claims["sub"])
-        user = await self._accounts.upsert_external_user(f"oidc:{claims['sub']}"[:100], name, str(role), wards)
+        # The provider vouched for this person, so the audit of their account's change names them (source oidc).
+        actor = Actor(name, str(role), None, source="oidc")
+        user = await self._accounts.upsert_external_user(f"oidc:{claims['sub']}"[:100], name, str(role), wards,
+                                                         actor=actor)
         if user.disabled:
             raise OidcError("this account is disabled here; ask an admin")
         return user, flow

@@ -837,9 +837,11 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "root",
                 "tags": ["pages"],
-                "summary": "To the credential's start page, or to the login page.",
+                "summary": "Home: the pages and boards this credential may open; a display goes to its board, "
+                "no credential to the login page.",
                 "security": _OPTIONAL_AUTH,
                 "responses": {
+                    "200": {"description": "The home page.", "content": _HTML},
                     "303": {"description": "Redirect.", "headers": {"Location": _LOCATION_HEADER}},
                     "503": _ERRORS["503"],
                 },
@@ -903,7 +905,11 @@ def _paths() -> dict[str, Any]:
                         "description": "The username and password, or the token, were not accepted (the form again).",
                         "content": _HTML,
                     },
-                    "403": {"description": "The form was sent from another site.", "content": _HTML},
+                    "403": {
+                        "description": "The form was sent from another site, or with an opaque or missing `Origin` "
+                        "that neither `Sec-Fetch-Site` nor `Referer` shows to be this server's page.",
+                        "content": _HTML,
+                    },
                     "429": {
                         "description": "Too many failed sign-ins from this address or for this username.",
                         "content": _HTML,
@@ -964,7 +970,11 @@ def _paths() -> dict[str, Any]:
                 "security": _OPTIONAL_AUTH,
                 "responses": {
                     "303": {"description": "Signed out; to the login page.", "headers": {"Location": _LOCATION_HEADER}},
-                    "403": {"description": "The form was sent from another site.", "content": _HTML},
+                    "403": {
+                        "description": "The form was sent from another site, or with an opaque or missing `Origin` "
+                        "that neither `Sec-Fetch-Site` nor `Referer` shows to be this server's page.",
+                        "content": _HTML,
+                    },
                 },
             }
         },
@@ -1011,10 +1021,13 @@ def _paths() -> dict[str, Any]:
                 "summary": "The audit trail with filters and a CSV download (`ward_manager` and `admin`).",
                 "security": _OPTIONAL_AUTH,
                 "parameters": [
-                    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                    for n in ("ward", "bed", "person", "since", "until")
+                    *({"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                      for n in ("ward", "bed", "person", "since", "until")),
+                    {"name": "before", "in": "query", "required": False, "description": "Older records: the id "
+                     "below which this page starts (the page's own link).", "schema": {"type": "string"}},
                 ],
-                "responses": _page("The audit page."),
+                "responses": _page("The audit page.", {"400": {"description": "`before` is not a record id.",
+                                                                "content": _HTML}}),
             }
         },
         **{

@@ -21,13 +21,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 import whiteboard
-from whiteboard import api, auth, domain
+from whiteboard import api, auth, domain, nav
 from whiteboard.auth import Principal
 from whiteboard.errors import ApiError
 from whiteboard.http import credential_token, log_refusal, security_log
 from whiteboard.kiosks import Kiosks, looks_like_code
 from whiteboard.oidc import FLOW_COOKIE, Oidc, OidcError
 from whiteboard.state import wb
+from whiteboard.store import Actor
 
 # A kiosk is enrolled once and must never log itself out (the token can still be revoked). Chromium caps
 # any cookie at 400 days, so the board page renews it on every load.
@@ -123,6 +124,7 @@ def build_templates() -> Jinja2Templates:
     )
     env.globals["static"] = _StaticVersions(root / "static")
     env.filters["json_script"] = json_script
+    env.globals["pages_for"] = nav.pages_for  # the admin bar's links, from the same checks as the pages
     return Jinja2Templates(env=env)
 
 
@@ -167,30 +169,66 @@ def safe_next(raw: str | None) -> str | None:
 
 
 def home_for(who: Principal) -> str:
+    """Where a sign-in lands: a kiosk on its board, ops on its page, nurses on the phone view, and those
+    with more than one place to go (ward managers, admins) on the home page that lists them."""
     if who.role == "display" and who.wards:
         return f"/board/{who.wards[0]}"
     if who.role == "ops":
         return "/ops"
+    if who.at_least("ward_manager"):
+        return "/"
     return "/m"
 
 
 def _same_origin_post(request: Request) -> bool:
-    """Sign-in and sign-out forms only from our own pages (login CSRF); a missing Origin is a non-browser."""
+    """Sign-in and sign-out forms only from our own pages (login CSRF).
+
+    Browsers send `Origin` on every POST; an opaque one (`null`: a sandboxed frame, a `data:` page, some
+    redirects) or none at all is refused unless `Sec-Fetch-Site` or `Referer` shows our own page sent it.
+    Scripts and monitoring that sign in send `Origin` naming this server."""
+    host = request.headers.get("host", "")
     origin = request.headers.get("origin")
-    return origin is None or origin == "null" or urlsplit(origin).netloc == request.headers.get("host", "")
+    if origin is not None and origin != "null":
+        return urlsplit(origin).netloc == host
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    referer = request.headers.get("referer")
+    return referer is not None and urlsplit(referer).netloc == host
+
+
+def _actor(who: Principal, source: str) -> Actor:
+    return Actor(who.name, who.role, who.credential_id, source=source)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _printable(typed: str) -> str:
+    """What someone typed as a username, fit for the audit trail: bounded (no real username is longer than
+    64) and without control characters, which PostgreSQL text refuses."""
+    return "".join(ch for ch in typed[:64] if ch.isprintable())
 
 
 # --- pages -----------------------------------------------------------------------------------
 
 
 async def root(request: Request) -> Response:
+    """Home: every page and board this credential may open (a kiosk goes straight to its board)."""
     who = await _principal(request)
-    return RedirectResponse(home_for(who) if who else "/login", status_code=303)
+    if who is None:
+        return RedirectResponse("/login", status_code=303)
+    if who.role == "display":
+        return RedirectResponse(home_for(who), status_code=303)
+    wards = await wb(request).store.list_wards()
+    context = {"who": who, "links": nav.pages_for(who), "boards": nav.boards_for(who, wards)}
+    return render(request, "home.html", context)
 
 
 async def login(request: Request) -> Response:
     nxt = safe_next(request.query_params.get("next"))
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD show the form; only a POST signs in (or counts as a failure)
         current = await _principal(request)
         context = {"error": None, "next": nxt or "", "signed_in": current, "username": "", "oidc": _oidc(request)}
         return render(request, "login.html", context)
@@ -202,7 +240,7 @@ async def login(request: Request) -> Response:
     password = str(form.get("password") or "")
     nxt = safe_next(str(form.get("next") or "")) or nxt
     state = wb(request)
-    client = request.client.host if request.client else "unknown"
+    client = _client(request)
     keys = [f"ip:{client}"] + ([f"user:{username}"] if username else [])
     wait = max(state.login_limiter.blocked(k) for k in keys)
     if wait > 0:
@@ -215,6 +253,7 @@ async def login(request: Request) -> Response:
         return response
     session: str | None = None
     who: Principal | None = None
+    method = "password"
     if username or password:
         user = await state.accounts.verify_password(username, password) if username and password else None
         if user is not None:
@@ -222,7 +261,9 @@ async def login(request: Request) -> Response:
             session = await state.accounts.start_session(user_id=user.id)
         error = "That username and password were not accepted. Check them, or ask your ward manager or IT team."
     else:
+        method = "token"
         if looks_like_code(token):  # a wall screen being enrolled with an admin's pairing code
+            method = "pairing"
             enrolled = await Kiosks(state.store).redeem(token)
             token = enrolled[1] if enrolled is not None else ""
         who = await state.auth.authenticate(token) if token.startswith(auth.TOKEN_PREFIX) else None
@@ -238,9 +279,15 @@ async def login(request: Request) -> Response:
         for key in keys:
             state.login_limiter.take(key)
         log_refusal(request, 401, "sign_in_failed", f"sign-in as {username!r}" if username else "token sign-in")
+        # The name tried, never the password, token or code: the trail shows guessing without holding secrets.
+        tried = _printable(username)
+        await state.accounts.audit_sign_in(Actor(tried or f"({method})", "none", None, source="login"), ok=False,
+                                           detail={"method": method, "client": client, "username": tried or None})
         return render(request, "login.html", {"error": error, "next": nxt or "", "signed_in": None,
                                               "username": username, "oidc": _oidc(request)}, 401)
     security_log.info("signed in", extra={"credential": who.credential_id, "role": who.role, "client": client})
+    await state.accounts.audit_sign_in(_actor(who, "pairing" if method == "pairing" else "login"), ok=True,
+                                       detail={"method": method, "client": client})
     target = home_for(who)
     if who.role != "display" and nxt is not None:
         target = nxt
@@ -291,10 +338,17 @@ async def oidc_callback(request: Request) -> Response:
         )
     except OidcError as exc:
         log_refusal(request, 403, "oidc_refused", "single sign-on")
+        client = _client(request)
+        # Counted like a failed password, so a flood of forged callbacks cannot fill the audit trail.
+        if state.login_limiter.take(f"ip:{client}") == 0:
+            await state.accounts.audit_sign_in(Actor("(oidc)", "none", None, source="oidc"), ok=False,
+                                               detail={"method": "oidc", "client": client})
         return _problem(request, 403, "Not signed in", str(exc))
     who = user.principal()
     session = await state.accounts.start_session(user_id=user.id)
     security_log.info("signed in", extra={"credential": who.credential_id, "role": who.role, "via": "oidc"})
+    await state.accounts.audit_sign_in(_actor(who, "oidc"), ok=True, detail={"method": "oidc",
+                                                                            "client": _client(request)})
     response = RedirectResponse(flow.next or home_for(who), status_code=303)
     set_session_cookie(request, response, who, session)
     response.delete_cookie(FLOW_COOKIE, path="/login")
@@ -312,10 +366,13 @@ async def logout(request: Request) -> Response:
     if token:
         who = await state.auth.authenticate(token)
         if who is not None and form.get("everywhere"):
-            await state.accounts.end_all_sessions(who)
+            await state.accounts.end_all_sessions(who, _actor(who, "logout"))
             state.auth.forget()
-        elif token.startswith(auth.SESSION_PREFIX):
-            await state.accounts.end_session(token)
+        elif who is not None and token.startswith(auth.SESSION_PREFIX):
+            await state.accounts.end_session(token, _actor(who, "logout"))
+        if who is not None:
+            security_log.info("signed out", extra={"credential": who.credential_id, "role": who.role,
+                                                   "everywhere": bool(form.get("everywhere"))})
         state.auth.forget(token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.COOKIE_NAME, path="/", httponly=True, samesite="strict")

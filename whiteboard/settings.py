@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "WHITEBOARD_"
 
@@ -77,6 +78,8 @@ class Settings:
     ws_connect_burst: int = 60
     # A board with no frame for this long shows the full-screen "data as of" cover (DOMAIN.md, freshness).
     board_stale_secs: float = 30.0
+    # The wards' local time zone (IANA name): the audit page shows times in it, with the UTC offset.
+    timezone: str = "Europe/London"
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     # Staff sessions end after this long without a request, and after `session_max_age_secs` regardless.
     session_idle_secs: int = 30 * 60
@@ -95,6 +98,18 @@ class Settings:
     # Test hook: exit the process right after a write commits and before it is appended to the log,
     # to prove the outbox relay loses and duplicates nothing. Never set in production.
     test_crash_after_commit: bool = False
+
+    def __post_init__(self) -> None:
+        self.zone  # noqa: B018 - refuse an unknown time zone when the settings are made, not on first use
+
+    @property
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"{ENV_PREFIX}TIMEZONE={self.timezone!r} is not a time zone; use an IANA name such as Europe/London"
+            ) from exc
 
     @property
     def event_log_url(self) -> str:

@@ -45,10 +45,12 @@ class Actor:
     name: str
     role: str
     credential_id: str | None = None
-    source: str = "api"  # api | phone | demo | feed:hl7 | cli
+    # api | phone | demo | feed:hl7 | cli | admin-page | pairing | login | oidc
+    source: str = "api"
 
-
-CLI_ACTOR = Actor(name="cli", role="admin", source="cli")
+    def audit_fields(self) -> dict[str, Any]:
+        """The columns of an audit record that say who acted."""
+        return {"actor": self.name, "credential_id": self.credential_id, "role": self.role, "source": self.source}
 
 
 @dataclass(slots=True)
@@ -229,20 +231,22 @@ class Store:
     async def list_wards(self) -> list[WardInfo]:
         return await self.read(_list_wards)
 
-    async def add_wards(self, wards: Iterable[tuple[str, str, list[tuple[str, str]]]]) -> list[str]:
+    async def add_wards(self, wards: Iterable[tuple[str, str, list[tuple[str, str]]]], *, actor: Actor) -> list[str]:
         """Create wards with (id, name, [(bed id, bay)]); returns the ids created (existing ones are skipped)."""
-        return await self.write(_add_wards, list(wards), domain.utc_now())
+        return await self.write(_add_wards, list(wards), actor, domain.utc_now())
 
     async def seed_beds(self, ward_id: str, beds: list[JSONDict], actor: Actor) -> None:
         await self.write(_seed_beds, ward_id, beds, actor, domain.utc_now())
 
-    async def create_credential(self, role: str, wards: tuple[str, ...] | None, label: str) -> tuple[str, str]:
-        """Returns (credential id, the token). Only the token's hash is stored."""
+    async def create_credential(
+        self, role: str, wards: tuple[str, ...] | None, label: str, *, actor: Actor
+    ) -> tuple[str, str]:
+        """Returns (credential id, the token). Only the token's hash is stored; the audit names `actor`."""
         from whiteboard.auth import hash_token, new_token
 
         token = new_token()
         cred_id = secrets.token_hex(8)
-        await self.write(_insert_credential, cred_id, hash_token(token), role, wards, label, domain.utc_now())
+        await self.write(_insert_credential, cred_id, hash_token(token), role, wards, label, actor, domain.utc_now())
         return cred_id, token
 
     async def find_credential(self, token_hash: str) -> CredentialRow | None:
@@ -251,9 +255,9 @@ class Store:
     async def list_credentials(self) -> list[CredentialRow]:
         return await self.read(_list_credentials)
 
-    async def revoke_credential(self, cred_id: str, actor: Actor | None = None) -> bool:
-        """Revoke; the audit record names who did it (the CLI when no actor is given)."""
-        return await self.write(_revoke_credential, cred_id, actor or CLI_ACTOR, domain.utc_now())
+    async def revoke_credential(self, cred_id: str, actor: Actor) -> bool:
+        """Revoke; the audit record names who did it."""
+        return await self.write(_revoke_credential, cred_id, actor, domain.utc_now())
 
     async def pending_outbox(self, limit: int = 1000) -> list[OutboxRow]:
         return await self.read(_pending_outbox, limit)
@@ -277,8 +281,10 @@ class Store:
         until: dt.datetime | None = None,
         limit: int = 500,
         person: str | None = None,
+        before: int | None = None,
     ) -> list[JSONDict]:
-        return await self.read(_audit, ward, wards, bed, since, until, limit, person)
+        """Newest first; `before` (a record id) pages back through older records."""
+        return await self.read(_audit, ward, wards, bed, since, until, limit, person, before)
 
 
 def open_store(url: str) -> Store:
@@ -617,7 +623,9 @@ def _list_wards(conn: Connection) -> list[WardInfo]:
     return [WardInfo(r[0], r[1], r[2], int(r[3])) for r in rows]
 
 
-def _add_wards(conn: Connection, wards: list[tuple[str, str, list[tuple[str, str]]]], now: dt.datetime) -> list[str]:
+def _add_wards(
+    conn: Connection, wards: list[tuple[str, str, list[tuple[str, str]]]], actor: Actor, now: dt.datetime
+) -> list[str]:
     created: list[str] = []
     for offset, (ward_id, name, beds) in enumerate(wards):
         if conn.execute(select(_W.c.id).where(_W.c.id == ward_id)).first() is not None:
@@ -638,7 +646,7 @@ def _add_wards(conn: Connection, wards: list[tuple[str, str, list[tuple[str, str
                 ],
             )
         _audit_append(
-            conn, at=now, actor="cli", role="admin", source="cli", action="ward.created", ward_id=ward_id,
+            conn, at=now, **actor.audit_fields(), action="ward.created", ward_id=ward_id,
             after={"name": name, "beds": [b for b, _ in beds]},
         )
         created.append(ward_id)
@@ -654,14 +662,14 @@ def _seed_beds(conn: Connection, ward_id: str, beds: list[JSONDict], actor: Acto
             .values(status=bed["status"], notes=bed.get("notes", ""), patient=bed.get("patient"), updated_at=now)
         )
     _audit_append(
-        conn, at=now, actor=actor.name, role=actor.role, source=actor.source, action="ward.seeded", ward_id=ward_id,
+        conn, at=now, **actor.audit_fields(), action="ward.seeded", ward_id=ward_id,
         after={"beds": len(beds)},
     )
 
 
 def _insert_credential(
     conn: Connection, cred_id: str, token_hash: str, role: str, wards: tuple[str, ...] | None, label: str,
-    now: dt.datetime,
+    actor: Actor, now: dt.datetime,
 ) -> None:
     conn.execute(
         insert(_C).values(
@@ -670,7 +678,7 @@ def _insert_credential(
         )
     )
     _audit_append(
-        conn, at=now, actor="cli", role="admin", source="cli", action="credential.created",
+        conn, at=now, **actor.audit_fields(), action="credential.created",
         after={"id": cred_id, "role": role, "wards": list(wards) if wards else None, "label": label},
     )
 
@@ -745,8 +753,11 @@ def _verify_audit(conn: Connection) -> tuple[int, int, str | None]:
 def _audit(
     conn: Connection, ward: str | None, wards: tuple[str, ...] | None, bed: str | None,
     since: dt.datetime | None, until: dt.datetime | None, limit: int, person: str | None = None,
+    before: int | None = None,
 ) -> list[JSONDict]:
     q = select(_A)
+    if before is not None:
+        q = q.where(_A.c.id < before)
     if person is not None:
         q = q.where((_A.c.actor == person) | (_A.c.credential_id == person))
     if ward is not None:

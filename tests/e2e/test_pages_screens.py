@@ -203,7 +203,7 @@ def test_no_serious_accessibility_violations(make_server: Make, pages: Pages) ->
     phone.goto(f"{s.url}/ops")
     expect(phone.locator(".ops-state")).to_contain_text("Live", timeout=WAIT_MS)
     check("ops", phone)
-    for admin_page in ("/audit", "/admin/displays", "/admin/users"):
+    for admin_page in ("/", "/audit", "/admin/displays", "/admin/users"):
         phone.goto(f"{s.url}{admin_page}")
         expect(phone.locator("h1")).to_be_visible()
         check(admin_page, phone)
@@ -216,6 +216,46 @@ def test_no_serious_accessibility_violations(make_server: Make, pages: Pages) ->
     print(f"\naxe (moderate and minor, not failing): {minor or 'none'}")
     problems = {k: v for k, v in found.items() if v}
     assert not problems, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+ADMIN_PAGES = ("/", "/audit", "/admin/users", "/admin/displays")
+# Every field and button a person uses on the admin pages, with its height and the page's overflow.
+MEASURE_ADMIN = """() => {
+  const doc = document.documentElement;
+  const controls = [...document.querySelectorAll('main input:not([type=hidden]), main select, main button, main a.btn')]
+    .filter((e) => e.offsetParent !== null)
+    .map((e) => ({name: e.name || e.id || e.textContent.trim(), h: e.getBoundingClientRect().height,
+                  w: e.getBoundingClientRect().width}));
+  return {overflow: doc.scrollWidth - doc.clientWidth, controls};
+}"""
+
+
+def test_the_home_and_admin_pages_meet_the_phone_views_standard(
+    make_server: Make, pages: Pages, artifacts: Path
+) -> None:
+    """Fields and buttons at least 44 px tall and usably wide, nothing wider than the screen, axe-clean: on a
+    phone and on a desktop, for the home page and each admin page."""
+    s = demo_server(make_server)
+    (admin,) = tokens(s, ("admin",))
+    code = s.cli("display", "pair", "--ward", WARD, "--label", "Corridor").stdout.strip()
+    with s.client() as c:  # one enrolled screen, so the displays table has a row of forms
+        assert c.post("/login", data={"token": code}, headers={"Origin": s.url}).status_code == 303
+    problems: dict[str, Any] = {}
+    for label, options in (("390", PHONE), ("1366", {"viewport": {"width": 1366, "height": 768}})):
+        page = pages.new(bypass_csp=True, **options)
+        sign_in(page, s.url, admin)
+        expect(page).to_have_url(f"{s.url}/")  # an admin lands on the home page
+        for path in ADMIN_PAGES:
+            page.goto(f"{s.url}{path}")
+            expect(page.locator("h1")).to_be_visible()
+            measured = page.evaluate(MEASURE_ADMIN)
+            small = [c for c in measured["controls"] if c["h"] < 44 or c["w"] < 44]
+            axe = serious(run_axe(page))
+            if measured["overflow"] > 0 or small or axe:
+                problems[f"{path} at {label}"] = {"overflow": measured["overflow"], "small": small, "axe": axe}
+            assert measured["controls"] or path == "/", f"{path}: no controls measured"
+            shoot(page, artifacts, f"admin{path.replace('/', '-').rstrip('-') or '-home'}-{label}.png", full_page=True)
+    assert not problems, json.dumps(problems, indent=1)
 
 
 def test_the_ops_page_updates_live(make_server: Make, pages: Pages, artifacts: Path) -> None:
