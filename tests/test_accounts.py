@@ -330,6 +330,7 @@ def test_cli_changes_name_the_operating_system_user(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
     db = ["--database-url", url]
     runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade", *db]).exit_code == 0
     assert runner.invoke(main, ["ward", "add", WARD, "--beds", "2", *db]).exit_code == 0
     assert runner.invoke(main, ["token", "create", "--role", "nurse", "--ward", WARD, *db]).exit_code == 0
     assert runner.invoke(main, ["user", "add", "grace", "--role", "viewer", "--password-stdin", *db],
@@ -398,7 +399,8 @@ def test_admin_page_and_cli_refuse_an_unknown_ward_with_one_message(site: Site, 
 
     db = ["--database-url", f"sqlite:///{tmp_path / 'v.db'}"]
     runner = CliRunner()
-    runner.invoke(main, ["ward", "add", WARD, "--beds", "1", *db])
+    assert runner.invoke(main, ["db", "upgrade", *db]).exit_code == 0
+    assert runner.invoke(main, ["ward", "add", WARD, "--beds", "1", *db]).exit_code == 0
     user = runner.invoke(main, ["user", "add", "typo", "--role", "nurse", "--ward", WARD, "--ward", "ward-nope",
                                 "--password-stdin", *db], input=PASSWORD + "\n")
     token = runner.invoke(main, ["token", "create", "--role", "nurse", "--ward", "ward-nope", *db])
