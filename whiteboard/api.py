@@ -19,6 +19,7 @@ from whiteboard.errors import ApiError, DomainError
 from whiteboard.eventlog import EventLogUnavailable
 from whiteboard.http import JSONResponse, principal, read_json
 from whiteboard.hub import WardChannel
+from whiteboard.numbers import whole_number
 from whiteboard.state import wb
 from whiteboard.store import Actor, WriteRequest, Written
 
@@ -72,11 +73,6 @@ def _actor(who: Principal, request: HTTPConnection) -> Actor:
     return Actor(name=who.name, role=who.role, credential_id=who.credential_id, source=source)
 
 
-def _whole_number(raw: str) -> bool:
-    """ASCII digits only: `str.isdigit` also accepts '²' and other digits that `int()` refuses (a 500)."""
-    return raw.isascii() and raw.isdigit()
-
-
 def _request_id(request: Request) -> str:
     """The client's X-Request-Id for the audit trail, cut to the 64 characters the column holds."""
     return (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
@@ -88,10 +84,11 @@ def _if_match(request: Request, loaded: WardChannel | None) -> int | None:
     if header is None or header.strip() == "*":
         return None
     tag = header.split(",")[0].strip().removeprefix("W/").strip('"')
-    seq, _, uid = tag.partition(".")
-    if not _whole_number(seq) or not uid or (loaded is not None and uid != loaded.view.uid[:8]):
+    raw_seq, _, uid = tag.partition(".")
+    seq = whole_number(raw_seq)
+    if seq is None or not uid or (loaded is not None and uid != loaded.view.uid[:8]):
         raise ApiError(412, "precondition_failed", "If-Match is not a current ETag of this ward: reload and retry")
-    return int(seq)
+    return seq
 
 
 async def _write(request: Request, who: Principal, patch: domain.BedPatch) -> tuple[Written, WardChannel | None]:
@@ -173,12 +170,12 @@ async def ward_events(request: Request) -> Response:
         after = offsets.parse(q.get("since", "0-0"))
     except offsets.BadOffset as exc:
         raise ApiError(400, "bad_offset", str(exc), "since") from None
-    raw_limit = q.get("limit", "100")
-    if not _whole_number(raw_limit) or not 1 <= int(raw_limit) <= state.settings.events_page_max:
+    limit = whole_number(q.get("limit", "100"))
+    if limit is None or not 1 <= limit <= state.settings.events_page_max:
         raise ApiError(400, "bad_limit", f"limit must be a whole number from 1 to {state.settings.events_page_max}",
                        "limit")
     view = ch.view
-    epoch, entries = await state.eventlog.read(view.log, after, int(raw_limit))
+    epoch, entries = await state.eventlog.read(view.log, after, limit)
     top = max(view.seq, entries[-1].seq if entries else 0)
     if not recovery.is_recovered(after, entries, epoch=epoch, want_epoch=q.get("epoch"), top=top):
         raise ApiError(
@@ -231,8 +228,8 @@ async def audit(request: Request) -> Response:
     ward = q.get("ward") or None
     if ward is not None and not who.covers(ward):
         raise forbidden(f"this credential does not cover ward {ward!r}")
-    raw_limit = q.get("limit", "500")
-    if not _whole_number(raw_limit) or not 1 <= int(raw_limit) <= 5000:
+    limit = whole_number(q.get("limit", "500"))
+    if limit is None or not 1 <= limit <= 5000:
         raise ApiError(400, "bad_limit", "limit must be a whole number from 1 to 5000", "limit")
     fmt = q.get("format", "json")
     if fmt not in ("json", "csv", "fhir"):
@@ -243,7 +240,7 @@ async def audit(request: Request) -> Response:
         bed=q.get("bed") or None,
         since=_time_param(request, "since"),
         until=_time_param(request, "until"),
-        limit=int(raw_limit),
+        limit=limit,
         person=q.get("person") or None,
     )
     if fmt == "csv":
