@@ -131,3 +131,56 @@ async def store(database_url: str) -> AsyncIterator[object]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+class InProcessSite:
+    """The real app in-process (Starlette's TestClient runs its lifespan) with one ward and a token per role."""
+
+    WARD = "ward-site"
+    WARD_NAME = "Ward Site — Test"
+
+    def __init__(self, client: object, app: object, tokens: dict[str, str]) -> None:
+        from starlette.testclient import TestClient
+
+        assert isinstance(client, TestClient)
+        self.c = client
+        self.app = app
+        self.tokens = tokens
+
+    def as_(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def run(self, coro: object) -> object:
+        """Run a coroutine on the app's own event loop (the store's objects live there)."""
+        portal = self.c.portal
+        assert portal is not None
+
+        async def wrapper() -> object:
+            return await coro  # type: ignore[misc]
+
+        return portal.call(wrapper)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample from the app's registry (0 when absent)."""
+        value = self.app.state.wb.metrics.registry.get_sample_value(name, labels)  # type: ignore[attr-defined]
+        return float(value or 0.0)
+
+
+@pytest.fixture
+def app_site(tmp_path: Path) -> Iterator[InProcessSite]:
+    """Embedded backends (SQLite file, in-process log): one ward of four beds, another ward, tokens per role."""
+    from starlette.testclient import TestClient
+
+    from whiteboard.app import create_app
+    from whiteboard.settings import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'site.db'}", max_body_bytes=4096))
+    with TestClient(app) as client:
+        s = InProcessSite(client, app, {})
+        store = app.state.wb.store
+        s.run(store.add_wards([(s.WARD, s.WARD_NAME, [(f"B{i}", "Bay 1") for i in range(1, 5)])]))
+        s.run(store.add_wards([("ward-quiet", "Quiet Ward", [("B1", "Bay 1")])]))
+        for role, wards in [("admin", None), ("nurse", (s.WARD,)), ("display", (s.WARD,)), ("ops", None),
+                            ("ward_manager", (s.WARD,))]:  # fmt: skip
+            s.tokens[role] = s.run(store.create_credential(role, wards, f"site {role}"))[1]  # type: ignore[index]
+        yield s
