@@ -389,7 +389,7 @@ def test_writes_are_rate_limited_per_credential(settings: Settings) -> None:
 def test_security_headers_on_every_answer(api: Api) -> None:
     for r in (api.c.get("/healthz"), api.c.get(f"/api/wards/{WARD}", headers=api.as_("nurse"))):
         assert r.headers["x-content-type-options"] == "nosniff"
-        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["referrer-policy"] == "same-origin"
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
         assert "script-src 'self'" in r.headers["content-security-policy"]
         assert "strict-transport-security" not in r.headers  # only over TLS

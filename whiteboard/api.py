@@ -60,7 +60,8 @@ async def audit_read(
 async def ward_snapshot(request: Request) -> Response:
     who, ch = await _readable_ward(request)
     view = ch.view
-    headers = {"ETag": view.etag, "Cache-Control": "no-cache, private", "Vary": "Authorization, Cookie"}
+    # Names, NHS numbers and dates of birth: never stored in a cache. The phone revalidates with If-None-Match.
+    headers = {"ETag": view.etag, "Cache-Control": "no-store", "Vary": "Authorization, Cookie"}
     if _etag_matches(request.headers.get("if-none-match"), view.etag):
         return Response(status_code=304, headers=headers)
     body = view.snapshot_bytes(view.audience_for(who.role))

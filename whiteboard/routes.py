@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
 from whiteboard import admin_pages, api, health, openapi, ops, pages, ws
 from whiteboard.http import counts_refusals
+from whiteboard.static import StaticVersions, VersionedStaticFiles
 
 
 def routes() -> list[BaseRoute]:
@@ -36,5 +36,5 @@ def routes() -> list[BaseRoute]:
         Route("/m", pages.mobile),
         Route("/ops", pages.ops_page),
         Route("/api/ops", ops.figures),
-        Mount("/static", StaticFiles(directory=pages.static_dir()), name="static"),
+        Mount("/static", VersionedStaticFiles(StaticVersions(pages.static_dir())), name="static"),
     ]
