@@ -167,14 +167,25 @@ class InProcessSite:
 
 
 @pytest.fixture
-def app_site(tmp_path: Path) -> Iterator[InProcessSite]:
+def app_site_settings() -> dict[str, object]:
+    """Settings for `app_site` beyond the database; a test module overrides it with `pytest.mark.parametrize`."""
+    return {}
+
+
+@pytest.fixture
+def app_site(tmp_path: Path, app_site_settings: dict[str, object]) -> Iterator[InProcessSite]:
     """Embedded backends (SQLite file, in-process log): one ward of four beds, another ward, tokens per role."""
     from starlette.testclient import TestClient
 
     from whiteboard.app import create_app
     from whiteboard.settings import Settings
 
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'site.db'}", max_body_bytes=4096))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'site.db'}",
+        max_body_bytes=4096,
+        **app_site_settings,  # type: ignore[arg-type]
+    )
+    app = create_app(settings)
     with TestClient(app) as client:
         s = InProcessSite(client, app, {})
         store = app.state.wb.store
