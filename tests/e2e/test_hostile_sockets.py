@@ -23,9 +23,13 @@ SOCKETS = 100
 ANSWER_WITHIN_SECS = 5.0
 
 
+HEAD_SECS = 1.0  # the server's bound on a request's headers, short here so the test is quick
+
+
 @pytest.fixture
 def server(servers: list[ServerProcess], tmp_path: Path) -> Iterator[ServerProcess]:
-    s = ServerProcess(database_url=f"sqlite:///{tmp_path / 'wb.db'}", workdir=tmp_path)
+    s = ServerProcess(database_url=f"sqlite:///{tmp_path / 'wb.db'}", workdir=tmp_path,
+                      env={"WHITEBOARD_REQUEST_HEAD_SECS": str(HEAD_SECS)})  # fmt: skip
     servers.append(s)
     s.cli("ward", "add", WARD, "--beds", "3", "--name", "Ward Hostile")
     yield s.start()
@@ -129,3 +133,38 @@ def test_a_client_hanging_up_mid_body_is_not_a_server_error(server: ServerProces
     assert " 500" not in log and '"level":"error"' not in log and "Traceback" not in log, log[-3000:]
     snapshot = httpx.get(f"{server.url}/api/wards/{WARD}", headers={"Authorization": f"Bearer {token}"}).json()
     assert snapshot["offset"] == "0-0"  # nothing was written
+
+
+def closed_after(sock: socket.socket, limit: float) -> float:
+    """Seconds until the server closes `sock` (it must, within `limit`); anything it sends first is ignored."""
+    started = time.monotonic()
+    sock.settimeout(limit)
+    try:
+        while sock.recv(4096):
+            pass
+    except TimeoutError:
+        pytest.fail(f"the server kept a half-sent request open for more than {limit} s")
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"",  # connects and says nothing
+        b"GET /ws/wards/" + WARD.encode() + b" HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n",  # trickled upgrade
+        b"PATCH /api/wards/" + WARD.encode() + b"/beds/B1 HTTP/1.1\r\nHost: x\r\nAuthoriz",  # trickled write
+    ],
+    ids=["silent", "half-an-upgrade", "half-a-request"],
+)
+def test_a_request_whose_headers_never_finish_is_closed(server: ServerProcess, sent: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(sent)
+        assert HEAD_SECS * 0.5 < closed_after(sock, HEAD_SECS + 4) < HEAD_SECS + 4
+
+
+def test_a_keep_alive_connection_is_bounded_per_request_too(server: ServerProcess) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")  # the second request stalls mid-header
+        assert closed_after(sock, HEAD_SECS + 6) < HEAD_SECS + 6
