@@ -23,6 +23,7 @@ from tests.support import (
     POSTGRES_URL,
     REDIS_PREFIX_BASE,
     REDIS_URL,
+    SETUP,
     RedisPrefixes,
     delete_redis_keys,
     free_port,
@@ -215,3 +216,67 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         redis_key_prefix=request.getfixturevalue("redis_prefix"),
         max_body_bytes=4096,
     )
+
+
+class InProcessSite:
+    """The real app in-process (Starlette's TestClient runs its lifespan) with one ward and a token per role."""
+
+    WARD = "ward-site"
+    WARD_NAME = "Ward Site — Test"
+
+    def __init__(self, client: object, app: object, tokens: dict[str, str]) -> None:
+        from starlette.testclient import TestClient
+
+        assert isinstance(client, TestClient)
+        self.c = client
+        self.app = app
+        self.tokens = tokens
+
+    def as_(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def run(self, coro: object) -> object:
+        """Run a coroutine on the app's own event loop (the store's objects live there)."""
+        portal = self.c.portal
+        assert portal is not None
+
+        async def wrapper() -> object:
+            return await coro  # type: ignore[misc]
+
+        return portal.call(wrapper)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample from the app's registry (0 when absent)."""
+        value = self.app.state.wb.metrics.registry.get_sample_value(name, labels)  # type: ignore[attr-defined]
+        return float(value or 0.0)
+
+
+@pytest.fixture
+def app_site_settings() -> dict[str, object]:
+    """Settings for `app_site` beyond the database; a test module overrides it with `pytest.mark.parametrize`."""
+    return {}
+
+
+@pytest.fixture
+def app_site(tmp_path: Path, app_site_settings: dict[str, object]) -> Iterator[InProcessSite]:
+    """Embedded backends (SQLite file, in-process log): one ward of four beds, another ward, tokens per role."""
+    from starlette.testclient import TestClient
+
+    from whiteboard.app import create_app
+    from whiteboard.settings import Settings
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'site.db'}",
+        max_body_bytes=4096,
+        **app_site_settings,  # type: ignore[arg-type]
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        s = InProcessSite(client, app, {})
+        store = app.state.wb.store
+        s.run(store.add_wards([(s.WARD, s.WARD_NAME, [(f"B{i}", "Bay 1") for i in range(1, 5)])], actor=SETUP))
+        s.run(store.add_wards([("ward-quiet", "Quiet Ward", [("B1", "Bay 1")])], actor=SETUP))
+        for role, wards in [("admin", None), ("nurse", (s.WARD,)), ("display", (s.WARD,)), ("ops", None),
+                            ("ward_manager", (s.WARD,))]:  # fmt: skip
+            s.tokens[role] = s.run(store.create_credential(role, wards, f"site {role}", actor=SETUP))[1]  # type: ignore[index]
+        yield s

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import redis as redis_sync
 
+from whiteboard.store import Actor
+
 REDIS_URL = os.environ.get("WHITEBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("WHITEBOARD_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 ARTIFACTS = Path(os.environ.get("WHITEBOARD_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
@@ -90,3 +92,7 @@ class RedisPrefixes:
     def delete_all(self) -> None:
         for prefix in self.given:
             delete_redis_keys(self.redis_url, prefix)
+
+
+SETUP = Actor("test setup", "admin", source="test")
+"""Who the audit names for what fixtures set up (every audited function takes an actor)."""

@@ -14,14 +14,12 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
+from tests.support import SETUP
 from tests.test_api import portal_runner
 from whiteboard.accounts import AccountError
 from whiteboard.app import create_app
 from whiteboard.cli import main
 from whiteboard.settings import Settings
-from whiteboard.store import Actor
-
-SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
 WARD = "ward-acc"
 PASSWORD = "correct horse battery"

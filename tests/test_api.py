@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from tests.support import SETUP
 from whiteboard.app import create_app
 from whiteboard.settings import Settings
-from whiteboard.store import Actor
-
-SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
 WARD = "ward-api"
 PATIENT = {
@@ -491,7 +489,7 @@ def test_security_headers_on_every_answer(api: Api) -> None:
     for method, path, r in answers:
         where = f"{method} {path} -> {r.status_code}"
         assert r.headers.get("x-content-type-options") == "nosniff", where
-        assert r.headers.get("referrer-policy") in ("no-referrer", "same-origin"), where
+        assert r.headers.get("referrer-policy") == "same-origin", where
         assert r.headers.get("x-frame-options") == "DENY", where
         csp = r.headers.get("content-security-policy", "")
         assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, where

@@ -12,14 +12,12 @@ import pytest
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.testclient import TestClient
 
+from tests.support import SETUP
 from tests.test_api import portal_runner
 from whiteboard.app import create_app
 from whiteboard.auth import LADDER
 from whiteboard.routes import routes
 from whiteboard.settings import Settings
-from whiteboard.store import Actor
-
-SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
 OWN, OTHER = "ward-a", "ward-b"
 ROLES = (*LADDER, "ops")

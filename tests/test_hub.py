@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 
+from tests.support import SETUP
 from whiteboard import domain
 from whiteboard.eventlog import EventLog, open_event_log
 from whiteboard.hub import Hub, Subscriber
@@ -16,8 +17,6 @@ from whiteboard.ingest import Ingest
 from whiteboard.metrics import Metrics
 from whiteboard.settings import Settings
 from whiteboard.store import Actor, Store, WriteRequest
-
-SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
 NURSE = Actor("RN Hub", "nurse", "c1")
 

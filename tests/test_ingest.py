@@ -16,14 +16,13 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from tests.conftest import free_port
+from tests.support import SETUP
 from whiteboard import domain
 from whiteboard.eventlog import EventLog, open_event_log
 from whiteboard.ingest import Ingest
 from whiteboard.metrics import Metrics
 from whiteboard.settings import Settings
 from whiteboard.store import Actor, Store, WriteRequest
-
-SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
 NURSE = Actor("RN Relay", "nurse", "c1")
 

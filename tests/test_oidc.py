@@ -11,12 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
+from tests.support import SETUP
 from tests.test_api import portal_runner
 from whiteboard.app import create_app
 from whiteboard.settings import Settings
-from whiteboard.store import Actor
-
-SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
 WARD = "ward-sso"
 

@@ -8,11 +8,10 @@ import uuid
 import orjson
 import pytest
 
+from tests.support import SETUP
 from whiteboard import domain, migrate
 from whiteboard.errors import DomainError, NotFound, PreconditionFailed
 from whiteboard.store import Actor, Store, WriteRequest, Written, normalise_url
-
-SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
 NURSE = Actor(name="RN Test", role="nurse", credential_id="c1", source="api")
 

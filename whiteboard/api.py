@@ -19,6 +19,7 @@ from whiteboard.errors import ApiError, DomainError
 from whiteboard.eventlog import EventLogUnavailable
 from whiteboard.http import JSONResponse, principal, read_json
 from whiteboard.hub import WardChannel
+from whiteboard.numbers import whole_number
 from whiteboard.state import wb
 from whiteboard.store import Actor, WriteRequest, Written
 
@@ -59,7 +60,8 @@ async def audit_read(
 async def ward_snapshot(request: Request) -> Response:
     who, ch = await _readable_ward(request)
     view = ch.view
-    headers = {"ETag": view.etag, "Cache-Control": "no-cache, private", "Vary": "Authorization, Cookie"}
+    # Names, NHS numbers and dates of birth: never stored in a cache. The phone revalidates with If-None-Match.
+    headers = {"ETag": view.etag, "Cache-Control": "no-store", "Vary": "Authorization, Cookie"}
     if _etag_matches(request.headers.get("if-none-match"), view.etag):
         return Response(status_code=304, headers=headers)
     body = view.snapshot_bytes(view.audience_for(who.role))
@@ -70,11 +72,6 @@ async def ward_snapshot(request: Request) -> Response:
 def _actor(who: Principal, request: HTTPConnection) -> Actor:
     source = "phone" if request.headers.get("x-whiteboard-client") == "phone" else "api"
     return Actor(name=who.name, role=who.role, credential_id=who.credential_id, source=source)
-
-
-def _whole_number(raw: str) -> bool:
-    """ASCII digits only: `str.isdigit` also accepts '²' and other digits that `int()` refuses (a 500)."""
-    return raw.isascii() and raw.isdigit()
 
 
 def _request_id(request: Request) -> str:
@@ -100,16 +97,12 @@ def _if_match(request: Request, loaded: WardChannel | None) -> int | None:
         return None
     tag = header.split(",")[0].strip().removeprefix("W/").strip('"')
     bed_tag = tag.startswith("bed-")
-    seq, dot, uid = tag.removeprefix("bed-").partition(".")
+    raw_seq, dot, uid = tag.removeprefix("bed-").partition(".")
     ours = loaded is None or uid == loaded.view.uid[:8]
-    if (
-        not _whole_number(seq)
-        or len(seq) > _VERSION_DIGITS_MAX
-        or (not bed_tag and not uid)
-        or (dot and (not uid or not ours))
-    ):
+    seq = whole_number(raw_seq, max_digits=_VERSION_DIGITS_MAX)
+    if seq is None or (not bed_tag and not uid) or (dot and (not uid or not ours)):
         raise ApiError(412, "precondition_failed", "If-Match is not a current ETag of this bed: reload and retry")
-    return int(seq)
+    return seq
 
 
 def bed_etag(version: int, uid: str) -> str:
@@ -197,12 +190,12 @@ async def ward_events(request: Request) -> Response:
         after = offsets.parse(q.get("since", "0-0"))
     except offsets.BadOffset as exc:
         raise ApiError(400, "bad_offset", str(exc), "since") from None
-    raw_limit = q.get("limit", "100")
-    if not _whole_number(raw_limit) or not 1 <= int(raw_limit) <= state.settings.events_page_max:
+    limit = whole_number(q.get("limit", "100"))
+    if limit is None or not 1 <= limit <= state.settings.events_page_max:
         raise ApiError(400, "bad_limit", f"limit must be a whole number from 1 to {state.settings.events_page_max}",
                        "limit")
     view = ch.view
-    epoch, entries = await state.eventlog.read(view.log, after, int(raw_limit))
+    epoch, entries = await state.eventlog.read(view.log, after, limit)
     top = max(view.seq, entries[-1].seq if entries else 0)
     if not recovery.is_recovered(after, entries, epoch=epoch, want_epoch=q.get("epoch"), top=top):
         raise ApiError(
@@ -255,8 +248,8 @@ async def audit(request: Request) -> Response:
     ward = q.get("ward") or None
     if ward is not None and not who.covers(ward):
         raise forbidden(f"this credential does not cover ward {ward!r}")
-    raw_limit = q.get("limit", "500")
-    if not _whole_number(raw_limit) or not 1 <= int(raw_limit) <= 5000:
+    limit = whole_number(q.get("limit", "500"))
+    if limit is None or not 1 <= limit <= 5000:
         raise ApiError(400, "bad_limit", "limit must be a whole number from 1 to 5000", "limit")
     fmt = q.get("format", "json")
     if fmt not in ("json", "csv", "fhir"):
@@ -267,7 +260,7 @@ async def audit(request: Request) -> Response:
         bed=q.get("bed") or None,
         since=_time_param(request, "since"),
         until=_time_param(request, "until"),
-        limit=int(raw_limit),
+        limit=limit,
         person=q.get("person") or None,
     )
     if fmt == "csv":

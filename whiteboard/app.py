@@ -100,7 +100,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
 
     app = Starlette(
         routes=routes(),
-        middleware=[Middleware(SecurityHeaders), Middleware(AccessLog), Middleware(RefuseOddPaths)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(AccessLog, metrics=state.metrics),
+            Middleware(RefuseOddPaths),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from whiteboard import offsets, redact
+from whiteboard.numbers import whole_number
 from whiteboard.redact import Audience
 from whiteboard.store import WardState
 from whiteboard.types import JSONDict
@@ -48,9 +49,7 @@ class WardView:
             tag = tag[2:]
         tag = tag.strip('"')
         seq, _, uid = tag.partition(".")
-        if uid != self.uid[:8] or not seq.isdigit():
-            return None
-        return int(seq)
+        return whole_number(seq) if uid == self.uid[:8] else None
 
     def audience_for(self, role: str) -> Audience:
         return redact.display_audience(self.display_fields) if role == "display" else redact.STAFF

@@ -135,7 +135,7 @@ def serve(**options: Any) -> None:
 
     import uvicorn
 
-    from whiteboard import logs
+    from whiteboard import logs, protocols
     from whiteboard.app import create_app
 
     access_log = options.pop("access_log")
@@ -154,7 +154,9 @@ def serve(**options: Any) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        # httptools and websockets-sansio, bounded: every connection is answered or closed in bounded time.
+        http=protocols.http_protocol(settings.request_head_secs),
+        ws=protocols.websocket_protocol(settings.ws_handshake_secs),
         ws_max_size=settings.ws_max_message_bytes,
         ws_per_message_deflate=settings.ws_compression,
         log_config=None,

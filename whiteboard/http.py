@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from starlette.exceptions import HTTPException
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from whiteboard.auth import COOKIE_NAME, Principal, bearer_token, hash_token, unauthorized
 from whiteboard.errors import ApiError
 from whiteboard.eventlog import EventLogUnavailable
+from whiteboard.numbers import whole_number
 from whiteboard.state import wb
 from whiteboard.store import StoreUnavailable
 
@@ -64,10 +67,11 @@ async def read_json(request: Request) -> Any:
     limit = wb(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
-            raise ApiError(400, "bad_request", "Content-Length is not a number")
-        if int(declared) > limit:
-            raise ApiError(413, "too_large", f"the body is {declared} bytes; at most {limit} are accepted")
+        size = whole_number(declared.strip())
+        if size is None:
+            raise ApiError(400, "bad_request", "Content-Length is not a whole number of at most 18 digits")
+        if size > limit:
+            raise ApiError(413, "too_large", f"the body is {size} bytes; at most {limit} are accepted")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -79,6 +83,27 @@ async def read_json(request: Request) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, "malformed", f"the body is not valid JSON: {exc}") from None
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def counts_refusals(endpoint: Endpoint) -> Endpoint:
+    """Count every refused write by its error code, wherever it was refused: a body that does not parse (400),
+    a rule (422), a stale If-Match (412) and a missing right (401/403/429) before the write path, and a
+    refusal by the write path itself. The write path counts what it commits; this counts what it never saw."""
+
+    @functools.wraps(endpoint)
+    async def counted(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except ApiError as exc:
+            if request.method in WRITE_METHODS and 400 <= exc.status < 500:
+                wb(request).metrics.refused_write(exc.code)
+            raise
+
+    return counted
 
 
 def error_response(exc: ApiError) -> Response:
@@ -127,6 +152,17 @@ async def handle_unavailable(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(503, "unavailable", f"the {which} is unavailable; try again shortly"))
 
 
+# nginx's "client closed request": not an answer anyone receives, but a 4xx in the access log and the
+# request metrics, so a phone losing signal mid-save is not counted as a server fault.
+CLIENT_CLOSED = 499
+
+
+async def handle_client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up (or sent a body the HTTP parser refused, which uvicorn answered with a 400)."""
+    log.info("client went away before its request body arrived: %s %s", request.method, request.url.path)
+    return Response(status_code=CLIENT_CLOSED)
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(ApiError(500, "internal", "the server failed; the error is logged (nothing was saved)"))
@@ -153,5 +189,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: handle_http_exception,
     StoreUnavailable: handle_unavailable,
     EventLogUnavailable: handle_unavailable,
+    ClientDisconnect: handle_client_gone,
     Exception: handle_unexpected,
 }

@@ -121,8 +121,7 @@ class Ingest:
                 os._exit(CRASH_EXIT_CODE)
             now = time.perf_counter()
             for p, result in zip(batch, results, strict=True):
-                if isinstance(result, ApiError):
-                    self._metrics.writes.labels(f"refused_{result.status}").inc()
+                if isinstance(result, ApiError):  # counted by reason where the HTTP layer answers it
                     if not p.future.done():
                         p.future.set_exception(result)
                     continue

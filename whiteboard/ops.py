@@ -20,6 +20,7 @@ from whiteboard import domain
 from whiteboard.auth import forbidden
 from whiteboard.http import JSONResponse, principal
 from whiteboard.state import State, wb
+from whiteboard.store import StoreUnavailable, WardInfo
 
 # Rates are taken over about this long: short enough to show a burst, long enough not to flicker.
 RATE_WINDOW_SECS: Final = 10.0
@@ -29,11 +30,25 @@ PROBE_TIMEOUT_SECS: Final = 2.0
 Labels = tuple[tuple[str, str], ...]
 
 
+Buckets = tuple[tuple[float, float], ...]  # (upper bound, cumulative count)
+
+
+@dataclass(frozen=True)
+class RouteSample:
+    """One route template's HTTP figures at one instant, summed over methods and statuses."""
+
+    count: float
+    seconds: float
+    buckets: Buckets
+    by_class: dict[str, float]  # "2xx" … "5xx" → requests
+
+
 @dataclass(frozen=True)
 class Sample:
     at: float
     values: dict[str, float]
-    fanout_buckets: tuple[tuple[float, float], ...]  # (upper bound, cumulative count)
+    fanout_buckets: Buckets
+    routes: dict[str, RouteSample]
 
 
 def read_registry(state: State) -> dict[tuple[str, Labels], float]:
@@ -53,6 +68,44 @@ def _sum(values: dict[tuple[str, Labels], float], name: str, **match: str) -> fl
     return total
 
 
+def route_samples(values: dict[tuple[str, Labels], float]) -> dict[str, RouteSample]:
+    """`whiteboard_http_request_seconds` per route template (methods and statuses summed)."""
+    counts: dict[str, float] = {}
+    sums: dict[str, float] = {}
+    buckets: dict[str, dict[float, float]] = {}
+    classes: dict[str, dict[str, float]] = {}
+    for (name, labels), v in values.items():
+        if not name.startswith("whiteboard_http_request_seconds_"):
+            continue
+        lb = dict(labels)
+        route = lb.get("route", "")
+        if name.endswith("_count"):
+            counts[route] = counts.get(route, 0.0) + v
+            by_class = classes.setdefault(route, {})
+            cls = lb.get("status", "?")[:1] + "xx"
+            by_class[cls] = by_class.get(cls, 0.0) + v
+        elif name.endswith("_sum"):
+            sums[route] = sums.get(route, 0.0) + v
+        elif name.endswith("_bucket"):
+            le = float(lb["le"])
+            per = buckets.setdefault(route, {})
+            per[le] = per.get(le, 0.0) + v
+    return {
+        r: RouteSample(counts[r], sums.get(r, 0.0), tuple(sorted(buckets.get(r, {}).items())), classes.get(r, {}))
+        for r in counts
+    }
+
+
+def refusals(values: dict[tuple[str, Labels], float]) -> dict[str, float]:
+    """Refused writes since start, by reason (the error code the client was given)."""
+    out: dict[str, float] = {}
+    for (name, labels), v in values.items():
+        outcome = dict(labels).get("outcome", "")
+        if name == "whiteboard_writes_total" and outcome.startswith("refused_") and v:
+            out[outcome.removeprefix("refused_")] = v
+    return dict(sorted(out.items()))
+
+
 def take_sample(values: dict[tuple[str, Labels], float], at: float) -> Sample:
     buckets = sorted(
         (float(dict(labels)["le"]), v) for (n, labels), v in values.items() if n == "whiteboard_fanout_seconds_bucket"
@@ -63,13 +116,17 @@ def take_sample(values: dict[tuple[str, Labels], float], at: float) -> Sample:
             "events": _sum(values, "whiteboard_events_total"),
             "frames": _sum(values, "whiteboard_ws_frames_sent_total"),
             "writes": _sum(values, "whiteboard_writes_total", outcome="committed"),
-            "refused": sum(v for (n, lb), v in values.items()
-                           if n == "whiteboard_writes_total" and dict(lb).get("outcome", "").startswith("refused")),
+            "refused": sum(
+                v
+                for (n, lb), v in values.items()
+                if n == "whiteboard_writes_total" and dict(lb).get("outcome", "").startswith("refused")
+            ),
             "fanout_sum": _sum(values, "whiteboard_fanout_seconds_sum"),
             "fanout_count": _sum(values, "whiteboard_fanout_seconds_count"),
             "slow_closes": _sum(values, "whiteboard_ws_closed_total", reason="slow_client"),
         },
         fanout_buckets=tuple(buckets),
+        routes=route_samples(values),
     )
 
 
@@ -97,15 +154,25 @@ class Sampler:
         self.samples: deque[Sample] = deque(maxlen=keep)
 
     def add(self, sample: Sample) -> None:
-        if self.samples and sample.at - self.samples[-1].at < 0.5:
-            self.samples[-1] = sample  # polled very often: keep the history spread out
+        # Polled very often: the newest sample replaces the last until that one is 0.5 s past the one before, so
+        # the history stays spread out (and polls every < 0.5 s still make a window of two samples at once).
+        if len(self.samples) >= 2 and self.samples[-1].at - self.samples[-2].at < 0.5:
+            self.samples[-1] = sample
         else:
             self.samples.append(sample)
 
     def rates(self) -> dict[str, Any]:
         if len(self.samples) < 2:
-            return {"window_secs": 0.0, "events_per_sec": None, "frames_per_sec": None, "writes_per_sec": None,
-                    "refused_per_sec": None, "fanout_mean_ms": None, "fanout_p95_ms": None, "slow_closes": 0.0}
+            return {
+                "window_secs": 0.0,
+                "events_per_sec": None,
+                "frames_per_sec": None,
+                "writes_per_sec": None,
+                "refused_per_sec": None,
+                "fanout_mean_ms": None,
+                "fanout_p95_ms": None,
+                "slow_closes": 0.0,
+            }
         new = self.samples[-1]
         old = next((s for s in reversed(self.samples) if new.at - s.at >= self.window), self.samples[0])
         span = max(new.at - old.at, 1e-6)
@@ -128,6 +195,39 @@ class Sampler:
             "slow_closes": delta("slow_closes"),
         }
 
+    def http(self) -> dict[str, Any]:
+        """Requests per second and latency per route template over the window, busiest first."""
+        if len(self.samples) < 2:
+            return {"window_secs": 0.0, "requests_per_sec": None, "server_errors_per_sec": None, "routes": []}
+        new = self.samples[-1]
+        old = next((s for s in reversed(self.samples) if new.at - s.at >= self.window), self.samples[0])
+        span = max(new.at - old.at, 1e-6)
+        rows: list[dict[str, Any]] = []
+        for route, now in new.routes.items():
+            before = old.routes.get(route)
+            count = max(now.count - (before.count if before else 0.0), 0.0)
+            if not count:
+                continue
+            seconds = max(now.seconds - (before.seconds if before else 0.0), 0.0)
+            old_buckets = dict(before.buckets) if before else {}
+            p95 = quantile([(b, max(c - old_buckets.get(b, 0.0), 0.0)) for b, c in now.buckets], 0.95)
+            by_class = {
+                cls: max(n - (before.by_class.get(cls, 0.0) if before else 0.0), 0.0)
+                for cls, n in sorted(now.by_class.items())
+            }
+            rows.append({
+                "route": route,
+                "requests_per_sec": round(count / span, 2),
+                "mean_ms": round(seconds / count * 1000, 2),
+                "p95_ms": round(p95 * 1000, 2) if p95 is not None else None,
+                "by_class": {cls: n for cls, n in by_class.items() if n},
+            })  # fmt: skip
+        rows.sort(key=lambda r: (-r["requests_per_sec"], r["route"]))
+        total = sum(r["requests_per_sec"] for r in rows)
+        errors = sum(r["by_class"].get("5xx", 0.0) for r in rows) / span
+        return {"window_secs": round(span, 1), "requests_per_sec": round(total, 2),
+                "server_errors_per_sec": round(errors, 2), "routes": rows}  # fmt: skip
+
 
 async def _probe(name: str, check: Any) -> dict[str, Any]:
     started = time.perf_counter()
@@ -138,15 +238,19 @@ async def _probe(name: str, check: Any) -> dict[str, Any]:
     return {"backend": name, "status": "ok", "ping_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
-def connections(state: State) -> list[dict[str, Any]]:
-    """Open WebSockets per ward and role, straight from the hub's subscriber sets."""
+def connections(state: State, wards: list[WardInfo]) -> list[dict[str, Any]]:
+    """Open WebSockets per ward and role, from the hub's subscriber sets, for every ward the server has: one
+    nobody has opened yet (no view loaded, no offset) is listed with none, not left out."""
+    names = {w.id: w.name for w in wards}
     rows = []
-    for ward_id, ch in sorted(state.hub.channels.items()):
+    for ward_id in sorted(names.keys() | state.hub.channels.keys()):
+        ch = state.hub.channels.get(ward_id)
         by_role: dict[str, int] = {}
-        for sub in tuple(ch.subscribers):
+        for sub in tuple(ch.subscribers) if ch is not None else ():
             by_role[sub.role] = by_role.get(sub.role, 0) + 1
-        rows.append({"ward": ward_id, "total": sum(by_role.values()), "by_role": dict(sorted(by_role.items())),
-                     "offset": ch.view.offset})
+        rows.append({"ward": ward_id, "name": names.get(ward_id, ch.view.name if ch is not None else ward_id),
+                     "total": sum(by_role.values()), "by_role": dict(sorted(by_role.items())),
+                     "offset": ch.view.offset if ch is not None else None})  # fmt: skip
     return rows
 
 
@@ -173,7 +277,11 @@ async def figures(request: Request) -> Response:
     )
     state.metrics.backend_up.labels("database").set(1 if database["status"] == "ok" else 0)
     state.metrics.backend_up.labels("eventlog").set(1 if eventlog["status"] == "ok" else 0)
-    wards = connections(state)
+    try:
+        known = await asyncio.wait_for(state.store.list_wards(), PROBE_TIMEOUT_SECS)
+    except (StoreUnavailable, TimeoutError):  # the database is down (health says so): the wards loaded here
+        known = []
+    wards = connections(state, known)
     process = _process()
     by_role: dict[str, int] = {}
     for row in wards:
@@ -185,6 +293,8 @@ async def figures(request: Request) -> Response:
         "uptime_secs": round(now - process["started_at"], 1),
         "connections": {"total": sum(by_role.values()), "by_role": dict(sorted(by_role.items())), "wards": wards},
         "rates": sampler.rates(),
+        "http": sampler.http(),
+        "refused_by_reason": refusals(values),
         "totals": {
             "events": _sum(values, "whiteboard_events_total"),
             "slow_client_closes": _sum(values, "whiteboard_ws_closed_total", reason="slow_client"),

@@ -8,7 +8,6 @@ scripts through `data-*` attributes and `<script type="application/json">` block
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Final, cast
 from urllib.parse import urlencode, urlsplit
@@ -28,21 +27,15 @@ from whiteboard.http import credential_token, log_refusal, security_log
 from whiteboard.kiosks import Kiosks, looks_like_code
 from whiteboard.oidc import FLOW_COOKIE, Oidc, OidcError
 from whiteboard.state import wb
+from whiteboard.static import StaticVersions
 from whiteboard.store import Actor
 
 # A kiosk is enrolled once and must never log itself out (the token can still be revoked). Chromium caps
 # any cookie at 400 days, so the board page renews it on every load.
 DISPLAY_COOKIE_MAX_AGE_SECS: Final = 10 * 365 * 24 * 3600
-# Pages hold patient data for staff: never cached, never framed, scripts only from this origin.
-PAGE_HEADERS: Final = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+# Pages hold patient data for staff: never cached. The CSP and the other security headers are the one set
+# `security.SecurityHeaders` puts on every answer.
+PAGE_HEADERS: Final = {"Cache-Control": "no-store"}
 FLAG_LABELS: Final = {
     "falls": ("Falls", "Falls risk"),
     "pressure_damage": ("PU", "Pressure damage risk"),
@@ -96,23 +89,6 @@ def json_script(value: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-class _StaticVersions:
-    """`/static/...?v=HASH`: a kiosk that reloads after a deploy never mixes old and new files."""
-
-    def __init__(self, root: Path) -> None:
-        self._root = root
-        self._cache: dict[str, str] = {}
-
-    def __call__(self, path: str) -> str:
-        version = self._cache.get(path)
-        if version is None:
-            file = (self._root / path).resolve()
-            if self._root.resolve() not in file.parents or not file.is_file():
-                raise jinja2.TemplateError(f"no static file {path!r}")
-            version = self._cache[path] = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
-        return f"/static/{path}?v={version}"
-
-
 def build_templates() -> Jinja2Templates:
     root = displays_dir()
     env = jinja2.Environment(
@@ -122,7 +98,7 @@ def build_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals["static"] = _StaticVersions(root / "static")
+    env.globals["static"] = StaticVersions(root / "static")
     env.filters["json_script"] = json_script
     env.globals["pages_for"] = nav.pages_for  # the admin bar's links, from the same checks as the pages
     return Jinja2Templates(env=env)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
 from whiteboard import admin_pages, api, health, openapi, ops, pages, ws
+from whiteboard.http import counts_refusals
+from whiteboard.static import StaticVersions, VersionedStaticFiles
 
 
 def routes() -> list[BaseRoute]:
@@ -17,9 +18,9 @@ def routes() -> list[BaseRoute]:
         Route("/api/wards", api.list_wards),
         Route("/api/wards/{ward}", api.ward_snapshot),
         Route("/api/wards/{ward}/events", api.ward_events),
-        Route("/api/wards/{ward}/beds/{bed}", api.patch_bed, methods=["PATCH"]),
-        Route("/api/wards/{ward}/beds/{bed}/observations", api.post_observations, methods=["POST"]),
-        Route("/api/wards/{ward}/display-profile", api.display_profile, methods=["GET", "PUT"]),
+        Route("/api/wards/{ward}/beds/{bed}", counts_refusals(api.patch_bed), methods=["PATCH"]),
+        Route("/api/wards/{ward}/beds/{bed}/observations", counts_refusals(api.post_observations), methods=["POST"]),
+        Route("/api/wards/{ward}/display-profile", counts_refusals(api.display_profile), methods=["GET", "PUT"]),
         Route("/api/audit", api.audit),
         WebSocketRoute("/ws/wards/{ward}", ws.ward_socket),
         # Pages (CONTRACT.md, "Pages") and what they load.
@@ -35,5 +36,5 @@ def routes() -> list[BaseRoute]:
         Route("/m", pages.mobile),
         Route("/ops", pages.ops_page),
         Route("/api/ops", ops.figures),
-        Mount("/static", StaticFiles(directory=pages.static_dir()), name="static"),
+        Mount("/static", VersionedStaticFiles(StaticVersions(pages.static_dir())), name="static"),
     ]

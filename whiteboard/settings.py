@@ -56,6 +56,12 @@ class Settings:
     # permessage-deflate costs CPU per frame and memory per connection, and compressing secrets next to
     # attacker-chosen text leaks them (CRIME/BREACH-style); off unless an operator turns it on.
     ws_compression: bool = False
+    # An upgrade that is neither accepted nor refused by then is closed, so a stalled handshake cannot
+    # hold a file handle (the app's own checks answer in milliseconds).
+    ws_handshake_secs: float = 10.0
+    # A request's line and headers must all arrive within this of the connection opening (or of the request's
+    # first byte): a client trickling headers cannot hold a socket for ever. Browsers send them in one packet.
+    request_head_secs: float = 10.0
     # A bed update is a few hundred bytes; 64 KiB leaves room for long task lists.
     max_body_bytes: int = 64 * 1024
     events_page_max: int = 1000

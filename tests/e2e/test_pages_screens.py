@@ -267,13 +267,22 @@ def test_the_ops_page_updates_live(make_server: Make, pages: Pages, artifacts: P
     sign_in(page, s.url, ops)
     expect(page.locator(".ops-state")).to_contain_text("Live", timeout=WAIT_MS)
     page.evaluate("window.__sameDocument = true")
-    expect(page.locator("tbody[data-slot=wards]")).to_contain_text(re.compile(r"ward-7a\s*1\s*display 1"))
+    wards_table = page.locator("tbody[data-slot=wards]")
+    expect(wards_table).to_contain_text(re.compile(r"Ward 7A — Acute Medical Unit ward-7a\s*1\s*display 1"))
+    # Every ward, by name, also those nobody has opened: a ward whose boards are all dark is what ops must see.
+    expect(wards_table.locator("tr")).to_have_count(5)
+    expect(wards_table).to_contain_text(re.compile(r"Ward 21 — Surgical ward-21\s*0\s*none"))
     expect(page.locator('[data-health="health.database"]')).to_contain_text("OK")
     expect(page.locator('[data-health="health.eventlog"]')).to_contain_text("OK")
     free = first_bed(snapshot(s, nurse), "empty")["id"]
     for status in ("cleaning", "empty", "cleaning", "empty"):
         patch(s, nurse, free, {"status": status})
     expect(page.locator('[data-fig="totals.events"]')).to_have_text("4", timeout=WAIT_MS)
+    with s.client(nurse) as c:
+        assert c.patch(f"/api/wards/{WARD}/beds/{free}", json={"status": "flying"}).status_code == 422
+    expect(page.locator("[data-slot=refused]")).to_contain_text(re.compile(r"unknown_value\s*1"), timeout=WAIT_MS)
+    expect(page.locator("tbody[data-slot=routes]")).to_contain_text("/api/wards/{ward}/beds/{bed}", timeout=WAIT_MS)
+    expect(page.locator('[data-fig="http.requests_per_sec"]')).not_to_have_text(re.compile(r"^(–|0|0\.00)$"))
     expect(page.locator('[data-fig="rates.events_per_sec"]')).not_to_have_text(re.compile(r"^(–|0|0\.00)$"))
     expect(page.locator('[data-fig="rates.fanout_p95_ms"]')).not_to_have_text("–")
     assert page.evaluate("window.__sameDocument") is True

@@ -11,6 +11,8 @@
   const state = document.querySelector('[data-slot="state"]');
   const rolesEl = document.querySelector('[data-slot="roles"]');
   const wardsEl = document.querySelector('[data-slot="wards"]');
+  const routesEl = document.querySelector('[data-slot="routes"]');
+  const refusedEl = document.querySelector('[data-slot="refused"]');
   const history = new Map();
 
   const setText = (node, text) => {
@@ -53,14 +55,32 @@
     line.setAttribute("points", values.map((v, i) => `${(i * step).toFixed(1)},${y(v).toFixed(1)}`).join(" "));
   }
 
+  /** A table row; a cell is text, or a [text, muted note] pair (a ward's name, then its id). */
   function row(cells) {
     const tr = document.createElement("tr");
     for (const c of cells) {
       const td = document.createElement("td");
-      td.textContent = c;
+      if (Array.isArray(c)) {
+        const note = document.createElement("span");
+        note.className = "muted";
+        note.textContent = c[1];
+        td.append(c[0], " ", note);
+      } else {
+        td.textContent = c;
+      }
       tr.append(td);
     }
     return tr;
+  }
+
+  function pairs(el, entries, empty) {
+    el.replaceChildren(...(entries.length ? entries : [[empty, ""]]).flatMap(([k, v]) => {
+      const dt = document.createElement("dt");
+      const dd = document.createElement("dd");
+      dt.textContent = k;
+      dd.textContent = typeof v === "number" ? fmt(v) : v;
+      return [dt, dd];
+    }));
   }
 
   function render(d) {
@@ -82,9 +102,14 @@
       return [dt, dd];
     }));
     const wards = d.connections.wards;
-    wardsEl.replaceChildren(...(wards.length ? wards.map((w) => row([w.ward, fmt(w.total),
-      Object.entries(w.by_role).map(([r, n]) => `${r} ${n}`).join(", ") || "none", w.offset]))
-      : [row(["No ward is loaded yet.", "", "", ""])]));
+    wardsEl.replaceChildren(...(wards.length ? wards.map((w) => row([[w.name, w.ward], fmt(w.total),
+      Object.entries(w.by_role).map(([r, n]) => `${r} ${n}`).join(", ") || "none", w.offset || "not opened yet"]))
+      : [row(["This server has no wards yet.", "", "", ""])]));
+    const routes = d.http.routes;
+    routesEl.replaceChildren(...(routes.length ? routes.map((r) => row([r.route, fmt(r.requests_per_sec),
+      fmt(r.p95_ms), fmt(r.mean_ms), Object.entries(r.by_class).map(([c, n]) => `${c} ${fmt(n)}`).join(", ")]))
+      : [row(["No requests in the window yet.", "", "", "", ""])]));
+    pairs(refusedEl, Object.entries(d.refused_by_reason), "None since start");
     document.querySelectorAll("[data-spark]").forEach((svg) => {
       const key = svg.dataset.spark;
       const values = history.get(key) || [];
