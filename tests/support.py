@@ -11,12 +11,17 @@ import random
 import re
 import socket
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis as redis_sync
 
 from whiteboard.store import Actor
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 REDIS_URL = os.environ.get("WHITEBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("WHITEBOARD_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -96,3 +101,17 @@ class RedisPrefixes:
 
 SETUP = Actor("test setup", "admin", source="test")
 """Who the audit names for what fixtures set up (every audited function takes an actor)."""
+
+
+def portal_runner(client: TestClient) -> Callable[[Any], Any]:
+    """Run a coroutine on the app's own event loop (the store's objects live there)."""
+    portal = client.portal
+    assert portal is not None
+
+    def run(coro: Any) -> Any:
+        async def wrapper() -> Any:
+            return await coro
+
+        return portal.call(wrapper)
+
+    return run

@@ -14,8 +14,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from tests.support import SETUP
-from tests.test_api import portal_runner
+from tests.support import SETUP, portal_runner
 from whiteboard.accounts import AccountError
 from whiteboard.app import create_app
 from whiteboard.cli import main

@@ -3,14 +3,14 @@ PostgreSQL + Redis: the contract's answers, its error table, and "nothing writte
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from tests.support import SETUP
+from tests.support import SETUP, portal_runner
 from whiteboard.app import create_app
 from whiteboard.settings import Settings
 
@@ -49,20 +49,6 @@ class Api:
         """Records of changes (reads are audited too, and the checks themselves read)."""
         records = self.c.get("/api/audit", params={"ward": WARD}, headers=self.as_("admin")).json()
         return sum(1 for r in records if not r["action"].startswith("read."))
-
-
-def portal_runner(client: TestClient) -> Callable[[Any], Any]:
-    """Run a coroutine on the app's own event loop (the store's objects live there)."""
-    portal = client.portal
-    assert portal is not None
-
-    def run(coro: Any) -> Any:
-        async def wrapper() -> Any:
-            return await coro
-
-        return portal.call(wrapper)
-
-    return run
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ import pytest
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.testclient import TestClient
 
-from tests.support import SETUP
-from tests.test_api import portal_runner
+from tests.support import SETUP, portal_runner
 from whiteboard.app import create_app
 from whiteboard.auth import LADDER
 from whiteboard.routes import routes

@@ -11,8 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
-from tests.support import SETUP
-from tests.test_api import portal_runner
+from tests.support import SETUP, portal_runner
 from whiteboard.app import create_app
 from whiteboard.settings import Settings
 

@@ -25,8 +25,7 @@ from tests.e2e.browser import (
     shoot,
     sign_in,
 )
-from tests.e2e.server import ServerProcess
-from tests.e2e.test_pages_browser import (
+from tests.e2e.demo_site import (
     BOARD_SIZE,
     EMBEDDED,
     WAIT_MS,
@@ -39,6 +38,7 @@ from tests.e2e.test_pages_browser import (
     tile,
     tokens,
 )
+from tests.e2e.server import ServerProcess
 
 pytestmark = [pytest.mark.browser, EMBEDDED]
 GRAFANA = Path(__file__).resolve().parents[2] / "deploy" / "grafana-dashboard.json"
