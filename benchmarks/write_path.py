@@ -23,13 +23,13 @@ import orjson
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from whiteboard import audit, domain, migrate
+from whiteboard.domain import beds as domain
 from whiteboard.eventlog import open_event_log
-from whiteboard.ingest import Ingest
+from whiteboard.live.ingest import Ingest
 from whiteboard.metrics import Metrics
-from whiteboard.models import AuditRecord, Bed, Outbox, Ward
 from whiteboard.settings import Settings
-from whiteboard.store import Actor, Store, WriteRequest, normalise_url, open_store
+from whiteboard.store import Actor, Store, WriteRequest, audit, migrate, normalise_url, open_store
+from whiteboard.store.models import AuditRecord, Bed, Outbox, Ward
 
 SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 

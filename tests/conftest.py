@@ -125,8 +125,7 @@ def eventlog_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[object]:
-    from whiteboard import migrate
-    from whiteboard.store import open_store
+    from whiteboard.store import migrate, open_store
 
     await migrate.upgrade(database_url)
     s = open_store(database_url)

@@ -11,21 +11,24 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from whiteboard import domain, first_run, health, migrate, pages
-from whiteboard.accounts import Accounts
-from whiteboard.auth import Authenticator
+from whiteboard import first_run
+from whiteboard.access.accounts import Accounts
+from whiteboard.access.auth import Authenticator
+from whiteboard.access.limits import RateLimiter
+from whiteboard.domain import beds as domain
 from whiteboard.eventlog import open_event_log
-from whiteboard.http import EXCEPTION_HANDLERS, RefuseOddPaths
-from whiteboard.hub import Hub
-from whiteboard.ingest import Ingest
-from whiteboard.limits import RateLimiter
-from whiteboard.logs import AccessLog
+from whiteboard.live.hub import Hub
+from whiteboard.live.ingest import Ingest
 from whiteboard.metrics import Metrics, ProcessCollector
-from whiteboard.routes import routes
-from whiteboard.security import SecurityHeaders
 from whiteboard.settings import Settings, mask_url
 from whiteboard.state import State
-from whiteboard.store import open_store
+from whiteboard.store import migrate, open_store
+from whiteboard.web import health
+from whiteboard.web.http import EXCEPTION_HANDLERS, RefuseOddPaths
+from whiteboard.web.logs import AccessLog
+from whiteboard.web.pages import site as pages
+from whiteboard.web.routes import routes
+from whiteboard.web.security import SecurityHeaders
 
 log = logging.getLogger("whiteboard.app")
 SHUTDOWN_STEP_SECS = 10.0
@@ -71,7 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         prober = asyncio.create_task(health.probe_forever(state), name="backend-probe")
         demo = None
         if settings.demo:
-            from whiteboard.demo import DemoFeed
+            from whiteboard.demo.feed import DemoFeed
 
             demo = DemoFeed(state)
             await demo.start()

@@ -18,7 +18,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from whiteboard.eventlog import AppendResult, AppendStatus, Entry, EventLog, EventLogUnavailable, Position
+from whiteboard.eventlog.base import AppendResult, AppendStatus, Entry, EventLog, EventLogUnavailable, Position
 
 # Keys idle this long expire, so logs of deleted wards or rebuilt databases do not linger forever.
 KEY_TTL_SECS = 90 * 24 * 3600
