@@ -26,7 +26,7 @@ from whiteboard.store import migrate, open_store
 from whiteboard.web import health
 from whiteboard.web.http import EXCEPTION_HANDLERS, RefuseOddPaths
 from whiteboard.web.logs import AccessLog
-from whiteboard.web.pages import site as pages
+from whiteboard.web.pages import render
 from whiteboard.web.routes import routes
 from whiteboard.web.security import SecurityHeaders
 
@@ -45,7 +45,7 @@ def build_state(settings: Settings, clock: Callable[[], dt.datetime] = domain.ut
     accounts = Accounts(store, idle_secs=settings.session_idle_secs, max_age_secs=settings.session_max_age_secs,
                         clock=clock)
     return State(
-        templates=pages.build_templates(),
+        templates=render.build_templates(),
         settings=settings,
         store=store,
         eventlog=eventlog,

@@ -164,7 +164,7 @@ async def test_display_profile_change_is_an_event(store: Store) -> None:
 
 
 async def test_credentials_are_hashed_and_revocable(store: Store) -> None:
-    from whiteboard.access.auth import hash_token
+    from whiteboard.store import hash_token
 
     cred_id, token = await store.create_credential("nurse", ("w1",), "RN Hash", actor=SETUP)
     row = await store.find_credential(hash_token(token))
@@ -350,6 +350,6 @@ def _bed_versions(conn: object) -> dict[str, int]:
 async def test_migration_0005_backfills_bed_versions_from_the_audit_trail(database_url: str) -> None:
     """A bed's version after the upgrade is its newest audited change (reads do not count); never changed: 0."""
     await migrate.upgrade(database_url, "0004")
-    await migrate._run(database_url, _at_0004)
+    await migrate.run_sync(database_url, _at_0004)
     await migrate.upgrade(database_url, "0005")
-    assert await migrate._run(database_url, _bed_versions) == {"B1": 5, "B2": 3, "B3": 0}
+    assert await migrate.run_sync(database_url, _bed_versions) == {"B1": 5, "B2": 3, "B3": 0}

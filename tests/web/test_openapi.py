@@ -247,7 +247,7 @@ def test_bed_update_schema_matches_domain() -> None:
 
 def test_observations_schema_matches_news2() -> None:
     validator = _validator("Observations")
-    assert set(validator.schema["components"]["schemas"]["Observations"]["properties"]) == set(news2._FIELDS)
+    assert set(validator.schema["components"]["schemas"]["Observations"]["properties"]) == set(news2.FIELDS)
     good = {
         "respiration_rate": 18,
         "spo2": 97,
@@ -259,7 +259,7 @@ def test_observations_schema_matches_news2() -> None:
         "temperature": 36.8,
     }
     bodies: list[Any] = [good, {}, [], {**good, "bogus": 1}]
-    for field in news2._FIELDS:
+    for field in news2.FIELDS:
         bodies.append({k: v for k, v in good.items() if k != field})
         bodies += [{**good, field: v} for v in [*_PROBES, 25, 45, 24.9, 45.1, 50, 49, 100, 101, 300, 301, 80, 81]]
     disagree = [b for b in bodies if validator.is_valid(b) != _server_accepts(news2.parse_observations, b)]

@@ -20,10 +20,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, Table, insert, select, update
 
-from whiteboard.access.auth import SESSION_PREFIX, Principal, hash_token, validate_role_scope
+from whiteboard.access.auth import SESSION_PREFIX, Principal, validate_role_scope
 from whiteboard.domain import beds as domain
-from whiteboard.store import Actor, Store
-from whiteboard.store.engine import _audit_append
+from whiteboard.store import Actor, Store, audit_append, hash_token
 from whiteboard.store.models import Credential, User, WebSession
 from whiteboard.types import JSONDict
 
@@ -190,7 +189,7 @@ async def check_scope(store: Store, role: str, wards: tuple[str, ...] | None) ->
 
 
 def _audit_system(conn: Connection, action: str, actor: Actor, detail: JSONDict, now: dt.datetime) -> None:
-    _audit_append(conn, at=now, **actor.audit_fields(), action=action, after=detail)
+    audit_append(conn, at=now, **actor.audit_fields(), action=action, after=detail)
 
 
 def _insert_user(
@@ -205,7 +204,7 @@ def _insert_user(
             wards=list(wards) if wards is not None else None, created_at=now, password_changed_at=now,
         )
     )
-    _audit_append(conn, at=now, **actor.audit_fields(), action="user.created",
+    audit_append(conn, at=now, **actor.audit_fields(), action="user.created",
                   after={"id": user_id, "username": username, "role": role, "wards": list(wards) if wards else None})
     return True
 
@@ -221,11 +220,11 @@ def _upsert_external(
         # "!" is no argon2 hash: such an account can never sign in with a password.
         conn.execute(insert(_U).values(id=user_id, username=username, display_name=name, password_hash="!",
                                        role=role, wards=value, created_at=now, password_changed_at=now))
-        _audit_append(conn, at=now, **actor.audit_fields(), action="user.created",
+        audit_append(conn, at=now, **actor.audit_fields(), action="user.created",
                       after={"username": username, "role": role, "wards": value})
     elif (row.role, row.wards, row.display_name) != (role, value, name):
         conn.execute(update(_U).where(_U.c.id == row.id).values(role=role, wards=value, display_name=name))
-        _audit_append(conn, at=now, **actor.audit_fields(), action="user.updated",
+        audit_append(conn, at=now, **actor.audit_fields(), action="user.updated",
                       before={"role": row.role, "wards": row.wards}, after={"role": role, "wards": value})
     found = _find_user(conn, username)
     assert found is not None
@@ -247,7 +246,7 @@ def _disable_user(conn: Connection, username: str, actor: Actor, now: dt.datetim
         return False
     conn.execute(update(_U).where(_U.c.id == row.id).values(disabled_at=now))
     conn.execute(update(_S).where(_S.c.user_id == row.id, _S.c.revoked_at.is_(None)).values(revoked_at=now))
-    _audit_append(conn, at=now, **actor.audit_fields(), action="user.disabled",
+    audit_append(conn, at=now, **actor.audit_fields(), action="user.disabled",
                   after={"username": username})
     return True
 
@@ -259,7 +258,7 @@ def _set_password(conn: Connection, username: str, digest: str, actor: Actor, no
     conn.execute(update(_U).where(_U.c.id == row.id).values(password_hash=digest, password_changed_at=now))
     # A new password ends every session that the old one opened.
     conn.execute(update(_S).where(_S.c.user_id == row.id, _S.c.revoked_at.is_(None)).values(revoked_at=now))
-    _audit_append(conn, at=now, **actor.audit_fields(), action="user.password_reset",
+    audit_append(conn, at=now, **actor.audit_fields(), action="user.password_reset",
                   after={"username": username})
     return True
 
@@ -313,5 +312,5 @@ def _revoke_sessions(
     ).rowcount)
     if done or everywhere:
         action = "session.signed_out_everywhere" if everywhere else "session.signed_out"
-        _audit_append(conn, at=now, **actor.audit_fields(), action=action, after={"sessions": done})
+        audit_append(conn, at=now, **actor.audit_fields(), action=action, after={"sessions": done})
     return done

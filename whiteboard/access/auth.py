@@ -7,30 +7,19 @@ seconds, so a burst of writes costs no database read, and revocation still takes
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
 from whiteboard.errors import ApiError
-from whiteboard.store import Store
+from whiteboard.store import TOKEN_PREFIX, Store, hash_token
 
 # Least to most; `ops` stands beside the ladder with no patient data at all.
 LADDER: Final = ("display", "viewer", "nurse", "ward_manager", "admin")
 ROLES: Final = (*LADDER, "ops")
-TOKEN_PREFIX: Final = "wbt_"
 SESSION_PREFIX: Final = "wbs_"  # a browser session's secret (accounts.py), held in the cookie
 COOKIE_NAME: Final = "wb_session"
-
-
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,9 @@ from typing import Final, cast
 
 from sqlalchemy import Connection, Table, insert, select, update
 
-from whiteboard.access.auth import hash_token, new_token
 from whiteboard.domain import beds as domain
 from whiteboard.errors import NotFound
-from whiteboard.store import Actor, Store
-from whiteboard.store.engine import _audit_append, _insert_credential
+from whiteboard.store import Actor, Store, audit_append, hash_token, insert_credential, new_token
 from whiteboard.store.models import Credential, PairingCode, Ward
 
 ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -87,7 +85,7 @@ def _insert_code(
     conn.execute(
         insert(_P).values(code_hash=code_hash, ward_id=ward_id, label=label, created_at=now, expires_at=expires)
     )
-    _audit_append(conn, at=now, **actor.audit_fields(), action="display.pairing_code",
+    audit_append(conn, at=now, **actor.audit_fields(), action="display.pairing_code",
                   ward_id=ward_id, after={"label": label, "expires_at": domain.iso(expires)})
 
 
@@ -100,8 +98,8 @@ def _redeem(conn: Connection, code_hash: str, cred_id: str, token_hash: str, now
         return False
     conn.execute(update(_P).where(_P.c.code_hash == code_hash).values(used_at=now, credential_id=cred_id))
     screen = Actor(row.label, "display", cred_id, source="pairing")
-    _insert_credential(conn, cred_id, token_hash, "display", (row.ward_id,), row.label, screen, now)
-    _audit_append(conn, at=now, **screen.audit_fields(), action="display.enrolled", ward_id=row.ward_id,
+    insert_credential(conn, cred_id, token_hash, "display", (row.ward_id,), row.label, screen, now)
+    audit_append(conn, at=now, **screen.audit_fields(), action="display.enrolled", ward_id=row.ward_id,
                   after={"credential": cred_id})
     return True
 
@@ -116,6 +114,6 @@ def _rename(conn: Connection, cred_id: str, label: str, actor: Actor, now: dt.da
     if old is None:
         return False
     conn.execute(update(_C).where(_C.c.id == cred_id).values(label=label))
-    _audit_append(conn, at=now, **actor.audit_fields(), action="display.renamed",
+    audit_append(conn, at=now, **actor.audit_fields(), action="display.renamed",
                   before={"id": cred_id, "label": old.label}, after={"id": cred_id, "label": label})
     return True

@@ -7,6 +7,7 @@ position, then served to every request and connection that asks.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -14,8 +15,23 @@ import orjson
 from whiteboard.domain import offsets, redact
 from whiteboard.domain.numbers import whole_number
 from whiteboard.domain.redact import Audience
-from whiteboard.store import WardState
 from whiteboard.types import JSONDict
+
+
+@dataclass(slots=True)
+class WardState:
+    """A ward as committed at sequence `seq`: what a ward view starts from."""
+
+    id: str
+    uid: str
+    name: str
+    seq: int
+    display_fields: frozenset[str] | None
+    beds: list[JSONDict] = field(default_factory=list)
+
+    @property
+    def log(self) -> str:
+        return offsets.log_name(self.id, self.uid)
 
 
 class WardView:

@@ -20,14 +20,14 @@ from typing import Any, Final
 CONSCIOUSNESS_LEVELS: Final = frozenset({"A", "C", "V", "P", "U"})
 MAX_SCORE: Final = 20  # highest possible aggregate (RCP definitions table)
 
-_INT_RANGES: Final[dict[str, tuple[int, int]]] = {
+INT_RANGES: Final[dict[str, tuple[int, int]]] = {
     "respiration_rate": (0, 80),
     "spo2": (50, 100),
     "systolic_bp": (30, 300),
     "pulse": (0, 300),
 }
-_TEMPERATURE_RANGE: Final = (25.0, 45.0)
-_FIELDS: Final = frozenset(
+TEMPERATURE_RANGE: Final = (25.0, 45.0)
+FIELDS: Final = frozenset(
     {"respiration_rate", "spo2", "spo2_scale", "on_oxygen", "systolic_bp", "pulse", "consciousness", "temperature"}
 )
 
@@ -81,14 +81,14 @@ def parse_observations(body: object) -> Observations:
     """Validate a decoded JSON object strictly, so that a typo or a unit mix-up never becomes a score."""
     if not isinstance(body, dict):
         raise ObservationError("observations must be a JSON object", None)
-    unknown = sorted(str(k) for k in body if k not in _FIELDS)
+    unknown = sorted(str(k) for k in body if k not in FIELDS)
     if unknown:
         raise ObservationError(f"unknown field {unknown[0]!r}", unknown[0])
-    for name in sorted(_FIELDS):
+    for name in sorted(FIELDS):
         if name not in body:
             raise ObservationError(f"{name} is required", name)
 
-    ints = {name: _int_in_range(body[name], name, lo, hi) for name, (lo, hi) in _INT_RANGES.items()}
+    ints = {name: _int_in_range(body[name], name, lo, hi) for name, (lo, hi) in INT_RANGES.items()}
 
     scale = body["spo2_scale"]
     if not _is_int(scale) or scale not in (1, 2):
@@ -103,7 +103,7 @@ def parse_observations(body: object) -> Observations:
         raise ObservationError("consciousness must be one of 'A', 'C', 'V', 'P', 'U'", "consciousness")
 
     temperature = body["temperature"]
-    lo_t, hi_t = _TEMPERATURE_RANGE
+    lo_t, hi_t = TEMPERATURE_RANGE
     if isinstance(temperature, bool) or not isinstance(temperature, int | float):
         raise ObservationError("temperature must be a number", "temperature")
     if not math.isfinite(temperature) or not lo_t <= temperature <= hi_t:

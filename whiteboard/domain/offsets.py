@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-_OFFSET = re.compile(r"^(0|[1-9][0-9]{0,18})-(0|[1-9][0-9]{0,18})$")
+OFFSET_RE = re.compile(r"^(0|[1-9][0-9]{0,18})-(0|[1-9][0-9]{0,18})$")
 
 
 class BadOffset(ValueError):
@@ -22,7 +22,7 @@ def parse(text: str) -> int:
     Any `A-B` is accepted as an offset (the contract's shape); only `B == 0` can name one of our
     events, so `A-B` with `B > 0` lies just after event A.
     """
-    m = _OFFSET.match(text)
+    m = OFFSET_RE.match(text)
     if m is None:
         raise BadOffset(f"{text!r} is not an offset: expected two non-negative integers like '12-0'")
     return int(m.group(1))

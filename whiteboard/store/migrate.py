@@ -43,15 +43,15 @@ def head() -> str | None:
 
 
 async def upgrade(url: str, revision: str = "head") -> None:
-    await _run(url, _upgrade, revision)
+    await run_sync(url, _upgrade, revision)
 
 
 async def current(url: str) -> str | None:
-    result: str | None = await _run(url, _current)
+    result: str | None = await run_sync(url, _current)
     return result
 
 
-async def _run(url: str, fn: Any, *args: Any) -> Any:
+async def run_sync(url: str, fn: Any, *args: Any) -> Any:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         create_private_sqlite_file(url)

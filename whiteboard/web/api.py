@@ -9,7 +9,7 @@ import io
 import uuid
 
 import orjson
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from whiteboard.access.auth import Principal, forbidden
@@ -22,8 +22,8 @@ from whiteboard.eventlog import EventLogUnavailable, recovery
 from whiteboard.feeds import fhir_audit
 from whiteboard.live.hub import WardChannel
 from whiteboard.state import wb
-from whiteboard.store import Actor, WriteRequest, Written
-from whiteboard.web.http import JSONResponse, principal, read_json
+from whiteboard.store import WriteRequest, Written
+from whiteboard.web.http import JSONResponse, audit_read, principal, read_json, request_actor
 
 
 async def _readable_ward(request: Request) -> tuple[Principal, WardChannel]:
@@ -50,15 +50,6 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/").strip('"') == bare for t in tags)
 
 
-async def audit_read(
-    request: HTTPConnection, who: Principal, ward_id: str, action: str, detail: dict[str, object]
-) -> None:
-    """A person reading identifiable data is audited before the data leaves (displays see none)."""
-    if who.role == "display":
-        return
-    await wb(request).ingest.audit_read(ward_id, _actor(who, request), action, detail)
-
-
 async def ward_snapshot(request: Request) -> Response:
     who, ch = await _readable_ward(request)
     view = ch.view
@@ -69,11 +60,6 @@ async def ward_snapshot(request: Request) -> Response:
     body = view.snapshot_bytes(view.audience_for(who.role))
     await audit_read(request, who, view.id, "read.snapshot", {"offset": view.offset})
     return JSONResponse(body, headers=headers)
-
-
-def _actor(who: Principal, request: HTTPConnection) -> Actor:
-    source = "phone" if request.headers.get("x-whiteboard-client") == "phone" else "api"
-    return Actor(name=who.name, role=who.role, credential_id=who.credential_id, source=source)
 
 
 def _request_id(request: Request) -> str:
@@ -120,7 +106,7 @@ async def _write(request: Request, who: Principal, patch: domain.BedPatch) -> tu
             ward_id=ward_id,
             bed_id=request.path_params["bed"],
             patch=patch,
-            actor=_actor(who, request),
+            actor=request_actor(who, request),
             if_match_seq=_if_match(request, state.hub.channels.get(ward_id)),
             request_id=_request_id(request),
         )
@@ -303,7 +289,7 @@ async def display_profile(request: Request) -> Response:
         profile = domain.parse_display_profile(await read_json(request))
         state = wb(request)
         written = await state.ingest.submit(
-            WriteRequest(ch.view.id, None, profile, _actor(who, request),
+            WriteRequest(ch.view.id, None, profile, request_actor(who, request),
                          request_id=_request_id(request))
         )
         await ch.wait_for(written.seq, state.settings.own_write_wait_secs)

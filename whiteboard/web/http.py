@@ -13,12 +13,12 @@ from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from whiteboard.access.auth import COOKIE_NAME, Principal, bearer_token, hash_token, unauthorized
+from whiteboard.access.auth import COOKIE_NAME, Principal, bearer_token, unauthorized
 from whiteboard.domain.numbers import whole_number
 from whiteboard.errors import ApiError
 from whiteboard.eventlog import EventLogUnavailable
 from whiteboard.state import wb
-from whiteboard.store import StoreUnavailable
+from whiteboard.store import Actor, StoreUnavailable, hash_token
 
 log = logging.getLogger("whiteboard.http")
 
@@ -192,3 +192,21 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ClientDisconnect: handle_client_gone,
     Exception: handle_unexpected,
 }
+
+
+# --- shared by the handlers (api, ws, pages): handlers do not import handlers ---
+
+
+def request_actor(who: Principal, request: HTTPConnection) -> Actor:
+    """Who acts through this request: the credential's holder, from the phone view or the API."""
+    source = "phone" if request.headers.get("x-whiteboard-client") == "phone" else "api"
+    return Actor(name=who.name, role=who.role, credential_id=who.credential_id, source=source)
+
+
+async def audit_read(
+    request: HTTPConnection, who: Principal, ward_id: str, action: str, detail: dict[str, object]
+) -> None:
+    """A person reading identifiable data is audited before the data leaves (displays see none)."""
+    if who.role == "display":
+        return
+    await wb(request).ingest.audit_read(ward_id, request_actor(who, request), action, detail)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import whiteboard
+from whiteboard import store
 from whiteboard.access import auth
 from whiteboard.domain import beds as domain
 from whiteboard.domain import news2, offsets, redact
@@ -26,7 +27,7 @@ from whiteboard.settings import Settings
 
 JSONSchema = dict[str, Any]
 
-OFFSET_PATTERN: Final = offsets._OFFSET.pattern
+OFFSET_PATTERN: Final = offsets.OFFSET_RE.pattern
 AUDIT_LIMIT_MAX: Final = 5000
 AUDIT_LIMIT_DEFAULT: Final = 500
 EVENTS_LIMIT_DEFAULT: Final = 100
@@ -129,18 +130,18 @@ _OBSERVATIONS: Final[JSONSchema] = {
     "type": "object",
     "description": "One set of vital signs; every field is required (NEWS2, RCP 2017).",
     "properties": {
-        **{name: _int(lo, hi) for name, (lo, hi) in news2._INT_RANGES.items()},
+        **{name: _int(lo, hi) for name, (lo, hi) in news2.INT_RANGES.items()},
         "spo2_scale": {"type": "integer", "enum": [1, 2], "description": "2 only when a clinician prescribed it."},
         "on_oxygen": {"type": "boolean"},
         "consciousness": {"enum": sorted(news2.CONSCIOUSNESS_LEVELS)},
         "temperature": {
             "type": "number",
-            "minimum": news2._TEMPERATURE_RANGE[0],
-            "maximum": news2._TEMPERATURE_RANGE[1],
+            "minimum": news2.TEMPERATURE_RANGE[0],
+            "maximum": news2.TEMPERATURE_RANGE[1],
             "description": "Degrees Celsius.",
         },
     },
-    "required": sorted(news2._FIELDS),
+    "required": sorted(news2.FIELDS),
     "additionalProperties": False,
 }
 
@@ -1098,7 +1099,7 @@ def document() -> dict[str, Any]:
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "bearerFormat": f"{auth.TOKEN_PREFIX}...",
+                    "bearerFormat": f"{store.TOKEN_PREFIX}...",
                     "description": "A token from `whiteboard token create --role ROLE [--ward WARD ...]`.",
                 },
                 "cookie": {

@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from whiteboard.web import api, health, openapi, ops, ws
 from whiteboard.web.http import counts_refusals
 from whiteboard.web.pages import admin as admin_pages
-from whiteboard.web.pages import site as pages
+from whiteboard.web.pages import boards, login, render
 from whiteboard.web.static import StaticVersions, VersionedStaticFiles
 
 
@@ -26,17 +26,17 @@ def routes() -> list[BaseRoute]:
         Route("/api/audit", api.audit),
         WebSocketRoute("/ws/wards/{ward}", ws.ward_socket),
         # Pages (CONTRACT.md, "Pages") and what they load.
-        Route("/", pages.root),
-        Route("/login", pages.login, methods=["GET", "POST"]),
+        Route("/", boards.root),
+        Route("/login", login.login, methods=["GET", "POST"]),
         Route("/audit", admin_pages.audit_page),
         Route("/admin/displays", admin_pages.displays_page, methods=["GET", "POST"]),
         Route("/admin/users", admin_pages.users_page, methods=["GET", "POST"]),
-        Route("/login/oidc", pages.oidc_start, name="oidc_start"),
-        Route("/login/oidc/callback", pages.oidc_callback, name="oidc_callback"),
-        Route("/logout", pages.logout, methods=["POST"]),
-        Route("/board/{ward}", pages.board),
-        Route("/m", pages.mobile),
-        Route("/ops", pages.ops_page),
+        Route("/login/oidc", login.oidc_start, name="oidc_start"),
+        Route("/login/oidc/callback", login.oidc_callback, name="oidc_callback"),
+        Route("/logout", login.logout, methods=["POST"]),
+        Route("/board/{ward}", boards.board),
+        Route("/m", boards.mobile),
+        Route("/ops", boards.ops_page),
         Route("/api/ops", ops.figures),
-        Mount("/static", VersionedStaticFiles(StaticVersions(pages.static_dir())), name="static"),
+        Mount("/static", VersionedStaticFiles(StaticVersions(render.static_dir())), name="static"),
     ]

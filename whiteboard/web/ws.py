@@ -23,8 +23,7 @@ from whiteboard.eventlog import EventLogUnavailable, recovery
 from whiteboard.live.hub import CLOSE_SLOW_CLIENT, Subscriber, WardChannel, event_frame
 from whiteboard.state import State, wb
 from whiteboard.store import StoreUnavailable
-from whiteboard.web.api import audit_read
-from whiteboard.web.http import credential_token, error_response, log_refusal
+from whiteboard.web.http import audit_read, credential_token, error_response, log_refusal
 
 log = logging.getLogger("whiteboard.ws")
 

@@ -21,7 +21,7 @@ from whiteboard.state import wb
 from whiteboard.store import Actor
 from whiteboard.web.http import credential_token
 from whiteboard.web.pages import audit_view
-from whiteboard.web.pages.site import _principal, _problem, _to_login, render
+from whiteboard.web.pages.render import page_principal, problem, render, to_login
 
 AUDIT_PAGE_ROWS = 50  # a screenful to read; older pages follow by record id
 ADMIN_PAGE = "admin-page"  # the audit trail's `source` for changes made here
@@ -46,11 +46,11 @@ async def _form_checked(request: Request) -> dict[str, str] | None:
 
 
 async def _gate(request: Request, floor: str) -> Principal | Response:
-    who = await _principal(request)
+    who = await page_principal(request)
     if who is None:
-        return _to_login(request)
+        return to_login(request)
     if not who.at_least(floor):
-        return _problem(request, 403, "Not allowed", f"This page is for the {floor.replace('_', ' ')} role and above.",
+        return problem(request, 403, "Not allowed", f"This page is for the {floor.replace('_', ' ')} role and above.",
                         who)
     return who
 
@@ -91,11 +91,11 @@ async def audit_page(request: Request) -> Response:
     q = request.query_params
     filters = {k: q.get(k, "").strip() for k in ("ward", "bed", "person", "since", "until")}
     if filters["ward"] and not who.covers(filters["ward"]):
-        return _problem(request, 403, "Not allowed", f"This credential does not cover ward {filters['ward']}.", who)
+        return problem(request, 403, "Not allowed", f"This credential does not cover ward {filters['ward']}.", who)
     try:
         before = _record_id(q.get("before"))
     except ValueError:
-        return _problem(request, 400, "Not a page of the audit trail",
+        return problem(request, 400, "Not a page of the audit trail",
                         "The link's `before` is not a record number. Start again from the audit trail.", who,
                         ("/audit", "Open the audit trail"))
     since, until = _when(filters["since"], zone), _when(filters["until"], zone)
@@ -132,7 +132,7 @@ async def displays_page(request: Request) -> Response:
     if request.method == "POST":
         form = await _form_checked(request)
         if form is None:
-            return _problem(request, 403, "Refused", CSRF_REFUSED, who)
+            return problem(request, 403, "Refused", CSRF_REFUSED, who)
         action = form.get("action")
         actor = _actor(who)
         try:
@@ -165,7 +165,7 @@ async def users_page(request: Request) -> Response:
     if request.method == "POST":
         form = await _form_checked(request)
         if form is None:
-            return _problem(request, 403, "Refused", CSRF_REFUSED, who)
+            return problem(request, 403, "Refused", CSRF_REFUSED, who)
         action, username = form.get("action"), form.get("username", "").strip().lower()
         actor = _actor(who)
         try:
