@@ -15,7 +15,7 @@ from whiteboard import first_run
 from whiteboard.access.accounts import Accounts
 from whiteboard.access.auth import Authenticator
 from whiteboard.access.limits import RateLimiter
-from whiteboard.domain import beds as domain
+from whiteboard.domain.clock import utc_now
 from whiteboard.eventlog import open_event_log
 from whiteboard.live.hub import Hub
 from whiteboard.live.ingest import Ingest
@@ -34,7 +34,7 @@ log = logging.getLogger("whiteboard.app")
 SHUTDOWN_STEP_SECS = 10.0
 
 
-def build_state(settings: Settings, clock: Callable[[], dt.datetime] = domain.utc_now) -> State:
+def build_state(settings: Settings, clock: Callable[[], dt.datetime] = utc_now) -> State:
     """`clock` is what sessions take as "now" (tests advance their own instead of sleeping)."""
     store = open_store(settings.database_url)
     eventlog = open_event_log(
@@ -60,7 +60,7 @@ def build_state(settings: Settings, clock: Callable[[], dt.datetime] = domain.ut
     )
 
 
-def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datetime] = domain.utc_now) -> Starlette:
+def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datetime] = utc_now) -> Starlette:
     settings = settings or Settings.from_environ()
     state = build_state(settings, clock)
 

@@ -336,7 +336,8 @@ def test_admits_when_ward_is_emptied() -> None:
 
 def test_changes_pass_the_servers_bed_rules() -> None:
     """Every generated PATCH is accepted by the write path's own parse and state rules."""
-    from whiteboard.domain import beds as domain
+    from whiteboard.domain import beds as beds_rules
+
     rng = random.Random(42)
     for ward in demo_wards(rng, NOW):
         beds = copy.deepcopy(list(ward.beds))
@@ -345,6 +346,6 @@ def test_changes_pass_the_servers_bed_rules() -> None:
             assert change is not None
             bed_id, patch = change
             bed = next(b for b in beds if b["id"] == bed_id)
-            parsed = domain.parse_patch(copy.deepcopy(patch))
-            domain.apply_patch(bed, parsed, NOW)
+            parsed = beds_rules.parse_patch(copy.deepcopy(patch))
+            beds_rules.apply_patch(bed, parsed, NOW)
             apply_patch(beds, bed_id, patch)

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from whiteboard.domain import beds as domain
+from whiteboard.domain.beds import BedChange, BedPatch, apply_patch, parse_display_profile, parse_patch
+from whiteboard.domain.patient import nhs_number_valid, similar_names
 from whiteboard.errors import DomainError
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
@@ -16,8 +17,8 @@ def bed(status: str = "empty", patient: dict[str, object] | None = None, notes: 
     return {"status": status, "notes": notes, "patient": patient}
 
 
-def apply(b: dict[str, object], body: dict[str, object]) -> domain.BedChange | None:
-    return domain.apply_patch(b, domain.parse_patch(body), NOW)
+def apply(b: dict[str, object], body: dict[str, object]) -> BedChange | None:
+    return apply_patch(b, parse_patch(body), NOW)
 
 
 def test_admission_fills_defaults_and_occupies_an_empty_bed() -> None:
@@ -64,46 +65,46 @@ def test_changes_that_make_no_sense_are_refused_with_a_reason(
 
 
 def test_nhs_number_check_digit() -> None:
-    assert domain.nhs_number_valid("9434765919")
-    assert not domain.nhs_number_valid("9434765918")
-    assert domain.parse_patch({"patient": {"nhs_number": "943 476 5919"}}).patient["nhs_number"] == "9434765919"
+    assert nhs_number_valid("9434765919")
+    assert not nhs_number_valid("9434765918")
+    assert parse_patch({"patient": {"nhs_number": "943 476 5919"}}).patient["nhs_number"] == "9434765919"
 
 
 def test_tasks_are_validated_and_numbered() -> None:
-    patch = domain.parse_patch({"patient": {"tasks": [{"text": "Bloods"}, {"kind": "tto", "done": True}]}})
+    patch = parse_patch({"patient": {"tasks": [{"text": "Bloods"}, {"kind": "tto", "done": True}]}})
     assert patch.patient["tasks"] == [
         {"id": "t1", "kind": "other", "text": "Bloods", "done": False},
         {"id": "t2", "kind": "tto", "text": "", "done": True},
     ]
     with pytest.raises(DomainError, match="used twice"):
-        domain.parse_patch({"patient": {"tasks": [{"id": "a"}, {"id": "a"}]}})
+        parse_patch({"patient": {"tasks": [{"id": "a"}, {"id": "a"}]}})
     with pytest.raises(DomainError) as err:
-        domain.parse_patch({"patient": {"tasks": [{"text": "x", "colour": 1}]}})
+        parse_patch({"patient": {"tasks": [{"text": "x", "colour": 1}]}})
     assert err.value.field == "patient.tasks[0].colour"
 
 
 def test_news2_from_a_bare_score() -> None:
-    patch = domain.parse_patch({"patient": {"news2": {"score": 6, "red_score": False}}})
+    patch = parse_patch({"patient": {"news2": {"score": 6, "red_score": False}}})
     assert patch.patient["news2"]["risk"] == "medium" and patch.patient["news2"]["monitoring"] == "hourly"
     with pytest.raises(DomainError):
-        domain.parse_patch({"patient": {"news2": {"score": 2, "red_score": True}}})
+        parse_patch({"patient": {"news2": {"score": 2, "red_score": True}}})
     with pytest.raises(DomainError):
-        domain.parse_patch({"patient": {"news2": {"score": 21}}})
+        parse_patch({"patient": {"news2": {"score": 21}}})
 
 
 def test_observation_only_updates_need_a_patient() -> None:
-    patch = domain.BedPatch(None, None, {"news2": None}, existing_patient_only=True)
+    patch = BedPatch(None, None, {"news2": None}, existing_patient_only=True)
     with pytest.raises(DomainError) as err:
-        domain.apply_patch(bed(), patch, NOW)
+        apply_patch(bed(), patch, NOW)
     assert err.value.code == "no_patient"
 
 
 def test_display_profile_parsing() -> None:
-    assert domain.parse_display_profile({"fields": None}).fields is None
-    assert domain.parse_display_profile({"fields": ["initials"]}).fields == frozenset({"initials"})
+    assert parse_display_profile({"fields": None}).fields is None
+    assert parse_display_profile({"fields": ["initials"]}).fields == frozenset({"initials"})
     for bad in ({"fields": ["nhs_number"]}, {"fields": ["favourite_colour"]}, {"fields": "initials"}, {}):
         with pytest.raises(DomainError):
-            domain.parse_display_profile(bad)
+            parse_display_profile(bad)
 
 
 # --- hazard H15: a patient's identity never changes under their record ---
@@ -166,7 +167,7 @@ def test_admit_replaces_the_whole_record_and_keeps_nothing_of_the_previous_patie
 )
 def test_admit_needs_a_patient_with_a_name(body: dict[str, object], field: str, code: str) -> None:
     with pytest.raises(DomainError) as err:
-        domain.parse_patch(body)
+        parse_patch(body)
     assert (err.value.field, err.value.code) == (field, code)
 
 
@@ -182,8 +183,8 @@ def test_similar_names_share_initials_or_a_surname() -> None:
         "B18": {"name": "Arthur Wells", "initials": "A.W."},
         "B20": {"name": "Sarah Jones", "initials": "S.J."},
     }
-    assert domain.similar_names(patients) == {"B01", "B18", "B03", "B20"}
+    assert similar_names(patients) == {"B01", "B18", "B03", "B20"}
     patients["B18"] = None  # discharged: B01 is no longer alike anyone
-    assert domain.similar_names(patients) == {"B03", "B20"}
-    assert domain.similar_names({"B01": {"name": "peter jones"}, "B02": {"name": "Ann JONES"}}) == {"B01", "B02"}
-    assert domain.similar_names({"B01": {"name": "Alice Walker"}}) == set()
+    assert similar_names(patients) == {"B03", "B20"}
+    assert similar_names({"B01": {"name": "peter jones"}, "B02": {"name": "Ann JONES"}}) == {"B01", "B02"}
+    assert similar_names({"B01": {"name": "Alice Walker"}}) == set()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from whiteboard.domain import beds as domain
+from whiteboard.domain.beds import blank_bed
 from whiteboard.domain.board import WardView
 from whiteboard.store import WardState
 
 
 def test_an_event_moves_the_similar_name_warning_on_other_beds_too() -> None:
-    beds = [domain.blank_bed(b, "Bay 1") for b in ("B1", "B2", "B3")]
+    beds = [blank_bed(b, "Bay 1") for b in ("B1", "B2", "B3")]
     beds[0].update(status="occupied", patient={"name": "Alice Walker", "initials": "A.W."}, similar_name=True)
     beds[2].update(status="occupied", patient={"name": "Arthur Wells", "initials": "A.W."}, similar_name=True)
     view = WardView(WardState("w", "u" * 8, "W", 3, None, beds), "epoch")

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from tests.support import SETUP
-from whiteboard.domain import beds as domain
+from whiteboard.domain.beds import parse_patch
 from whiteboard.eventlog import EventLog, open_event_log
 from whiteboard.live.hub import Hub, Subscriber
 from whiteboard.live.ingest import Ingest
@@ -41,7 +41,7 @@ async def parts(
 
 
 async def write(ingest: Ingest, ward: str, body: dict[str, object]) -> int:
-    return (await ingest.submit(WriteRequest(ward, "B1", domain.parse_patch(body), NURSE))).seq
+    return (await ingest.submit(WriteRequest(ward, "B1", parse_patch(body), NURSE))).seq
 
 
 async def frames(sub: Subscriber, n: int) -> list[str]:

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.support import SETUP
-from whiteboard.domain import beds as domain
+from whiteboard.domain.beds import parse_patch
 from whiteboard.eventlog import EventLog, open_event_log
 from whiteboard.live.ingest import Ingest
 from whiteboard.metrics import Metrics
@@ -45,7 +45,7 @@ async def make_ward(store: Store) -> tuple[str, str]:
 
 
 def request(ward: str, notes: str) -> WriteRequest:
-    return WriteRequest(ward, "B1", domain.parse_patch({"notes": notes}), NURSE)
+    return WriteRequest(ward, "B1", parse_patch({"notes": notes}), NURSE)
 
 
 async def started(store: Store, log: EventLog, **kw: object) -> Ingest:

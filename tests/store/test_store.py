@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from tests.support import SETUP
-from whiteboard.domain import beds as domain
+from whiteboard.domain.beds import DisplayProfile, parse_patch
+from whiteboard.domain.clock import utc_now
 from whiteboard.errors import DomainError, NotFound, PreconditionFailed
 from whiteboard.store import Actor, Store, WriteRequest, Written, migrate, normalise_url
 
@@ -25,7 +26,7 @@ async def make_ward(store: Store, beds: int = 4) -> str:
 
 
 def req(ward: str, bed: str, body: dict[str, object], **kw: object) -> WriteRequest:
-    return WriteRequest(ward, bed, domain.parse_patch(body), NURSE, **kw)  # type: ignore[arg-type]
+    return WriteRequest(ward, bed, parse_patch(body), NURSE, **kw)  # type: ignore[arg-type]
 
 
 async def one(store: Store, request: WriteRequest) -> Written:
@@ -157,7 +158,7 @@ async def test_discharge_then_clean_then_admit(store: Store) -> None:
 
 async def test_display_profile_change_is_an_event(store: Store) -> None:
     ward = await make_ward(store)
-    w = await one(store, WriteRequest(ward, None, domain.DisplayProfile(frozenset({"initials"})), NURSE))
+    w = await one(store, WriteRequest(ward, None, DisplayProfile(frozenset({"initials"})), NURSE))
     assert w.event is not None and w.event["kind"] == "ward.display_profile"
     state = await store.load_ward(ward)
     assert state is not None and state.display_fields == frozenset({"initials"})
@@ -252,7 +253,7 @@ async def test_upgrading_chains_the_records_written_before(database_url: str) ->
                         for w in ("w0", "w0", None)
                     ],
                 ]
-                for params in [{**params, "t": domain.utc_now()}]
+                for params in [{**params, "t": utc_now()}]
             ]
         )
     finally:

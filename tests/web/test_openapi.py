@@ -27,8 +27,16 @@ from schemathesis.core.result import Err
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from tests.e2e.server import ServerProcess
-from whiteboard.domain import beds as domain
 from whiteboard.domain import news2
+from whiteboard.domain.beds import (
+    BED_FIELDS,
+    FLAGS,
+    PATIENT_FIELDS,
+    STATUSES,
+    TASK_KINDS,
+    parse_display_profile,
+    parse_patch,
+)
 from whiteboard.errors import DomainError
 from whiteboard.web import openapi, routes
 
@@ -218,8 +226,8 @@ _PROBES: list[Any] = [
 def test_bed_update_schema_matches_domain() -> None:
     validator = _validator("BedUpdate")
     schemas = validator.schema["components"]["schemas"]
-    assert set(schemas["BedUpdate"]["properties"]) == set(domain.BED_FIELDS)
-    assert set(schemas["PatientUpdate"]["properties"]) == set(domain.PATIENT_FIELDS)
+    assert set(schemas["BedUpdate"]["properties"]) == set(BED_FIELDS)
+    assert set(schemas["PatientUpdate"]["properties"]) == set(PATIENT_FIELDS)
     bodies: list[Any] = [
         {},
         [],
@@ -230,18 +238,18 @@ def test_bed_update_schema_matches_domain() -> None:
         {"patient": "x"},
         {"patient": {"bogus": 1}},
     ]
-    bodies += [{"status": v} for v in [*_PROBES, *domain.STATUSES]]
+    bodies += [{"status": v} for v in [*_PROBES, *STATUSES]]
     bodies += [{"notes": v} for v in _PROBES]
-    for field in domain.PATIENT_FIELDS:
+    for field in PATIENT_FIELDS:
         bodies += [{"patient": {field: v}} for v in _PROBES]
     bodies += [{"patient": {"news2": {"score": 3, "recorded_at": v}}} for v in _PROBES]
     bodies += [{"patient": {"tasks": [{key: v}]}} for key in ("id", "kind", "text", "done") for v in _PROBES]
-    bodies += [{"patient": {"flags": [f]}} for f in domain.FLAGS]
-    bodies += [{"patient": {"tasks": [{"kind": k}]}} for k in domain.TASK_KINDS]
+    bodies += [{"patient": {"flags": [f]}} for f in FLAGS]
+    bodies += [{"patient": {"tasks": [{"kind": k}]}} for k in TASK_KINDS]
     bodies += [{"admit": v, "patient": {"name": "A B"}} for v in _PROBES]
     bodies += [{"admit": True}, {"admit": True, "patient": None}, {"admit": True, "patient": {"initials": "A.B."}}]
     bodies += [{"admit": False}, {"admit": False, "patient": None}, {"admit": True, "patient": {"name": "A B"}}]
-    disagree = [b for b in bodies if validator.is_valid(b) != _server_accepts(domain.parse_patch, b)]
+    disagree = [b for b in bodies if validator.is_valid(b) != _server_accepts(parse_patch, b)]
     assert disagree == []
 
 
@@ -270,7 +278,7 @@ def test_display_profile_schema_matches_domain() -> None:
     validator = _validator("DisplayProfileUpdate")
     bodies: list[Any] = [{}, [], {"fields": None}, {"fields": []}, {"fields": None, "x": 1}, {"fields": "initials"}]
     bodies += [{"fields": [f]} for f in ["name", "nhs_number", "notes", "bogus", 1, "initials", "tasks_pending"]]
-    disagree = [b for b in bodies if validator.is_valid(b) != _server_accepts(domain.parse_display_profile, b)]
+    disagree = [b for b in bodies if validator.is_valid(b) != _server_accepts(parse_display_profile, b)]
     assert disagree == []
 
 

@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Connection, Table, insert, select, update
 
 from whiteboard.access.auth import SESSION_PREFIX, Principal, validate_role_scope
-from whiteboard.domain import beds as domain
+from whiteboard.domain.clock import utc_now
 from whiteboard.store import Actor, Store, audit_append, hash_token
 from whiteboard.store.models import Credential, User, WebSession
 from whiteboard.types import JSONDict
@@ -71,7 +71,7 @@ def _user(r: Any) -> UserRow:
 class Accounts:
     """Users and sessions. `clock` gives "now" (UTC): tests pass one they advance instead of sleeping."""
 
-    def __init__(self, store: Store, *, idle_secs: int, max_age_secs: int, clock: Clock = domain.utc_now) -> None:
+    def __init__(self, store: Store, *, idle_secs: int, max_age_secs: int, clock: Clock = utc_now) -> None:
         self._store = store
         self._clock = clock
         self._hasher = PasswordHasher()

@@ -15,7 +15,7 @@ from typing import Final, cast
 
 from sqlalchemy import Connection, Table, insert, select, update
 
-from whiteboard.domain import beds as domain
+from whiteboard.domain.clock import iso, utc_now
 from whiteboard.errors import NotFound
 from whiteboard.store import Actor, Store, audit_append, hash_token, insert_credential, new_token
 from whiteboard.store.models import Credential, PairingCode, Ward
@@ -52,7 +52,7 @@ class Kiosks:
 
     async def new_code(self, ward_id: str, label: str, actor: Actor) -> tuple[str, dt.datetime]:
         code = "".join(secrets.choice(ALPHABET) for _ in range(8))
-        expires = domain.utc_now() + dt.timedelta(seconds=PAIRING_TTL_SECS)
+        expires = utc_now() + dt.timedelta(seconds=PAIRING_TTL_SECS)
         await self._store.write(_insert_code, hash_token(code), ward_id, label, actor, expires)
         return f"{code[:4]}-{code[4:]}", expires
 
@@ -64,7 +64,7 @@ class Kiosks:
         token = new_token()
         cred_id = secrets.token_hex(8)
         ok: bool = await self._store.write(
-            _redeem, hash_token(normalise(typed)), cred_id, hash_token(token), domain.utc_now()
+            _redeem, hash_token(normalise(typed)), cred_id, hash_token(token), utc_now()
         )
         return (cred_id, token) if ok else None
 
@@ -72,7 +72,7 @@ class Kiosks:
         return await self._store.read(_list_displays)
 
     async def rename(self, cred_id: str, label: str, actor: Actor) -> bool:
-        return await self._store.write(_rename, cred_id, label, actor, domain.utc_now())
+        return await self._store.write(_rename, cred_id, label, actor, utc_now())
 
 
 
@@ -81,12 +81,12 @@ def _insert_code(
 ) -> None:
     if conn.execute(select(_W.c.id).where(_W.c.id == ward_id)).first() is None:
         raise NotFound(f"there is no ward {ward_id!r}")
-    now = domain.utc_now()
+    now = utc_now()
     conn.execute(
         insert(_P).values(code_hash=code_hash, ward_id=ward_id, label=label, created_at=now, expires_at=expires)
     )
     audit_append(conn, at=now, **actor.audit_fields(), action="display.pairing_code",
-                  ward_id=ward_id, after={"label": label, "expires_at": domain.iso(expires)})
+                  ward_id=ward_id, after={"label": label, "expires_at": iso(expires)})
 
 
 def _redeem(conn: Connection, code_hash: str, cred_id: str, token_hash: str, now: dt.datetime) -> bool:

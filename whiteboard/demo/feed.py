@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Table, select
 from sqlalchemy.engine import make_url
 
 from whiteboard.demo.synthetic import demo_wards, random_change
-from whiteboard.domain import beds as domain
+from whiteboard.domain.beds import parse_patch
+from whiteboard.domain.clock import utc_now
 from whiteboard.errors import ApiError
 from whiteboard.state import State
 from whiteboard.store import PRIVATE_FILE_MODE, Actor, StoreUnavailable, WriteRequest
@@ -34,7 +35,7 @@ async def seed(state: State, rng: random.Random) -> list[str]:
     """Create the demo wards when the database has none; a restart keeps what is there."""
     if await state.store.list_wards():
         return []
-    wards = demo_wards(rng, domain.utc_now())
+    wards = demo_wards(rng, utc_now())
     created = await state.store.add_wards(
         ((w.id, w.name, [(b["id"], b["bay"]) for b in w.beds]) for w in wards), actor=SEED_ACTOR
     )
@@ -118,11 +119,11 @@ class DemoFeed:
             return False
         ward = self._rng.choice(wards)
         ch = await self._state.hub.channel(ward.id)
-        change = random_change(self._rng, list(ch.view.beds.values()), domain.utc_now())
+        change = random_change(self._rng, list(ch.view.beds.values()), utc_now())
         if change is None:
             return False
         bed_id, body = change
-        await self._state.ingest.submit(WriteRequest(ward.id, bed_id, domain.parse_patch(body), FEED_ACTOR))
+        await self._state.ingest.submit(WriteRequest(ward.id, bed_id, parse_patch(body), FEED_ACTOR))
         return True
 
 

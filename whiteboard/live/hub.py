@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from whiteboard.domain import beds as domain
 from whiteboard.domain import offsets, redact
 from whiteboard.domain.board import WardView
+from whiteboard.domain.clock import utc_now
 from whiteboard.domain.redact import Audience
 from whiteboard.errors import NotFound
 from whiteboard.eventlog import Entry, EventLog, EventLogUnavailable
@@ -182,7 +182,7 @@ class Hub:
         at = event.get("at")
         if isinstance(at, str):
             with contextlib.suppress(ValueError):
-                age = (domain.utc_now() - dt.datetime.fromisoformat(at)).total_seconds()
+                age = (utc_now() - dt.datetime.fromisoformat(at)).total_seconds()
                 self._metrics.fanout_seconds.observe(max(age, 0.0))
                 self._metrics.log_lag.set(max(age, 0.0))
 

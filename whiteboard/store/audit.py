@@ -15,7 +15,7 @@ from typing import Any, Final, cast
 import orjson
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
-from whiteboard.domain import beds as domain
+from whiteboard.domain.clock import iso
 from whiteboard.errors import NotFound
 from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
 from whiteboard.store.rows import aware
@@ -164,7 +164,7 @@ def query(
     rows = conn.execute(q.order_by(_A.c.id.desc()).limit(limit)).all()
     return [
         {
-            "id": r.id, "at": domain.iso(aware(r.at) or r.at), "actor": r.actor, "credential_id": r.credential_id,
+            "id": r.id, "at": iso(aware(r.at) or r.at), "actor": r.actor, "credential_id": r.credential_id,
             "role": r.role, "source": r.source, "action": r.action, "ward": r.ward_id, "bed": r.bed_id,
             "offset": f"{r.seq}-0" if r.seq is not None else None, "before": r.before, "after": r.after,
             "request_id": r.request_id, "hash": r.hash, "prev_hash": r.prev_hash,

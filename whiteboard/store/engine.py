@@ -23,8 +23,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from whiteboard.domain import beds as domain
 from whiteboard.domain.board import WardState
+from whiteboard.domain.clock import utc_now
 from whiteboard.errors import ApiError
 from whiteboard.store import audit, credentials, outbox, writes
 from whiteboard.store import wards as ward_sql
@@ -126,7 +126,7 @@ class Store:
 
     async def apply_batch(self, batch: Sequence[WriteRequest]) -> list[Written | ApiError]:
         """Group commit: all requests in one transaction; a refused one raised before writing anything."""
-        return await self.write(writes.write_batch, list(batch), domain.utc_now())
+        return await self.write(writes.write_batch, list(batch), utc_now())
 
     # --- reads and administration ---
 
@@ -138,10 +138,10 @@ class Store:
 
     async def add_wards(self, wards: Iterable[tuple[str, str, list[tuple[str, str]]]], *, actor: Actor) -> list[str]:
         """Create wards with (id, name, [(bed id, bay)]); returns the ids created (existing ones are skipped)."""
-        return await self.write(ward_sql.add_wards, list(wards), actor, domain.utc_now())
+        return await self.write(ward_sql.add_wards, list(wards), actor, utc_now())
 
     async def seed_beds(self, ward_id: str, beds: list[JSONDict], actor: Actor) -> None:
-        await self.write(ward_sql.seed_beds, ward_id, beds, actor, domain.utc_now())
+        await self.write(ward_sql.seed_beds, ward_id, beds, actor, utc_now())
 
     async def create_credential(
         self, role: str, wards: tuple[str, ...] | None, label: str, *, actor: Actor
@@ -150,7 +150,7 @@ class Store:
         token = credentials.new_token()
         cred_id = secrets.token_hex(8)
         token_hash = credentials.hash_token(token)
-        now = domain.utc_now()
+        now = utc_now()
         await self.write(credentials.insert_credential, cred_id, token_hash, role, wards, label, actor, now)
         return cred_id, token
 
@@ -162,7 +162,7 @@ class Store:
 
     async def revoke_credential(self, cred_id: str, actor: Actor) -> bool:
         """Revoke; the audit record names who did it."""
-        return await self.write(credentials.revoke_credential, cred_id, actor, domain.utc_now())
+        return await self.write(credentials.revoke_credential, cred_id, actor, utc_now())
 
     async def pending_outbox(self, limit: int = 1000) -> list[OutboxRow]:
         return await self.read(outbox.pending_outbox, limit)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from whiteboard.domain import beds as domain
+from whiteboard.domain.beds import BedPatch, DisplayProfile, ReadRecord
 from whiteboard.domain.offsets import log_name
 from whiteboard.types import JSONDict
 
@@ -34,7 +34,7 @@ class Actor:
 class WriteRequest:
     ward_id: str
     bed_id: str | None  # None for ward-level changes (the display profile)
-    patch: domain.BedPatch | domain.DisplayProfile | domain.ReadRecord
+    patch: BedPatch | DisplayProfile | ReadRecord
     actor: Actor
     # The version the client last saw of this bed (a bed ETag, or a ward ETag: a ward position covers
     # every bed); the write is refused when the bed changed after it. None: unconditional.

@@ -8,8 +8,9 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, func, insert, select, update
 
-from whiteboard.domain import beds as domain
 from whiteboard.domain.board import WardState
+from whiteboard.domain.clock import iso
+from whiteboard.domain.patient import similar_names
 from whiteboard.store import audit
 from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
 from whiteboard.store.rows import Actor, WardInfo, aware
@@ -50,11 +51,11 @@ def load_ward(conn: Connection, ward_id: str) -> WardState | None:
                 "status": r.status,
                 "notes": r.notes,
                 "patient": r.patient,
-                "updated_at": domain.iso(updated) if updated else None,
+                "updated_at": iso(updated) if updated else None,
                 "version": int(r.version or 0),
             }
         )
-    similar = domain.similar_names({b["id"]: b["patient"] for b in state.beds})
+    similar = similar_names({b["id"]: b["patient"] for b in state.beds})
     for b in state.beds:
         b["similar_name"] = b["id"] in similar
     return state

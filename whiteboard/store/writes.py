@@ -8,8 +8,10 @@ from typing import cast
 import orjson
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
-from whiteboard.domain import beds as domain
+from whiteboard.domain.beds import DisplayProfile, ReadRecord, apply_patch
+from whiteboard.domain.clock import iso
 from whiteboard.domain.offsets import log_name
+from whiteboard.domain.patient import names_differ, similar_names
 from whiteboard.errors import ApiError, NotFound, PreconditionFailed
 from whiteboard.store import audit
 from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
@@ -64,7 +66,7 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
         raise NotFound(f"there is no ward {req.ward_id!r}")
     log = log_name(req.ward_id, ward.uid)
     head = (int(ward.audit_pos), str(ward.audit_head))
-    if isinstance(req.patch, domain.ReadRecord):
+    if isinstance(req.patch, ReadRecord):
         pos, digest = audit.append(
             conn, head=head, at=now, actor=req.actor.name, credential_id=req.actor.credential_id,
             role=req.actor.role, source=req.actor.source, action=req.patch.action, ward_id=req.ward_id,
@@ -72,7 +74,7 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
         )
         conn.execute(audit.UPDATE_WARD_HEAD, {"ward": req.ward_id, "a_pos": pos, "a_head": digest})
         return Written(req.ward_id, log, ward.seq, None, None)
-    if isinstance(req.patch, domain.DisplayProfile):
+    if isinstance(req.patch, DisplayProfile):
         return _write_display_profile(conn, req, req.patch, ward.seq, head, log, now)
     row = conn.execute(_SEL_BED, {"ward": req.ward_id, "bed": req.bed_id}).first()
     if row is None:
@@ -84,11 +86,11 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
             "your edit again"
         )
     bed = {"status": row.status, "notes": row.notes, "patient": row.patient}
-    change = domain.apply_patch(bed, req.patch, now)
+    change = apply_patch(bed, req.patch, now)
     if change is None:
         return Written(req.ward_id, log, ward.seq, None, None, version)
     seq = ward.seq + 1
-    at = domain.iso(now)
+    at = iso(now)
     similar = _similar_name_moves(conn, req, bed["patient"], change.patient)
     conn.execute(
         _UPD_BED,
@@ -135,19 +137,19 @@ def _similar_name_moves(
     Worked out here, under the ward's row lock, so the event carries the truth to every instance and
     every replay; only changes of who is on the bed (or their name) can move it.
     """
-    if not domain.names_differ(old, new):
+    if not names_differ(old, new):
         return {}
     patients: dict[str, JSONDict | None] = {
         r.id: r.patient for r in conn.execute(_SEL_PATIENTS, {"ward": req.ward_id}).all()
     }
-    before = domain.similar_names(patients)
+    before = similar_names(patients)
     patients[str(req.bed_id)] = new
-    after = domain.similar_names(patients)
+    after = similar_names(patients)
     return {bed_id: bed_id in after for bed_id in sorted(before ^ after)}
 
 
 def _write_display_profile(
-    conn: Connection, req: WriteRequest, profile: domain.DisplayProfile, seq: int, head: tuple[int, str], log: str,
+    conn: Connection, req: WriteRequest, profile: DisplayProfile, seq: int, head: tuple[int, str], log: str,
     now: dt.datetime,
 ) -> Written:
     """A ward-level change travels the same path as a bed change, so every instance's boards follow it."""
@@ -156,7 +158,7 @@ def _write_display_profile(
     if before == value:
         return Written(req.ward_id, log, seq, None, None)
     seq += 1
-    at = domain.iso(now)
+    at = iso(now)
     evt: JSONDict = {
         "kind": "ward.display_profile", "ward": req.ward_id, "bed": None,
         "changes": {"display_fields": value}, "at": at, "by": req.actor.name,

@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from whiteboard.access.auth import Principal, forbidden
-from whiteboard.domain import beds as domain
 from whiteboard.domain import news2, offsets, redact
+from whiteboard.domain.beds import BedPatch, parse_display_profile, parse_patch
 from whiteboard.domain.board import WardView
+from whiteboard.domain.clock import utc_now
 from whiteboard.domain.numbers import whole_number
 from whiteboard.errors import ApiError, DomainError
 from whiteboard.eventlog import EventLogUnavailable, recovery
@@ -97,7 +98,7 @@ def bed_etag(version: int, uid: str) -> str:
     return f'"bed-{version}.{uid[:8]}"'
 
 
-async def _write(request: Request, who: Principal, patch: domain.BedPatch) -> tuple[Written, WardChannel | None]:
+async def _write(request: Request, who: Principal, patch: BedPatch) -> tuple[Written, WardChannel | None]:
     """Commit through the one write path. Works while the event log is down: the outbox keeps the change."""
     state = wb(request)
     ward_id = request.path_params["ward"]
@@ -149,7 +150,7 @@ def _may_write(request: Request, who: Principal) -> None:
 async def patch_bed(request: Request) -> Response:
     who = await principal(request)
     _may_write(request, who)
-    patch = domain.parse_patch(await read_json(request))
+    patch = parse_patch(await read_json(request))
     written, ch = await _write(request, who, patch)
     return _write_response(who, written, ch)
 
@@ -163,9 +164,9 @@ async def post_observations(request: Request) -> Response:
     except news2.ObservationError as exc:
         raise DomainError(exc.message, exc.field) from None
     result = news2.score(obs)
-    recorded = domain.utc_now()
+    recorded = utc_now()
     summary = news2.to_json(result, recorded)
-    patch = domain.BedPatch(None, None, {"news2": summary}, existing_patient_only=True)
+    patch = BedPatch(None, None, {"news2": summary}, existing_patient_only=True)
     written, ch = await _write(request, who, patch)
     return _write_response(who, written, ch, {"news2": summary})
 
@@ -286,7 +287,7 @@ async def display_profile(request: Request) -> Response:
     if request.method == "PUT":
         if not who.at_least("admin"):
             raise forbidden("only an admin may change what a public board shows")
-        profile = domain.parse_display_profile(await read_json(request))
+        profile = parse_display_profile(await read_json(request))
         state = wb(request)
         written = await state.ingest.submit(
             WriteRequest(ch.view.id, None, profile, request_actor(who, request),

@@ -21,8 +21,16 @@ from starlette.responses import Response
 import whiteboard
 from whiteboard import store
 from whiteboard.access import auth
-from whiteboard.domain import beds as domain
 from whiteboard.domain import news2, offsets, redact
+from whiteboard.domain.beds import (
+    DISCHARGE_STATUSES,
+    FLAGS,
+    NOTES_MAX_CHARS,
+    SEXES,
+    STATUSES,
+    TASK_KINDS,
+    TASKS_MAX,
+)
 from whiteboard.settings import Settings
 
 JSONSchema = dict[str, Any]
@@ -95,7 +103,7 @@ _DATETIME: Final = {
     "description": "A time with a UTC offset, like 2026-11-22T09:30:00Z (years 1900 to 2200).",
 }
 
-# --- request bodies: what domain.parse_patch, news2.parse_observations and parse_display_profile accept ---
+# --- request bodies: what parse_patch, news2.parse_observations and parse_display_profile accept ---
 
 _PATIENT_INPUT: Final[dict[str, JSONSchema]] = {
     "name": {
@@ -112,18 +120,18 @@ _PATIENT_INPUT: Final[dict[str, JSONSchema]] = {
     ),
     "date_of_birth": _nullable(_DATE),
     "age": _nullable(_int(0, 130)),
-    "sex": _nullable({"enum": list(domain.SEXES)}),
+    "sex": _nullable({"enum": list(SEXES)}),
     "consultant": _nullable(_text(100)),
     "named_nurse": _nullable(_text(100)),
     "admitted_at": _nullable(_DATETIME),
     "edd": _nullable({**_DATE, "description": "Expected discharge date (years 1900 to 2200)."}),
     "medically_optimised": {"type": "boolean"},
     "discharge_pathway": _nullable(_int(0, 3)),
-    "discharge_status": {"enum": list(domain.DISCHARGE_STATUSES)},
+    "discharge_status": {"enum": list(DISCHARGE_STATUSES)},
     "red_green": {"enum": ["red", "green"]},
     "news2": _nullable(_ref("News2Input")),
-    "flags": {"type": "array", "items": {"enum": list(domain.FLAGS)}},
-    "tasks": {"type": "array", "maxItems": domain.TASKS_MAX, "items": _ref("TaskInput")},
+    "flags": {"type": "array", "items": {"enum": list(FLAGS)}},
+    "tasks": {"type": "array", "maxItems": TASKS_MAX, "items": _ref("TaskInput")},
 }
 
 _OBSERVATIONS: Final[JSONSchema] = {
@@ -157,8 +165,8 @@ _REQUEST_SCHEMAS: Final[dict[str, JSONSchema]] = {
             "patient record with the one sent (a new admission; nothing of the previous patient is kept)."
         ),
         "properties": {
-            "status": {"enum": list(domain.STATUSES)},
-            "notes": {**_text(domain.NOTES_MAX_CHARS), "description": "Staff views only: never sent to a display."},
+            "status": {"enum": list(STATUSES)},
+            "notes": {**_text(NOTES_MAX_CHARS), "description": "Staff views only: never sent to a display."},
             "patient": _nullable(_ref("PatientUpdate")),
             "admit": {
                 "type": "boolean",
@@ -182,7 +190,7 @@ _REQUEST_SCHEMAS: Final[dict[str, JSONSchema]] = {
         "description": "Task ids are unique within the list (default `t1`, `t2`, ... by position).",
         "properties": {
             "id": _text(40, non_blank=True),
-            "kind": {"enum": list(domain.TASK_KINDS)},
+            "kind": {"enum": list(TASK_KINDS)},
             "text": _text(200),
             "done": {"type": "boolean"},
         },
@@ -257,7 +265,7 @@ _RESPONSE_SCHEMAS: Final[dict[str, JSONSchema]] = {
         "type": "object",
         "properties": {
             "id": {"type": "string"},
-            "kind": {"enum": list(domain.TASK_KINDS)},
+            "kind": {"enum": list(TASK_KINDS)},
             "text": {"type": "string"},
             "done": {"type": "boolean"},
         },
@@ -275,14 +283,14 @@ _RESPONSE_SCHEMAS: Final[dict[str, JSONSchema]] = {
             "nhs_number": {"type": ["string", "null"]},
             "date_of_birth": {"type": ["string", "null"]},
             "age": {"type": ["integer", "null"]},
-            "sex": {"anyOf": [{"enum": list(domain.SEXES)}, {"type": "null"}]},
+            "sex": {"anyOf": [{"enum": list(SEXES)}, {"type": "null"}]},
             "consultant": {"type": ["string", "null"]},
             "named_nurse": {"type": ["string", "null"]},
             "admitted_at": {"type": ["string", "null"]},
             "edd": {"type": ["string", "null"]},
             "medically_optimised": {"type": "boolean"},
             "discharge_pathway": {"type": ["integer", "null"]},
-            "discharge_status": {"enum": list(domain.DISCHARGE_STATUSES)},
+            "discharge_status": {"enum": list(DISCHARGE_STATUSES)},
             "red_green": {"enum": ["red", "green"]},
             "news2": _nullable(_ref("News2")),
             "flags": {"type": "array", "items": {"type": "string"}},
@@ -295,7 +303,7 @@ _RESPONSE_SCHEMAS: Final[dict[str, JSONSchema]] = {
         "properties": {
             "id": {"type": "string"},
             "bay": {"type": ["string", "null"]},
-            "status": {"enum": list(domain.STATUSES)},
+            "status": {"enum": list(STATUSES)},
             "notes": {"type": "string", "description": "Staff views only."},
             "patient": _nullable(_ref("Patient")),
             "updated_at": {"type": ["string", "null"]},

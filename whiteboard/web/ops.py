@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from whiteboard.access.auth import forbidden
-from whiteboard.domain import beds as domain
+from whiteboard.domain.clock import iso, utc_now
 from whiteboard.state import State, wb
 from whiteboard.store import StoreUnavailable, WardInfo
 from whiteboard.web.http import JSONResponse, principal
@@ -288,7 +288,7 @@ async def figures(request: Request) -> Response:
         for role, n in row["by_role"].items():
             by_role[role] = by_role.get(role, 0) + n
     body = {
-        "at": domain.iso(domain.utc_now()),
+        "at": iso(utc_now()),
         "pid": os.getpid(),
         "uptime_secs": round(now - process["started_at"], 1),
         "connections": {"total": sum(by_role.values()), "by_role": dict(sorted(by_role.items())), "wards": wards},

@@ -16,8 +16,8 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from whiteboard.access.auth import Principal
-from whiteboard.domain import beds as domain
 from whiteboard.domain import offsets
+from whiteboard.domain.clock import iso, utc_now
 from whiteboard.errors import ApiError
 from whiteboard.eventlog import EventLogUnavailable, recovery
 from whiteboard.live.hub import CLOSE_SLOW_CLIENT, Subscriber, WardChannel, event_frame
@@ -205,7 +205,7 @@ class _Session:
                 async with asyncio.timeout(heartbeat):
                     seq, frame, is_snapshot = await queue.get()
             except TimeoutError:
-                beat = {"type": "heartbeat", "offset": offsets.format(self.floor), "at": domain.iso(domain.utc_now())}
+                beat = {"type": "heartbeat", "offset": offsets.format(self.floor), "at": iso(utc_now())}
                 await self.ws.send_text(orjson.dumps(beat).decode())
                 continue
             if not is_snapshot and seq <= self.floor:
@@ -236,6 +236,6 @@ class _Session:
             if not isinstance(msg, dict) or msg.get("type") != "ping":
                 self.close_code, self.close_reason = CLOSE_POLICY, 'the only client frame is {"type": "ping"}'
                 return
-            beat = {"type": "heartbeat", "offset": offsets.format(self.floor), "at": domain.iso(domain.utc_now())}
+            beat = {"type": "heartbeat", "offset": offsets.format(self.floor), "at": iso(utc_now())}
             # Through the queue, so it never interleaves with a frame being written.
             self.sub.offer(-1, orjson.dumps(beat).decode(), snapshot=True)

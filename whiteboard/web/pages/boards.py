@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from whiteboard.access import nav
-from whiteboard.domain import beds as domain
+from whiteboard.domain.beds import DISCHARGE_STATUSES, FLAGS, NOTES_MAX_CHARS, STATUSES, TASK_KINDS, TASKS_MAX
+from whiteboard.domain.clock import iso, utc_now
 from whiteboard.errors import ApiError
 from whiteboard.state import wb
 from whiteboard.web.http import audit_read, credential_token
@@ -61,7 +62,7 @@ async def board(request: Request) -> Response:
         "snapshot": view.snapshot(audience),
         "who": who,
         "stale_secs": state.settings.board_stale_secs,
-        "server_now": domain.iso(domain.utc_now()),
+        "server_now": iso(utc_now()),
         "flag_labels": {k: v for k, v in FLAG_LABELS.items() if audience.display_fields is None or k != "dnacpr"},
         "legend_flags": [f for f in LEGEND_FLAGS if audience.display_fields is None or f != "dnacpr"],
     }
@@ -97,13 +98,13 @@ async def mobile(request: Request) -> Response:
             "canWrite": who.at_least("nurse"),
             "isAdmin": who.at_least("admin"),
             "staleSecs": wb(request).settings.board_stale_secs,
-            "serverNow": domain.iso(domain.utc_now()),
-            "statuses": list(domain.STATUSES),
-            "flags": [{"code": f, "short": FLAG_LABELS[f][0], "label": FLAG_LABELS[f][1]} for f in domain.FLAGS],
-            "taskKinds": list(domain.TASK_KINDS),
-            "dischargeStatuses": list(domain.DISCHARGE_STATUSES),
-            "notesMax": domain.NOTES_MAX_CHARS,
-            "tasksMax": domain.TASKS_MAX,
+            "serverNow": iso(utc_now()),
+            "statuses": list(STATUSES),
+            "flags": [{"code": f, "short": FLAG_LABELS[f][0], "label": FLAG_LABELS[f][1]} for f in FLAGS],
+            "taskKinds": list(TASK_KINDS),
+            "dischargeStatuses": list(DISCHARGE_STATUSES),
+            "notesMax": NOTES_MAX_CHARS,
+            "tasksMax": TASKS_MAX,
             "fieldLabels": FIELD_LABELS,
         },
     }
