@@ -42,8 +42,9 @@ def build_state(settings: Settings, clock: Callable[[], dt.datetime] = utc_now) 
     )
     metrics = Metrics()
     metrics.add_collector(ProcessCollector())
-    accounts = Accounts(store, idle_secs=settings.session_idle_secs, max_age_secs=settings.session_max_age_secs,
-                        clock=clock)
+    accounts = Accounts(
+        store, idle_secs=settings.session_idle_secs, max_age_secs=settings.session_max_age_secs, clock=clock
+    )
     return State(
         templates=render.build_templates(),
         settings=settings,

@@ -70,8 +70,9 @@ def test_password_sign_in_gives_a_session_for_pages_and_api(site: Site) -> None:
     cookie = site.session_cookie(username="ada", password=PASSWORD)
     assert site.get("/m", cookie).status_code == 200
     assert site.get(f"/api/wards/{WARD}", cookie).status_code == 200
-    r = site.as_(cookie).patch(f"/api/wards/{WARD}/beds/B1", json={"notes": "by Ada"},
-                               headers={"X-Whiteboard-Client": "phone"})
+    r = site.as_(cookie).patch(
+        f"/api/wards/{WARD}/beds/B1", json={"notes": "by Ada"}, headers={"X-Whiteboard-Client": "phone"}
+    )
     assert r.status_code == 200 and r.json()["event"]["by"] == "Ada Lovelace"
 
 
@@ -112,8 +113,12 @@ def test_disabling_or_resetting_ends_sessions(site: Site) -> None:
 
 def test_account_rules(site: Site) -> None:
     accounts = site.state.accounts
-    for bad in (("Ada Upper", "x", PASSWORD, "nurse", None), ("bob", "Bob", "short", "nurse", None),
-                ("ada", "Again", PASSWORD, "nurse", None), ("kiosk", "K", PASSWORD, "display", (WARD,))):
+    for bad in (
+        ("Ada Upper", "x", PASSWORD, "nurse", None),
+        ("bob", "Bob", "short", "nurse", None),
+        ("ada", "Again", PASSWORD, "nurse", None),
+        ("kiosk", "K", PASSWORD, "display", (WARD,)),
+    ):
         with pytest.raises((AccountError, ValueError)):
             site.run(accounts.add_user(*bad, actor=SETUP))
 
@@ -133,8 +138,15 @@ class Clock:
 
 def test_idle_and_absolute_timeouts_end_staff_sessions_but_not_kiosks(tmp_path: Path) -> None:
     clock = Clock()
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 't.db'}", credential_cache_secs=0.0,
-                              session_idle_secs=1800, session_max_age_secs=7200), clock=clock)
+    app = create_app(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 't.db'}",
+            credential_cache_secs=0.0,
+            session_idle_secs=1800,
+            session_max_age_secs=7200,
+        ),
+        clock=clock,
+    )
     with TestClient(app) as client:
         run = portal_runner(client)
         store = app.state.wb.store
@@ -164,8 +176,23 @@ def test_user_cli(tmp_path: Path) -> None:
     runner = CliRunner()
     runner.invoke(main, ["db", "upgrade", *db])  # only `db upgrade` and `serve` create a database
     runner.invoke(main, ["ward", "add", WARD, "--beds", "2", *db])
-    r = runner.invoke(main, ["user", "add", "grace", "--role", "ward_manager", "--ward", WARD, "--name",
-                             "Grace Hopper", "--password-stdin", *db], input=PASSWORD + "\n")
+    r = runner.invoke(
+        main,
+        [
+            "user",
+            "add",
+            "grace",
+            "--role",
+            "ward_manager",
+            "--ward",
+            WARD,
+            "--name",
+            "Grace Hopper",
+            "--password-stdin",
+            *db,
+        ],
+        input=PASSWORD + "\n",
+    )
     assert r.exit_code == 0, r.output
     listed = runner.invoke(main, ["user", "list", *db]).stdout
     assert "grace" in listed and "ward_manager" in listed and PASSWORD not in listed
@@ -221,7 +248,6 @@ def test_display_cli(tmp_path: Path) -> None:
 
 def _csrf(html: str) -> str:
 
-
     found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
     assert found is not None
     return found.group(1)
@@ -239,7 +265,6 @@ def test_admin_pages_manage_displays_and_people_with_csrf(site: Site) -> None:
     assert forged.status_code == 403 and "CSRF" in forged.text
     made = site.post("/admin/displays", admin, data={"csrf": csrf, "action": "pair", "ward": WARD, "label": "Corridor"})
 
-
     code = re.search(r'aria-label="Pairing code">([A-Z0-9-]{9})<', made.text)
     assert made.status_code == 200 and code is not None
     screen = site.session_cookie(token=code.group(1))
@@ -252,12 +277,33 @@ def test_admin_pages_manage_displays_and_people_with_csrf(site: Site) -> None:
     people = site.get("/admin/users", admin)
     assert "ada" in people.text and "Ward Boss" in people.text
     csrf = _csrf(people.text)
-    added = site.post("/admin/users", admin, data={"csrf": csrf, "action": "add", "username": "grace",
-                                                    "name": "Grace H", "role": "viewer", "wards": WARD,
-                                                    "password": "another long password"})
+    added = site.post(
+        "/admin/users",
+        admin,
+        data={
+            "csrf": csrf,
+            "action": "add",
+            "username": "grace",
+            "name": "Grace H",
+            "role": "viewer",
+            "wards": WARD,
+            "password": "another long password",
+        },
+    )
     assert "Created grace" in added.text
-    weak = site.post("/admin/users", admin, data={"csrf": csrf, "action": "add", "username": "weak", "name": "W",
-                                                   "role": "viewer", "wards": "", "password": "short"})
+    weak = site.post(
+        "/admin/users",
+        admin,
+        data={
+            "csrf": csrf,
+            "action": "add",
+            "username": "weak",
+            "name": "W",
+            "role": "viewer",
+            "wards": "",
+            "password": "short",
+        },
+    )
     assert "at least 12" in weak.text
     grace = site.session_cookie(username="grace", password="another long password")
     site.post("/admin/users", admin, data={"csrf": csrf, "action": "disable", "username": "grace"})
@@ -267,8 +313,9 @@ def test_admin_pages_manage_displays_and_people_with_csrf(site: Site) -> None:
 def test_the_audit_page_filters_and_links_the_csv(site: Site) -> None:
     site.run(site.state.accounts.add_user("mgr", "Ward Manager", PASSWORD, "ward_manager", (WARD,), actor=SETUP))
     nurse = site.session_cookie(username="ada", password=PASSWORD)
-    site.as_(nurse).patch(f"/api/wards/{WARD}/beds/B1", json={"notes": "audited"},
-                          headers={"X-Whiteboard-Client": "phone"})
+    site.as_(nurse).patch(
+        f"/api/wards/{WARD}/beds/B1", json={"notes": "audited"}, headers={"X-Whiteboard-Client": "phone"}
+    )
     manager = site.session_cookie(username="mgr", password=PASSWORD)
     page = site.get(f"/audit?ward={WARD}&person=Ada+Lovelace", manager)
     assert page.status_code == 200 and "Ada Lovelace" in page.text and "bed.updated" in page.text
@@ -288,30 +335,54 @@ def test_every_admin_page_action_and_a_pairing_is_audited_with_the_person_and_so
     boss_id = site.run(site.state.accounts.add_user("boss", "Ward Boss", PASSWORD, "admin", None, actor=SETUP))
     admin = site.session_cookie(username="boss", password=PASSWORD)
     csrf = _csrf(site.get("/admin/users", admin).text)
-    for form in ({"action": "add", "username": "grace", "name": "Grace H", "role": "viewer", "wards": WARD,
-                  "password": "another long password"},
-                 {"action": "reset", "username": "grace", "password": "a third long password"},
-                 {"action": "disable", "username": "grace"}):
+    for form in (
+        {
+            "action": "add",
+            "username": "grace",
+            "name": "Grace H",
+            "role": "viewer",
+            "wards": WARD,
+            "password": "another long password",
+        },
+        {"action": "reset", "username": "grace", "password": "a third long password"},
+        {"action": "disable", "username": "grace"},
+    ):
         assert site.post("/admin/users", admin, data={"csrf": csrf, **form}).status_code == 200
     made = site.post("/admin/displays", admin, data={"csrf": csrf, "action": "pair", "ward": WARD, "label": "Corridor"})
     code = re.search(r'aria-label="Pairing code">([A-Z0-9-]{9})<', made.text)
     assert code is not None
     site.session_cookie(token=code.group(1))  # the wall screen enrols itself
     [screen] = site.run(Kiosks(site.state.store).list())
-    for form in ({"action": "rename", "id": screen.id, "label": "Bay 1 corridor"},
-                 {"action": "revoke", "id": screen.id}):
+    for form in (
+        {"action": "rename", "id": screen.id, "label": "Bay 1 corridor"},
+        {"action": "revoke", "id": screen.id},
+    ):
         assert site.post("/admin/displays", admin, data={"csrf": csrf, **form}).status_code == 200
 
     by_action = {r["action"]: r for r in reversed(_records(site))}  # the newest of each
-    for action in ("user.created", "user.password_reset", "user.disabled", "display.pairing_code",
-                   "display.renamed", "credential.revoked"):
+    for action in (
+        "user.created",
+        "user.password_reset",
+        "user.disabled",
+        "display.pairing_code",
+        "display.renamed",
+        "credential.revoked",
+    ):
         r = by_action[action]
         assert (r["actor"], r["role"], r["credential_id"], r["source"]) == (
-            "Ward Boss", "admin", f"user:{boss_id}", "admin-page"), action
+            "Ward Boss",
+            "admin",
+            f"user:{boss_id}",
+            "admin-page",
+        ), action
     for action in ("credential.created", "display.enrolled"):
         r = by_action[action]
         assert (r["actor"], r["role"], r["credential_id"], r["source"]) == (
-            "Corridor", "display", screen.id, "pairing"), action
+            "Corridor",
+            "display",
+            screen.id,
+            "pairing",
+        ), action
     enrolled = [r for r in _records(site) if r["action"] == "session.signed_in" and r["credential_id"] == screen.id]
     assert [(r["source"], r["after"]["method"]) for r in enrolled] == [("pairing", "pairing")]
     assert by_action["display.renamed"]["before"]["label"] == "Corridor"
@@ -329,8 +400,12 @@ def test_cli_changes_name_the_operating_system_user(tmp_path: Path) -> None:
     assert runner.invoke(main, ["db", "upgrade", *db]).exit_code == 0
     assert runner.invoke(main, ["ward", "add", WARD, "--beds", "2", *db]).exit_code == 0
     assert runner.invoke(main, ["token", "create", "--role", "nurse", "--ward", WARD, *db]).exit_code == 0
-    assert runner.invoke(main, ["user", "add", "grace", "--role", "viewer", "--password-stdin", *db],
-                         input=PASSWORD + "\n").exit_code == 0
+    assert (
+        runner.invoke(
+            main, ["user", "add", "grace", "--role", "viewer", "--password-stdin", *db], input=PASSWORD + "\n"
+        ).exit_code
+        == 0
+    )
     assert runner.invoke(main, ["display", "pair", "--ward", WARD, "--label", "x", *db]).exit_code == 0
 
     async def records() -> list[dict[str, Any]]:
@@ -344,8 +419,9 @@ def test_cli_changes_name_the_operating_system_user(tmp_path: Path) -> None:
 
     got = {(r["action"], r["actor"], r["source"]) for r in asyncio.run(records())}
     me = f"cli:{getpass.getuser()}"
-    assert got == {(a, me, "cli") for a in ("ward.created", "credential.created", "user.created",
-                                            "display.pairing_code")}
+    assert got == {
+        (a, me, "cli") for a in ("ward.created", "credential.created", "user.created", "display.pairing_code")
+    }
 
 
 def test_sign_ins_and_sign_outs_are_in_the_audit_trail_without_secrets(site: Site) -> None:
@@ -387,9 +463,19 @@ def test_admin_page_and_cli_refuse_an_unknown_ward_with_one_message(site: Site, 
     site.run(site.state.accounts.add_user("boss", "Ward Boss", PASSWORD, "admin", None, actor=SETUP))
     admin = site.session_cookie(username="boss", password=PASSWORD)
     csrf = _csrf(site.get("/admin/users", admin).text)
-    page = site.post("/admin/users", admin, data={"csrf": csrf, "action": "add", "username": "typo", "name": "T",
-                                                  "role": "nurse", "wards": f"{WARD},ward-nope",
-                                                  "password": "another long password"})
+    page = site.post(
+        "/admin/users",
+        admin,
+        data={
+            "csrf": csrf,
+            "action": "add",
+            "username": "typo",
+            "name": "T",
+            "role": "nurse",
+            "wards": f"{WARD},ward-nope",
+            "password": "another long password",
+        },
+    )
     assert "unknown ward(s): ward-nope" in page.text and "Created" not in page.text
     assert "typo" not in {u.username for u in site.run(site.state.accounts.list_users())}
 
@@ -397,8 +483,11 @@ def test_admin_page_and_cli_refuse_an_unknown_ward_with_one_message(site: Site, 
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade", *db]).exit_code == 0
     assert runner.invoke(main, ["ward", "add", WARD, "--beds", "1", *db]).exit_code == 0
-    user = runner.invoke(main, ["user", "add", "typo", "--role", "nurse", "--ward", WARD, "--ward", "ward-nope",
-                                "--password-stdin", *db], input=PASSWORD + "\n")
+    user = runner.invoke(
+        main,
+        ["user", "add", "typo", "--role", "nurse", "--ward", WARD, "--ward", "ward-nope", "--password-stdin", *db],
+        input=PASSWORD + "\n",
+    )
     token = runner.invoke(main, ["token", "create", "--role", "nurse", "--ward", "ward-nope", *db])
     for r in (user, token):
         assert r.exit_code == 2 and "unknown ward(s): ward-nope" in r.stderr
@@ -421,18 +510,21 @@ def test_head_requests_to_login_never_count_as_sign_ins(site: Site) -> None:
     assert not [r for r in _records(site) if r["action"] == "session.sign_in_failed"]
 
 
-@pytest.mark.parametrize(("headers", "accepted"), [
-    ({"Origin": "http://testserver"}, True),
-    ({"Origin": "https://evil.example"}, False),
-    ({"Origin": "null"}, False),
-    ({}, False),
-    ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, False),
-    ({"Sec-Fetch-Site": "same-site"}, False),
-    ({"Sec-Fetch-Site": "same-origin"}, True),
-    ({"Referer": "http://testserver/login"}, True),
-    ({"Referer": "https://evil.example/login"}, False),
-    ({"Origin": "null", "Referer": "http://testserver/login?next=/m"}, True),
-])
+@pytest.mark.parametrize(
+    ("headers", "accepted"),
+    [
+        ({"Origin": "http://testserver"}, True),
+        ({"Origin": "https://evil.example"}, False),
+        ({"Origin": "null"}, False),
+        ({}, False),
+        ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, False),
+        ({"Sec-Fetch-Site": "same-site"}, False),
+        ({"Sec-Fetch-Site": "same-origin"}, True),
+        ({"Referer": "http://testserver/login"}, True),
+        ({"Referer": "https://evil.example/login"}, False),
+        ({"Origin": "null", "Referer": "http://testserver/login?next=/m"}, True),
+    ],
+)
 def test_sign_in_refuses_a_missing_or_opaque_origin_unless_the_request_is_our_own(
     site: Site, headers: dict[str, str], accepted: bool
 ) -> None:
@@ -450,8 +542,10 @@ def test_the_audit_page_shows_what_changed_in_local_time_a_page_at_a_time(site: 
     site.run(site.state.accounts.add_user("mgr", "Ward Manager", PASSWORD, "ward_manager", (WARD,), actor=SETUP))
     nurse = site.session_cookie(username="ada", password=PASSWORD)
     phone = {"X-Whiteboard-Client": "phone"}
-    admit = {"status": "occupied", "patient": {"name": "Mary Seacole", "nhs_number": "9434765919",
-                                               "named_nurse": "RN Before"}}
+    admit = {
+        "status": "occupied",
+        "patient": {"name": "Mary Seacole", "nhs_number": "9434765919", "named_nurse": "RN Before"},
+    }
     assert site.as_(nurse).patch(f"/api/wards/{WARD}/beds/B1", json=admit, headers=phone).status_code == 200
     change = {"patient": {"named_nurse": "RN After"}}
     assert site.as_(nurse).patch(f"/api/wards/{WARD}/beds/B1", json=change, headers=phone).status_code == 200
@@ -464,8 +558,9 @@ def test_the_audit_page_shows_what_changed_in_local_time_a_page_at_a_time(site: 
     assert "9434765919" not in newest and "Mary Seacole" not in newest  # unchanged fields are left out
     assert page.count("9434765919") == 1  # once: in the admission, where it was set
     assert '{"' not in page and "&#34;" not in page  # no JSON on the page
-    [record] = [r for r in _records(site) if r["action"] == "bed.updated" and r["after"]["patient"]["named_nurse"]
-                == "RN After"]
+    [record] = [
+        r for r in _records(site) if r["action"] == "bed.updated" and r["after"]["patient"]["named_nurse"] == "RN After"
+    ]
     shown = local_time(record["at"], ZoneInfo("Europe/London"))
     assert shown in rows[0] and re.search(r"\(UTC[+-]\d\d:\d\d\)", shown)
     assert "When (Europe/London)" in page
@@ -480,8 +575,9 @@ def test_the_audit_page_pages_back_through_older_records(site: Site) -> None:
     site.run(site.state.accounts.add_user("mgr", "Ward Manager", PASSWORD, "ward_manager", (WARD,), actor=SETUP))
     nurse = site.session_cookie(username="ada", password=PASSWORD)
     for i in range(AUDIT_PAGE_ROWS + 5):
-        site.as_(nurse).patch(f"/api/wards/{WARD}/beds/B1", json={"notes": f"note {i}"},
-                              headers={"X-Whiteboard-Client": "phone"})
+        site.as_(nurse).patch(
+            f"/api/wards/{WARD}/beds/B1", json={"notes": f"note {i}"}, headers={"X-Whiteboard-Client": "phone"}
+        )
     total = len([r for r in _records(site) if r["ward"] == WARD])
     manager = site.session_cookie(username="mgr", password=PASSWORD)
     first = site.get(f"/audit?ward={WARD}", manager).text
@@ -505,10 +601,14 @@ def test_local_time_names_the_offset() -> None:
     assert local_time("2026-07-01T08:00:00Z", ZoneInfo("Europe/London")) == "2026-07-01 09:00:00 BST (UTC+01:00)"
     assert local_time("2026-12-01T08:00:00.5Z", ZoneInfo("Europe/London")) == "2026-12-01 08:00:00 GMT (UTC+00:00)"
     assert local_time("2026-12-01T08:00:00Z", ZoneInfo("Asia/Kolkata")) == "2026-12-01 13:30:00 IST (UTC+05:30)"
-    got = changes({"status": "occupied", "patient": {"name": "A B", "flags": ["falls"]}},
-                  {"status": "cleaning", "patient": None})
+    got = changes(
+        {"status": "occupied", "patient": {"name": "A B", "flags": ["falls"]}}, {"status": "cleaning", "patient": None}
+    )
     assert [(c.field, c.before, c.after) for c in got] == [
-        ("status", "occupied", "cleaning"), ("patient › name", "A B", None), ("patient › flags", "falls", None)]
+        ("status", "occupied", "cleaning"),
+        ("patient › name", "A B", None),
+        ("patient › flags", "falls", None),
+    ]
     with pytest.raises(ValueError, match="TIMEZONE"):
         Settings(timezone="Mars/Olympus")
 

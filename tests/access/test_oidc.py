@@ -26,8 +26,13 @@ def provider() -> Iterator[Provider]:
 
 @pytest.fixture
 def client(provider: Provider, tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'sso.db'}", oidc_issuer=provider.issuer,
-                        oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET, oidc_name="Test Trust ID")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'sso.db'}",
+        oidc_issuer=provider.issuer,
+        oidc_client_id=CLIENT_ID,
+        oidc_client_secret=CLIENT_SECRET,
+        oidc_name="Test Trust ID",
+    )
     app = create_app(settings)
     with TestClient(app) as c:
         wards = [(WARD, "SSO", [("B1", "Bay")]), ("ward-x", "X", [])]

@@ -460,8 +460,16 @@ def test_edge_inputs_get_the_contracts_4xx(make_server: Callable[..., ServerProc
     headers = {"Authorization": f"Bearer {token}"}
     # Enrolling by token on the login form: 303 to the start page with the session cookie.
     # The form's own page sends it, so the Origin is ours (a missing or opaque one is refused: login CSRF).
-    login = ("POST", "/login", {"body": {"token": token}, "media_type": "application/x-www-form-urlencoded",
-                                "headers": {"Origin": server.url}}, 303)
+    login = (
+        "POST",
+        "/login",
+        {
+            "body": {"token": token},
+            "media_type": "application/x-www-form-urlencoded",
+            "headers": {"Origin": server.url},
+        },
+        303,
+    )
     too_many = (
         "PATCH",
         "/api/wards/{ward}/beds/{bed}",

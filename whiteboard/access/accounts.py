@@ -67,7 +67,6 @@ def _user(r: Any) -> UserRow:
     return UserRow(r.id, r.username, r.display_name, r.role, wards, r.disabled_at is not None)
 
 
-
 class Accounts:
     """Users and sessions. `clock` gives "now" (UTC): tests pass one they advance instead of sleeping."""
 
@@ -83,8 +82,14 @@ class Accounts:
     # --- users ---
 
     async def add_user(
-        self, username: str, display_name: str, password: str, role: str, wards: tuple[str, ...] | None,
-        *, actor: Actor,
+        self,
+        username: str,
+        display_name: str,
+        password: str,
+        role: str,
+        wards: tuple[str, ...] | None,
+        *,
+        actor: Actor,
     ) -> str:
         if not _USERNAME.fullmatch(username):
             raise AccountError("a username is 2–64 lower-case letters, digits, '.', '_' or '-'")
@@ -107,8 +112,9 @@ class Accounts:
         """The local account of someone an identity provider vouched for; role and wards follow the provider.
 
         `actor` is that person (source `oidc`): the provider, not an admin, decided the change."""
-        row: UserRow = await self._store.write(_upsert_external, username, display_name, role, wards, actor,
-                                               self._clock())
+        row: UserRow = await self._store.write(
+            _upsert_external, username, display_name, role, wards, actor, self._clock()
+        )
         return row
 
     async def list_users(self) -> list[UserRow]:
@@ -140,8 +146,9 @@ class Accounts:
 
     # --- sessions ---
 
-    async def start_session(self, *, user_id: str | None = None, credential_id: str | None = None,
-                            kiosk: bool = False) -> str:
+    async def start_session(
+        self, *, user_id: str | None = None, credential_id: str | None = None, kiosk: bool = False
+    ) -> str:
         """A new session secret for the cookie. Kiosks get no idle or absolute timeout."""
         token = SESSION_PREFIX + secrets.token_urlsafe(32)
         now = self._clock()
@@ -193,24 +200,47 @@ def _audit_system(conn: Connection, action: str, actor: Actor, detail: JSONDict,
 
 
 def _insert_user(
-    conn: Connection, user_id: str, username: str, name: str, digest: str, role: str, wards: tuple[str, ...] | None,
-    actor: Actor, now: dt.datetime,
+    conn: Connection,
+    user_id: str,
+    username: str,
+    name: str,
+    digest: str,
+    role: str,
+    wards: tuple[str, ...] | None,
+    actor: Actor,
+    now: dt.datetime,
 ) -> bool:
     if conn.execute(select(_U.c.id).where(_U.c.username == username)).first() is not None:
         return False
     conn.execute(
         insert(_U).values(
-            id=user_id, username=username, display_name=name, password_hash=digest, role=role,
-            wards=list(wards) if wards is not None else None, created_at=now, password_changed_at=now,
+            id=user_id,
+            username=username,
+            display_name=name,
+            password_hash=digest,
+            role=role,
+            wards=list(wards) if wards is not None else None,
+            created_at=now,
+            password_changed_at=now,
         )
     )
-    audit_append(conn, at=now, **actor.audit_fields(), action="user.created",
-                  after={"id": user_id, "username": username, "role": role, "wards": list(wards) if wards else None})
+    audit_append(
+        conn,
+        at=now,
+        **actor.audit_fields(),
+        action="user.created",
+        after={"id": user_id, "username": username, "role": role, "wards": list(wards) if wards else None},
+    )
     return True
 
 
 def _upsert_external(
-    conn: Connection, username: str, name: str, role: str, wards: tuple[str, ...] | None, actor: Actor,
+    conn: Connection,
+    username: str,
+    name: str,
+    role: str,
+    wards: tuple[str, ...] | None,
+    actor: Actor,
     now: dt.datetime,
 ) -> UserRow:
     value = list(wards) if wards is not None else None
@@ -218,14 +248,35 @@ def _upsert_external(
     if row is None:
         user_id = secrets.token_hex(8)
         # "!" is no argon2 hash: such an account can never sign in with a password.
-        conn.execute(insert(_U).values(id=user_id, username=username, display_name=name, password_hash="!",
-                                       role=role, wards=value, created_at=now, password_changed_at=now))
-        audit_append(conn, at=now, **actor.audit_fields(), action="user.created",
-                      after={"username": username, "role": role, "wards": value})
+        conn.execute(
+            insert(_U).values(
+                id=user_id,
+                username=username,
+                display_name=name,
+                password_hash="!",
+                role=role,
+                wards=value,
+                created_at=now,
+                password_changed_at=now,
+            )
+        )
+        audit_append(
+            conn,
+            at=now,
+            **actor.audit_fields(),
+            action="user.created",
+            after={"username": username, "role": role, "wards": value},
+        )
     elif (row.role, row.wards, row.display_name) != (role, value, name):
         conn.execute(update(_U).where(_U.c.id == row.id).values(role=role, wards=value, display_name=name))
-        audit_append(conn, at=now, **actor.audit_fields(), action="user.updated",
-                      before={"role": row.role, "wards": row.wards}, after={"role": role, "wards": value})
+        audit_append(
+            conn,
+            at=now,
+            **actor.audit_fields(),
+            action="user.updated",
+            before={"role": row.role, "wards": row.wards},
+            after={"role": role, "wards": value},
+        )
     found = _find_user(conn, username)
     assert found is not None
     return found[0]
@@ -246,8 +297,7 @@ def _disable_user(conn: Connection, username: str, actor: Actor, now: dt.datetim
         return False
     conn.execute(update(_U).where(_U.c.id == row.id).values(disabled_at=now))
     conn.execute(update(_S).where(_S.c.user_id == row.id, _S.c.revoked_at.is_(None)).values(revoked_at=now))
-    audit_append(conn, at=now, **actor.audit_fields(), action="user.disabled",
-                  after={"username": username})
+    audit_append(conn, at=now, **actor.audit_fields(), action="user.disabled", after={"username": username})
     return True
 
 
@@ -258,19 +308,28 @@ def _set_password(conn: Connection, username: str, digest: str, actor: Actor, no
     conn.execute(update(_U).where(_U.c.id == row.id).values(password_hash=digest, password_changed_at=now))
     # A new password ends every session that the old one opened.
     conn.execute(update(_S).where(_S.c.user_id == row.id, _S.c.revoked_at.is_(None)).values(revoked_at=now))
-    audit_append(conn, at=now, **actor.audit_fields(), action="user.password_reset",
-                  after={"username": username})
+    audit_append(conn, at=now, **actor.audit_fields(), action="user.password_reset", after={"username": username})
     return True
 
 
 def _insert_session(
-    conn: Connection, id_hash: str, user_id: str | None, credential_id: str | None, idle: int | None,
-    expires: dt.datetime | None, now: dt.datetime,
+    conn: Connection,
+    id_hash: str,
+    user_id: str | None,
+    credential_id: str | None,
+    idle: int | None,
+    expires: dt.datetime | None,
+    now: dt.datetime,
 ) -> None:
     conn.execute(
         insert(_S).values(
-            id_hash=id_hash, user_id=user_id, credential_id=credential_id, created_at=now, last_seen_at=now,
-            idle_secs=idle, expires_at=expires,
+            id_hash=id_hash,
+            user_id=user_id,
+            credential_id=credential_id,
+            created_at=now,
+            last_seen_at=now,
+            idle_secs=idle,
+            expires_at=expires,
         )
     )
 
@@ -307,9 +366,9 @@ def _resolve_session(conn: Connection, id_hash: str, now: dt.datetime) -> Princi
 def _revoke_sessions(
     conn: Connection, column: str, value: str, now: dt.datetime, actor: Actor, everywhere: bool
 ) -> int:
-    done = int(conn.execute(
-        update(_S).where(_S.c[column] == value, _S.c.revoked_at.is_(None)).values(revoked_at=now)
-    ).rowcount)
+    done = int(
+        conn.execute(update(_S).where(_S.c[column] == value, _S.c.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+    )
     if done or everywhere:
         action = "session.signed_out_everywhere" if everywhere else "session.signed_out"
         audit_append(conn, at=now, **actor.audit_fields(), action=action, after={"sessions": done})

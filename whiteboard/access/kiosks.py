@@ -63,9 +63,7 @@ class Kiosks:
         the code's holder acts here; the admin who made the code is in the `display.pairing_code` record."""
         token = new_token()
         cred_id = secrets.token_hex(8)
-        ok: bool = await self._store.write(
-            _redeem, hash_token(normalise(typed)), cred_id, hash_token(token), utc_now()
-        )
+        ok: bool = await self._store.write(_redeem, hash_token(normalise(typed)), cred_id, hash_token(token), utc_now())
         return (cred_id, token) if ok else None
 
     async def list(self) -> list[DisplayRow]:
@@ -73,7 +71,6 @@ class Kiosks:
 
     async def rename(self, cred_id: str, label: str, actor: Actor) -> bool:
         return await self._store.write(_rename, cred_id, label, actor, utc_now())
-
 
 
 def _insert_code(
@@ -85,8 +82,14 @@ def _insert_code(
     conn.execute(
         insert(_P).values(code_hash=code_hash, ward_id=ward_id, label=label, created_at=now, expires_at=expires)
     )
-    audit_append(conn, at=now, **actor.audit_fields(), action="display.pairing_code",
-                  ward_id=ward_id, after={"label": label, "expires_at": iso(expires)})
+    audit_append(
+        conn,
+        at=now,
+        **actor.audit_fields(),
+        action="display.pairing_code",
+        ward_id=ward_id,
+        after={"label": label, "expires_at": iso(expires)},
+    )
 
 
 def _redeem(conn: Connection, code_hash: str, cred_id: str, token_hash: str, now: dt.datetime) -> bool:
@@ -99,8 +102,14 @@ def _redeem(conn: Connection, code_hash: str, cred_id: str, token_hash: str, now
     conn.execute(update(_P).where(_P.c.code_hash == code_hash).values(used_at=now, credential_id=cred_id))
     screen = Actor(row.label, "display", cred_id, source="pairing")
     insert_credential(conn, cred_id, token_hash, "display", (row.ward_id,), row.label, screen, now)
-    audit_append(conn, at=now, **screen.audit_fields(), action="display.enrolled", ward_id=row.ward_id,
-                  after={"credential": cred_id})
+    audit_append(
+        conn,
+        at=now,
+        **screen.audit_fields(),
+        action="display.enrolled",
+        ward_id=row.ward_id,
+        after={"credential": cred_id},
+    )
     return True
 
 
@@ -114,6 +123,12 @@ def _rename(conn: Connection, cred_id: str, label: str, actor: Actor, now: dt.da
     if old is None:
         return False
     conn.execute(update(_C).where(_C.c.id == cred_id).values(label=label))
-    audit_append(conn, at=now, **actor.audit_fields(), action="display.renamed",
-                  before={"id": cred_id, "label": old.label}, after={"id": cred_id, "label": label})
+    audit_append(
+        conn,
+        at=now,
+        **actor.audit_fields(),
+        action="display.renamed",
+        before={"id": cred_id, "label": old.label},
+        after={"id": cred_id, "label": label},
+    )
     return True

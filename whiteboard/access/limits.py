@@ -58,5 +58,10 @@ class RateLimiter:
         wait = self.take(key)
         if wait > 0:
             retry = max(1, round(wait + 0.5))
-            raise ApiError(429, "rate_limited", f"too many {what}; try again in {retry} s", None,
-                           headers={"Retry-After": str(retry)})
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many {what}; try again in {retry} s",
+                None,
+                headers={"Retry-After": str(retry)},
+            )

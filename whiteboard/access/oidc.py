@@ -132,8 +132,9 @@ class Oidc:
         name = str(claims.get("name") or claims.get("preferred_username") or claims["sub"])
         # The provider vouched for this person, so the audit of their account's change names them (source oidc).
         actor = Actor(name, str(role), None, source="oidc")
-        user = await self._accounts.upsert_external_user(f"oidc:{claims['sub']}"[:100], name, str(role), wards,
-                                                         actor=actor)
+        user = await self._accounts.upsert_external_user(
+            f"oidc:{claims['sub']}"[:100], name, str(role), wards, actor=actor
+        )
         if user.disabled:
             raise OidcError("this account is disabled here; ask an admin")
         return user, flow

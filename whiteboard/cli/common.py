@@ -81,8 +81,10 @@ def with_store(url: str, fn: Callable[[Store], Awaitable[T]], *, checked: bool =
         try:
             await migrate.upgrade(url)
         except Exception as exc:
-            fail(f"cannot open the database ({database_label(url)}): {exc}\n"
-                  "Check WHITEBOARD_DATABASE_URL / --database-url.")
+            fail(
+                f"cannot open the database ({database_label(url)}): {exc}\n"
+                "Check WHITEBOARD_DATABASE_URL / --database-url."
+            )
         store = open_store(url)
         await store.connect()
         try:

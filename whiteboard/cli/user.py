@@ -38,8 +38,9 @@ def _accounts(store: Store) -> Any:
 @click.option("--name", default=None, help="Full name, shown in the audit trail (default: the username).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
 @DB_OPTION
-def user_add(username: str, role: str, wards: tuple[str, ...], name: str | None, password_stdin: bool,
-             database_url: str) -> None:
+def user_add(
+    username: str, role: str, wards: tuple[str, ...], name: str | None, password_stdin: bool, database_url: str
+) -> None:
     """Create a staff account (at least 12 characters of password)."""
     from whiteboard.access.accounts import AccountError
 
@@ -48,8 +49,9 @@ def user_add(username: str, role: str, wards: tuple[str, ...], name: str | None,
 
     async def add(store: Store) -> str:
         try:
-            result: str = await _accounts(store).add_user(username, name or username, password, role, wards or None,
-                                                          actor=cli_actor())
+            result: str = await _accounts(store).add_user(
+                username, name or username, password, role, wards or None, actor=cli_actor()
+            )
         except (AccountError, ValueError) as exc:
             fail(str(exc))
         return result

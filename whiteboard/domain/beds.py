@@ -287,11 +287,17 @@ def parse_display_profile(body: Any) -> DisplayProfile:
         raise DomainError("fields must be a list of field names", "fields", "wrong_type")
     for name in raw:
         if name in redact.NEVER_ON_DISPLAY:
-            raise DomainError(f"{name!r} identifies the patient or is staff-only: it is never shown on a display",
-                              "fields", "not_displayable")
+            raise DomainError(
+                f"{name!r} identifies the patient or is staff-only: it is never shown on a display",
+                "fields",
+                "not_displayable",
+            )
         if name not in redact.DISPLAYABLE:
-            raise DomainError(f"unknown field {name!r}; choose from: {', '.join(sorted(redact.DISPLAYABLE))}",
-                              "fields", "unknown_value")
+            raise DomainError(
+                f"unknown field {name!r}; choose from: {', '.join(sorted(redact.DISPLAYABLE))}",
+                "fields",
+                "unknown_value",
+            )
     return DisplayProfile(frozenset(raw))
 
 
@@ -413,6 +419,12 @@ def _admit(fields: JSONDict, now: dt.datetime) -> JSONDict:
 
 def blank_bed(bed_id: str, bay: str) -> JSONDict:
     return {
-        "id": bed_id, "bay": bay, "status": "empty", "notes": "", "patient": None, "updated_at": None, "version": 0,
+        "id": bed_id,
+        "bay": bay,
+        "status": "empty",
+        "notes": "",
+        "patient": None,
+        "updated_at": None,
+        "version": 0,
         "similar_name": False,
     }

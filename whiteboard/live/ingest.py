@@ -168,8 +168,12 @@ class Ingest:
                 await self._log.append(row.log, row.seq, row.payload)
             result = await self._log.append(written.log, written.seq, written.payload)
             if result.status is AppendStatus.GAP:
-                log.error("%s: cannot append seq %d, log top is %d and the outbox lacks the rows between",
-                          written.ward_id, written.seq, result.top)
+                log.error(
+                    "%s: cannot append seq %d, log top is %d and the outbox lacks the rows between",
+                    written.ward_id,
+                    written.seq,
+                    result.top,
+                )
         self._metrics.log_appends.labels(result.status.value).inc()
         if result.top > self._tops.get(written.ward_id, 0):
             self._tops[written.ward_id] = result.top

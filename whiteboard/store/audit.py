@@ -80,8 +80,6 @@ _AUDIT_DEFAULTS: dict[str, Any] = dict.fromkeys(
 )
 
 
-
-
 def append(conn: Connection, *, head: tuple[int, str] | None = None, **fields: Any) -> tuple[int, str]:
     """Add a record to its chain (the ward's, or `_system`) in the caller's transaction; returns the new head.
 
@@ -124,7 +122,6 @@ def _lock_head(conn: Connection, chain: str) -> tuple[int, str]:
     return int(row.pos), str(row.head)
 
 
-
 def verify_chains(conn: Connection) -> tuple[int, int, str | None]:
     """(records, chains, the first problem or None), walking each chain in order."""
     heads = {r.chain: (r.pos, r.head) for r in conn.execute(select(_AC)).all()}
@@ -142,8 +139,14 @@ def verify_chains(conn: Connection) -> tuple[int, int, str | None]:
 
 
 def query(
-    conn: Connection, ward: str | None, wards: tuple[str, ...] | None, bed: str | None,
-    since: dt.datetime | None, until: dt.datetime | None, limit: int, person: str | None = None,
+    conn: Connection,
+    ward: str | None,
+    wards: tuple[str, ...] | None,
+    bed: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    limit: int,
+    person: str | None = None,
     before: int | None = None,
 ) -> list[JSONDict]:
     q = select(_A)
@@ -164,10 +167,21 @@ def query(
     rows = conn.execute(q.order_by(_A.c.id.desc()).limit(limit)).all()
     return [
         {
-            "id": r.id, "at": iso(aware(r.at) or r.at), "actor": r.actor, "credential_id": r.credential_id,
-            "role": r.role, "source": r.source, "action": r.action, "ward": r.ward_id, "bed": r.bed_id,
-            "offset": f"{r.seq}-0" if r.seq is not None else None, "before": r.before, "after": r.after,
-            "request_id": r.request_id, "hash": r.hash, "prev_hash": r.prev_hash,
+            "id": r.id,
+            "at": iso(aware(r.at) or r.at),
+            "actor": r.actor,
+            "credential_id": r.credential_id,
+            "role": r.role,
+            "source": r.source,
+            "action": r.action,
+            "ward": r.ward_id,
+            "bed": r.bed_id,
+            "offset": f"{r.seq}-0" if r.seq is not None else None,
+            "before": r.before,
+            "after": r.after,
+            "request_id": r.request_id,
+            "hash": r.hash,
+            "prev_hash": r.prev_hash,
         }
         for r in rows
     ]

@@ -33,24 +33,41 @@ _AC = cast(Table, AuditChain.__table__)
 
 
 def insert_credential(
-    conn: Connection, cred_id: str, token_hash: str, role: str, wards: tuple[str, ...] | None, label: str,
-    actor: Actor, now: dt.datetime,
+    conn: Connection,
+    cred_id: str,
+    token_hash: str,
+    role: str,
+    wards: tuple[str, ...] | None,
+    label: str,
+    actor: Actor,
+    now: dt.datetime,
 ) -> None:
     conn.execute(
         insert(_C).values(
-            id=cred_id, token_hash=token_hash, role=role, wards=list(wards) if wards is not None else None,
-            label=label, created_at=now,
+            id=cred_id,
+            token_hash=token_hash,
+            role=role,
+            wards=list(wards) if wards is not None else None,
+            label=label,
+            created_at=now,
         )
     )
     audit.append(
-        conn, at=now, **actor.audit_fields(), action="credential.created",
+        conn,
+        at=now,
+        **actor.audit_fields(),
+        action="credential.created",
         after={"id": cred_id, "role": role, "wards": list(wards) if wards else None, "label": label},
     )
 
 
 def _cred(r: Any) -> CredentialRow:
     return CredentialRow(
-        r.id, r.role, tuple(r.wards) if r.wards is not None else None, r.label, aware(r.created_at) or r.created_at,
+        r.id,
+        r.role,
+        tuple(r.wards) if r.wards is not None else None,
+        r.label,
+        aware(r.created_at) or r.created_at,
         aware(r.revoked_at),
     )
 
@@ -65,12 +82,16 @@ def list_credentials(conn: Connection) -> list[CredentialRow]:
 
 
 def revoke_credential(conn: Connection, cred_id: str, actor: Actor, now: dt.datetime) -> bool:
-    done = conn.execute(
-        update(_C).where(_C.c.id == cred_id, _C.c.revoked_at.is_(None)).values(revoked_at=now)
-    ).rowcount
+    done = conn.execute(update(_C).where(_C.c.id == cred_id, _C.c.revoked_at.is_(None)).values(revoked_at=now)).rowcount
     if done:
         audit.append(
-            conn, at=now, actor=actor.name, credential_id=actor.credential_id, role=actor.role, source=actor.source,
-            action="credential.revoked", after={"id": cred_id},
+            conn,
+            at=now,
+            actor=actor.name,
+            credential_id=actor.credential_id,
+            role=actor.role,
+            source=actor.source,
+            action="credential.revoked",
+            after={"id": cred_id},
         )
     return bool(done)

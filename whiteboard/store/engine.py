@@ -54,7 +54,6 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-
 class Store:
     """Async facade over the database. Construct with `open_store(url)`, then `await connect()`."""
 

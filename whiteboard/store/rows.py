@@ -66,7 +66,6 @@ class WardInfo:
         return log_name(self.id, self.uid)
 
 
-
 @dataclass(frozen=True, slots=True)
 class CredentialRow:
     id: str

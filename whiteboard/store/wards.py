@@ -28,8 +28,17 @@ def load_ward(conn: Connection, ward_id: str) -> WardState | None:
     # One statement, so PostgreSQL's READ COMMITTED still gives beds and seq from the same instant.
     rows = conn.execute(
         select(
-            _W.c.uid, _W.c.name, _W.c.seq, _W.c.display_fields,
-            _B.c.id, _B.c.bay, _B.c.status, _B.c.notes, _B.c.patient, _B.c.updated_at, _B.c.seq.label("version"),
+            _W.c.uid,
+            _W.c.name,
+            _W.c.seq,
+            _W.c.display_fields,
+            _B.c.id,
+            _B.c.bay,
+            _B.c.status,
+            _B.c.notes,
+            _B.c.patient,
+            _B.c.updated_at,
+            _B.c.seq.label("version"),
         )
         .select_from(_W.outerjoin(_B, _B.c.ward_id == _W.c.id))
         .where(_W.c.id == ward_id)
@@ -62,9 +71,7 @@ def load_ward(conn: Connection, ward_id: str) -> WardState | None:
 
 
 def list_wards(conn: Connection) -> list[WardInfo]:
-    counts = (
-        select(_B.c.ward_id, func.count().label("n")).group_by(_B.c.ward_id).subquery()
-    )
+    counts = select(_B.c.ward_id, func.count().label("n")).group_by(_B.c.ward_id).subquery()
     rows = conn.execute(
         select(_W.c.id, _W.c.uid, _W.c.name, func.coalesce(counts.c.n, 0))
         .select_from(_W.outerjoin(counts, counts.c.ward_id == _W.c.id))
@@ -96,7 +103,11 @@ def add_wards(
                 ],
             )
         audit.append(
-            conn, at=now, **actor.audit_fields(), action="ward.created", ward_id=ward_id,
+            conn,
+            at=now,
+            **actor.audit_fields(),
+            action="ward.created",
+            ward_id=ward_id,
             after={"name": name, "beds": [b for b, _ in beds]},
         )
         created.append(ward_id)
@@ -112,6 +123,10 @@ def seed_beds(conn: Connection, ward_id: str, beds: list[JSONDict], actor: Actor
             .values(status=bed["status"], notes=bed.get("notes", ""), patient=bed.get("patient"), updated_at=now)
         )
     audit.append(
-        conn, at=now, **actor.audit_fields(), action="ward.seeded", ward_id=ward_id,
+        conn,
+        at=now,
+        **actor.audit_fields(),
+        action="ward.seeded",
+        ward_id=ward_id,
         after={"beds": len(beds)},
     )

@@ -54,8 +54,13 @@ _UPD_SEQ = (
 _UPD_BED = (
     update(_B)
     .where(_B.c.ward_id == bindparam("ward"), _B.c.id == bindparam("bed"))
-    .values(status=bindparam("status"), notes=bindparam("notes"), patient=bindparam("patient"),
-            updated_at=bindparam("now"), seq=bindparam("seq"))
+    .values(
+        status=bindparam("status"),
+        notes=bindparam("notes"),
+        patient=bindparam("patient"),
+        updated_at=bindparam("now"),
+        seq=bindparam("seq"),
+    )
 )
 _INS_OUTBOX = insert(_O)
 
@@ -68,9 +73,19 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
     head = (int(ward.audit_pos), str(ward.audit_head))
     if isinstance(req.patch, ReadRecord):
         pos, digest = audit.append(
-            conn, head=head, at=now, actor=req.actor.name, credential_id=req.actor.credential_id,
-            role=req.actor.role, source=req.actor.source, action=req.patch.action, ward_id=req.ward_id,
-            bed_id=req.bed_id, seq=ward.seq, after=req.patch.detail, request_id=req.request_id,
+            conn,
+            head=head,
+            at=now,
+            actor=req.actor.name,
+            credential_id=req.actor.credential_id,
+            role=req.actor.role,
+            source=req.actor.source,
+            action=req.patch.action,
+            ward_id=req.ward_id,
+            bed_id=req.bed_id,
+            seq=ward.seq,
+            after=req.patch.detail,
+            request_id=req.request_id,
         )
         conn.execute(audit.UPDATE_WARD_HEAD, {"ward": req.ward_id, "a_pos": pos, "a_head": digest})
         return Written(req.ward_id, log, ward.seq, None, None)
@@ -94,8 +109,15 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
     similar = _similar_name_moves(conn, req, bed["patient"], change.patient)
     conn.execute(
         _UPD_BED,
-        {"ward": req.ward_id, "bed": req.bed_id, "status": change.status, "notes": change.notes,
-         "patient": change.patient, "now": now, "seq": seq},
+        {
+            "ward": req.ward_id,
+            "bed": req.bed_id,
+            "status": change.status,
+            "notes": change.notes,
+            "patient": change.patient,
+            "now": now,
+            "seq": seq,
+        },
     )
     evt: JSONDict = {
         "kind": change.kind,
@@ -149,7 +171,12 @@ def _similar_name_moves(
 
 
 def _write_display_profile(
-    conn: Connection, req: WriteRequest, profile: DisplayProfile, seq: int, head: tuple[int, str], log: str,
+    conn: Connection,
+    req: WriteRequest,
+    profile: DisplayProfile,
+    seq: int,
+    head: tuple[int, str],
+    log: str,
     now: dt.datetime,
 ) -> Written:
     """A ward-level change travels the same path as a bed change, so every instance's boards follow it."""
@@ -160,19 +187,31 @@ def _write_display_profile(
     seq += 1
     at = iso(now)
     evt: JSONDict = {
-        "kind": "ward.display_profile", "ward": req.ward_id, "bed": None,
-        "changes": {"display_fields": value}, "at": at, "by": req.actor.name,
+        "kind": "ward.display_profile",
+        "ward": req.ward_id,
+        "bed": None,
+        "changes": {"display_fields": value},
+        "at": at,
+        "by": req.actor.name,
     }
     payload = orjson.dumps(evt)
     conn.execute(insert(_O).values(ward_id=req.ward_id, seq=seq, log=log, payload=payload, created_at=now))
     pos, digest = audit.append(
-        conn, head=head, at=now, actor=req.actor.name, credential_id=req.actor.credential_id, role=req.actor.role,
-        source=req.actor.source, action="ward.display_profile", ward_id=req.ward_id, seq=seq,
-        before={"display_fields": before}, after={"display_fields": value}, request_id=req.request_id,
+        conn,
+        head=head,
+        at=now,
+        actor=req.actor.name,
+        credential_id=req.actor.credential_id,
+        role=req.actor.role,
+        source=req.actor.source,
+        action="ward.display_profile",
+        ward_id=req.ward_id,
+        seq=seq,
+        before={"display_fields": before},
+        after={"display_fields": value},
+        request_id=req.request_id,
     )
     conn.execute(
-        update(_W)
-        .where(_W.c.id == req.ward_id)
-        .values(seq=seq, display_fields=value, audit_pos=pos, audit_head=digest)
+        update(_W).where(_W.c.id == req.ward_id).values(seq=seq, display_fields=value, audit_pos=pos, audit_head=digest)
     )
     return Written(req.ward_id, log, seq, evt, payload)

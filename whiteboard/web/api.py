@@ -181,14 +181,16 @@ async def ward_events(request: Request) -> Response:
         raise ApiError(400, "bad_offset", str(exc), "since") from None
     limit = whole_number(q.get("limit", "100"))
     if limit is None or not 1 <= limit <= state.settings.events_page_max:
-        raise ApiError(400, "bad_limit", f"limit must be a whole number from 1 to {state.settings.events_page_max}",
-                       "limit")
+        raise ApiError(
+            400, "bad_limit", f"limit must be a whole number from 1 to {state.settings.events_page_max}", "limit"
+        )
     view = ch.view
     epoch, entries = await state.eventlog.read(view.log, after, limit)
     top = max(view.seq, entries[-1].seq if entries else 0)
     if not recovery.is_recovered(after, entries, epoch=epoch, want_epoch=q.get("epoch"), top=top):
         raise ApiError(
-            410, "gone",
+            410,
+            "gone",
             f"events after {offsets.format(after)} are no longer kept for this epoch: load the ward snapshot again",
             "since",
         )
@@ -261,7 +263,8 @@ async def audit(request: Request) -> Response:
                 orjson.dumps(rec[c]).decode() if isinstance(rec[c], (dict, list)) else rec[c] for c in AUDIT_CSV_COLUMNS
             )
         return Response(
-            out.getvalue(), media_type="text/csv; charset=utf-8",
+            out.getvalue(),
+            media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
         )
     if fmt == "fhir":
@@ -290,8 +293,7 @@ async def display_profile(request: Request) -> Response:
         profile = parse_display_profile(await read_json(request))
         state = wb(request)
         written = await state.ingest.submit(
-            WriteRequest(ch.view.id, None, profile, request_actor(who, request),
-                         request_id=_request_id(request))
+            WriteRequest(ch.view.id, None, profile, request_actor(who, request), request_id=_request_id(request))
         )
         await ch.wait_for(written.seq, state.settings.own_write_wait_secs)
     return JSONResponse(_profile_body(ch.view))

@@ -1032,13 +1032,21 @@ def _paths() -> dict[str, Any]:
                 "summary": "The audit trail with filters and a CSV download (`ward_manager` and `admin`).",
                 "security": _OPTIONAL_AUTH,
                 "parameters": [
-                    *({"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                      for n in ("ward", "bed", "person", "since", "until")),
-                    {"name": "before", "in": "query", "required": False, "description": "Older records: the id "
-                     "below which this page starts (the page's own link).", "schema": {"type": "string"}},
+                    *(
+                        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                        for n in ("ward", "bed", "person", "since", "until")
+                    ),
+                    {
+                        "name": "before",
+                        "in": "query",
+                        "required": False,
+                        "description": "Older records: the id below which this page starts (the page's own link).",
+                        "schema": {"type": "string"},
+                    },
                 ],
-                "responses": _page("The audit page.", {"400": {"description": "`before` is not a record id.",
-                                                                "content": _HTML}}),
+                "responses": _page(
+                    "The audit page.", {"400": {"description": "`before` is not a record id.", "content": _HTML}}
+                ),
             }
         },
         **{
@@ -1070,10 +1078,18 @@ def _paths() -> dict[str, Any]:
                 },
             }
             for path, op, summary, fields in (
-                ("/admin/displays", "displays", "Wall displays: pairing codes, rename, revoke",
-                 ("csrf", "action", "ward", "label", "id")),
-                ("/admin/users", "users", "Staff accounts: add, disable, new password",
-                 ("csrf", "action", "username", "name", "role", "wards", "password")),
+                (
+                    "/admin/displays",
+                    "displays",
+                    "Wall displays: pairing codes, rename, revoke",
+                    ("csrf", "action", "ward", "label", "id"),
+                ),
+                (
+                    "/admin/users",
+                    "users",
+                    "Staff accounts: add, disable, new password",
+                    ("csrf", "action", "username", "name", "role", "wards", "password"),
+                ),
             )
         },
     }

@@ -50,8 +50,9 @@ async def _gate(request: Request, floor: str) -> Principal | Response:
     if who is None:
         return to_login(request)
     if not who.at_least(floor):
-        return problem(request, 403, "Not allowed", f"This page is for the {floor.replace('_', ' ')} role and above.",
-                        who)
+        return problem(
+            request, 403, "Not allowed", f"This page is for the {floor.replace('_', ' ')} role and above.", who
+        )
     return who
 
 
@@ -95,13 +96,24 @@ async def audit_page(request: Request) -> Response:
     try:
         before = _record_id(q.get("before"))
     except ValueError:
-        return problem(request, 400, "Not a page of the audit trail",
-                        "The link's `before` is not a record number. Start again from the audit trail.", who,
-                        ("/audit", "Open the audit trail"))
+        return problem(
+            request,
+            400,
+            "Not a page of the audit trail",
+            "The link's `before` is not a record number. Start again from the audit trail.",
+            who,
+            ("/audit", "Open the audit trail"),
+        )
     since, until = _when(filters["since"], zone), _when(filters["until"], zone)
     found = await wb(request).store.audit(
-        ward=filters["ward"] or None, wards=who.wards, bed=filters["bed"] or None, person=filters["person"] or None,
-        since=since, until=until, limit=AUDIT_PAGE_ROWS + 1, before=before,
+        ward=filters["ward"] or None,
+        wards=who.wards,
+        bed=filters["bed"] or None,
+        person=filters["person"] or None,
+        since=since,
+        until=until,
+        limit=AUDIT_PAGE_ROWS + 1,
+        before=before,
     )
     page = found[:AUDIT_PAGE_ROWS]
     kept = {k: v for k, v in filters.items() if v}
@@ -113,12 +125,23 @@ async def audit_page(request: Request) -> Response:
     ]
     # The CSV gets the same times, in UTC, so it holds the records this page lists.
     times = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v is not None}
-    csv_query = urlencode({**{k: v for k, v in kept.items() if k not in ("since", "until")}, **times,
-                           "format": "csv", "limit": 5000})
-    return render(request, "audit.html", {
-        "who": who, "records": rows, "filters": filters, "csv_url": f"/api/audit?{csv_query}",
-        "limit": AUDIT_PAGE_ROWS, "zone": settings.timezone, "older_url": older, "newest_url": newest,
-    })
+    csv_query = urlencode(
+        {**{k: v for k, v in kept.items() if k not in ("since", "until")}, **times, "format": "csv", "limit": 5000}
+    )
+    return render(
+        request,
+        "audit.html",
+        {
+            "who": who,
+            "records": rows,
+            "filters": filters,
+            "csv_url": f"/api/audit?{csv_query}",
+            "limit": AUDIT_PAGE_ROWS,
+            "zone": settings.timezone,
+            "older_url": older,
+            "newest_url": newest,
+        },
+    )
 
 
 async def displays_page(request: Request) -> Response:
@@ -137,8 +160,9 @@ async def displays_page(request: Request) -> Response:
         actor = _actor(who)
         try:
             if action == "pair":
-                code, expires = await kiosks.new_code(form.get("ward", ""), form.get("label", "").strip() or "display",
-                                                      actor=actor)
+                code, expires = await kiosks.new_code(
+                    form.get("ward", ""), form.get("label", "").strip() or "display", actor=actor
+                )
                 message = f"Enter this code on the wall screen's sign-in page before {expires:%H:%M} UTC."
             elif action == "rename" and form.get("label", "").strip():
                 await kiosks.rename(form.get("id", ""), form["label"].strip(), actor=actor)
@@ -151,8 +175,18 @@ async def displays_page(request: Request) -> Response:
             message = exc.message
     displays = await kiosks.list()
     wards = await state.store.list_wards()
-    return render(request, "admin_displays.html", {"who": who, "displays": displays, "wards": wards,
-                                                   "message": message, "code": code, "csrf": csrf_token(request)})
+    return render(
+        request,
+        "admin_displays.html",
+        {
+            "who": who,
+            "displays": displays,
+            "wards": wards,
+            "message": message,
+            "code": code,
+            "csrf": csrf_token(request),
+        },
+    )
 
 
 async def users_page(request: Request) -> Response:
@@ -171,8 +205,14 @@ async def users_page(request: Request) -> Response:
         try:
             if action == "add":
                 wards = tuple(w.strip() for w in form.get("wards", "").split(",") if w.strip()) or None
-                await state.accounts.add_user(username, form.get("name", "").strip() or username,
-                                              form.get("password", ""), form.get("role", ""), wards, actor=actor)
+                await state.accounts.add_user(
+                    username,
+                    form.get("name", "").strip() or username,
+                    form.get("password", ""),
+                    form.get("role", ""),
+                    wards,
+                    actor=actor,
+                )
                 message = f"Created {username}."
             elif action == "disable":
                 await state.accounts.disable_user(username, actor=actor)
@@ -186,5 +226,8 @@ async def users_page(request: Request) -> Response:
             message = str(exc)
     users = await state.accounts.list_users()
     roles = [r for r in ROLES if r != "display"]
-    return render(request, "admin_users.html", {"who": who, "users": users, "roles": roles, "message": message,
-                                                "csrf": csrf_token(request)})
+    return render(
+        request,
+        "admin_users.html",
+        {"who": who, "users": users, "roles": roles, "message": message, "csrf": csrf_token(request)},
+    )

@@ -1,5 +1,4 @@
-"""The pages that show wards: the home page, the wall board, the phone view and the ops page.
-"""
+"""The pages that show wards: the home page, the wall board, the phone view and the ops page."""
 
 from __future__ import annotations
 
@@ -44,8 +43,14 @@ async def board(request: Request) -> Response:
         return to_login(request)
     ward_id = request.path_params["ward"]
     if not who.can_read_ward(ward_id):
-        return problem(request, 403, "Not allowed", f"This credential does not show ward {ward_id}.", who,
-                        (home_for(who), "Go to your start page"))
+        return problem(
+            request,
+            403,
+            "Not allowed",
+            f"This credential does not show ward {ward_id}.",
+            who,
+            (home_for(who), "Go to your start page"),
+        )
     state = wb(request)
     try:
         ch = await state.hub.channel(ward_id)
@@ -81,14 +86,26 @@ async def mobile(request: Request) -> Response:
         return to_login(request)
     if who.role == "display":
         ward = who.wards[0] if who.wards else ""
-        return problem(request, 403, "This is a wall-display credential",
-                        "A display credential shows one ward's public board and cannot open the staff view.", who,
-                        (f"/board/{ward}", "Open the board"))
+        return problem(
+            request,
+            403,
+            "This is a wall-display credential",
+            "A display credential shows one ward's public board and cannot open the staff view.",
+            who,
+            (f"/board/{ward}", "Open the board"),
+        )
     if not who.at_least("viewer"):
-        return problem(request, 403, "No ward access", "This credential sees no patient data (it is for the ops "
-                        "team).", who, (home_for(who), "Open the ops page"))
-    wards = [{"id": w.id, "name": w.name, "beds": w.beds} for w in await wb(request).store.list_wards()
-             if who.covers(w.id)]
+        return problem(
+            request,
+            403,
+            "No ward access",
+            "This credential sees no patient data (it is for the ops team).",
+            who,
+            (home_for(who), "Open the ops page"),
+        )
+    wards = [
+        {"id": w.id, "name": w.name, "beds": w.beds} for w in await wb(request).store.list_wards() if who.covers(w.id)
+    ]
     context = {
         "who": who,
         "wards": wards,
@@ -116,6 +133,12 @@ async def ops_page(request: Request) -> Response:
     if who is None:
         return to_login(request)
     if not who.sees_metrics:
-        return problem(request, 403, "Not allowed", "The ops page is for the ops and admin roles.", who,
-                        (home_for(who), "Go to your start page"))
+        return problem(
+            request,
+            403,
+            "Not allowed",
+            "The ops page is for the ops and admin roles.",
+            who,
+            (home_for(who), "Go to your start page"),
+        )
     return render(request, "ops.html", {"who": who})

@@ -1,5 +1,4 @@
-"""Signing in and out: the login form, OpenID Connect, the session cookie, sign-out (login CSRF checked).
-"""
+"""Signing in and out: the login form, OpenID Connect, the session cookie, sign-out (login CSRF checked)."""
 
 from __future__ import annotations
 
@@ -84,9 +83,18 @@ async def login(request: Request) -> Response:
     if wait > 0:
         retry = str(max(1, round(wait + 0.5)))
         log_refusal(request, 429, "too_many_sign_ins", "sign-in")
-        response = render(request, "login.html", {
-            "error": f"Too many failed sign-ins. Wait {retry} seconds, then try again.", "next": nxt or "",
-            "signed_in": None, "username": username, "oidc": _oidc(request)}, 429)
+        response = render(
+            request,
+            "login.html",
+            {
+                "error": f"Too many failed sign-ins. Wait {retry} seconds, then try again.",
+                "next": nxt or "",
+                "signed_in": None,
+                "username": username,
+                "oidc": _oidc(request),
+            },
+            429,
+        )
         response.headers["Retry-After"] = retry
         return response
     session: str | None = None
@@ -119,13 +127,23 @@ async def login(request: Request) -> Response:
         log_refusal(request, 401, "sign_in_failed", f"sign-in as {username!r}" if username else "token sign-in")
         # The name tried, never the password, token or code: the trail shows guessing without holding secrets.
         tried = _printable(username)
-        await state.accounts.audit_sign_in(Actor(tried or f"({method})", "none", None, source="login"), ok=False,
-                                           detail={"method": method, "client": client, "username": tried or None})
-        return render(request, "login.html", {"error": error, "next": nxt or "", "signed_in": None,
-                                              "username": username, "oidc": _oidc(request)}, 401)
+        await state.accounts.audit_sign_in(
+            Actor(tried or f"({method})", "none", None, source="login"),
+            ok=False,
+            detail={"method": method, "client": client, "username": tried or None},
+        )
+        return render(
+            request,
+            "login.html",
+            {"error": error, "next": nxt or "", "signed_in": None, "username": username, "oidc": _oidc(request)},
+            401,
+        )
     security_log.info("signed in", extra={"credential": who.credential_id, "role": who.role, "client": client})
-    await state.accounts.audit_sign_in(page_actor(who, "pairing" if method == "pairing" else "login"), ok=True,
-                                       detail={"method": method, "client": client})
+    await state.accounts.audit_sign_in(
+        page_actor(who, "pairing" if method == "pairing" else "login"),
+        ok=True,
+        detail={"method": method, "client": client},
+    )
     target = home_for(who)
     if who.role != "display" and nxt is not None:
         target = nxt
@@ -137,8 +155,15 @@ async def login(request: Request) -> Response:
 
 def set_session_cookie(request: Request, response: Response, who: Principal, token: str) -> None:
     max_age = DISPLAY_COOKIE_MAX_AGE_SECS if who.role == "display" else wb(request).settings.session_max_age_secs
-    response.set_cookie(auth.COOKIE_NAME, token, max_age=max_age, path="/", httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        auth.COOKIE_NAME,
+        token,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
 
 
 def _oidc(request: Request) -> Oidc | None:
@@ -160,8 +185,15 @@ async def oidc_start(request: Request) -> Response:
     except OidcError as exc:
         return problem(request, 503, "Sign-in unavailable", str(exc))
     response = RedirectResponse(url, status_code=303)
-    response.set_cookie(FLOW_COOKIE, flow, max_age=600, path="/login", httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        FLOW_COOKIE,
+        flow,
+        max_age=600,
+        path="/login",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 
@@ -179,14 +211,16 @@ async def oidc_callback(request: Request) -> Response:
         client = _client(request)
         # Counted like a failed password, so a flood of forged callbacks cannot fill the audit trail.
         if state.login_limiter.take(f"ip:{client}") == 0:
-            await state.accounts.audit_sign_in(Actor("(oidc)", "none", None, source="oidc"), ok=False,
-                                               detail={"method": "oidc", "client": client})
+            await state.accounts.audit_sign_in(
+                Actor("(oidc)", "none", None, source="oidc"), ok=False, detail={"method": "oidc", "client": client}
+            )
         return problem(request, 403, "Not signed in", str(exc))
     who = user.principal()
     session = await state.accounts.start_session(user_id=user.id)
     security_log.info("signed in", extra={"credential": who.credential_id, "role": who.role, "via": "oidc"})
-    await state.accounts.audit_sign_in(page_actor(who, "oidc"), ok=True, detail={"method": "oidc",
-                                                                            "client": _client(request)})
+    await state.accounts.audit_sign_in(
+        page_actor(who, "oidc"), ok=True, detail={"method": "oidc", "client": _client(request)}
+    )
     response = RedirectResponse(flow.next or home_for(who), status_code=303)
     set_session_cookie(request, response, who, session)
     response.delete_cookie(FLOW_COOKIE, path="/login")
@@ -209,8 +243,10 @@ async def logout(request: Request) -> Response:
         elif who is not None and token.startswith(auth.SESSION_PREFIX):
             await state.accounts.end_session(token, page_actor(who, "logout"))
         if who is not None:
-            security_log.info("signed out", extra={"credential": who.credential_id, "role": who.role,
-                                                   "everywhere": bool(form.get("everywhere"))})
+            security_log.info(
+                "signed out",
+                extra={"credential": who.credential_id, "role": who.role, "everywhere": bool(form.get("everywhere"))},
+            )
         state.auth.forget(token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.COOKIE_NAME, path="/", httponly=True, samesite="strict")

@@ -56,8 +56,16 @@ FLAG_LABELS: Final = {
 
 
 # Codes a reader might not guess; the board's key explains only these (space on a wall is precious).
-LEGEND_FLAGS: Final = ("pressure_damage", "nil_by_mouth", "nutrition", "learning_disability", "infection", "isolation",
-                       "dnacpr", "similar_name")
+LEGEND_FLAGS: Final = (
+    "pressure_damage",
+    "nil_by_mouth",
+    "nutrition",
+    "learning_disability",
+    "infection",
+    "isolation",
+    "dnacpr",
+    "similar_name",
+)
 
 
 FIELD_LABELS: Final = {
@@ -129,8 +137,14 @@ def to_login(request: Request) -> Response:
     return RedirectResponse("/login?" + urlencode({"next": here}), status_code=303)
 
 
-def problem(request: Request, status: int, title: str, message: str, who: Principal | None = None,
-             link: tuple[str, str] | None = None) -> Response:
+def problem(
+    request: Request,
+    status: int,
+    title: str,
+    message: str,
+    who: Principal | None = None,
+    link: tuple[str, str] | None = None,
+) -> Response:
     context = {"title": title, "message": message, "status": status, "who": who, "link": link}
     return render(request, "problem.html", context, status)
 
