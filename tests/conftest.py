@@ -120,7 +120,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def eventlog_url(request: pytest.FixtureRequest) -> str:
     if request.param == "memory":
         return "memory://"
-    return request.getfixturevalue("redis_url")
+    return str(request.getfixturevalue("redis_url"))
 
 
 @pytest.fixture

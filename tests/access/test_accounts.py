@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
@@ -206,7 +206,7 @@ def test_user_cli(tmp_path: Path) -> None:
 
 def test_a_wall_screen_enrols_once_with_a_pairing_code(site: Site) -> None:
 
-    from sqlalchemy import update
+    from sqlalchemy import Table, update
 
     from whiteboard.access.kiosks import Kiosks
     from whiteboard.store.models import PairingCode
@@ -224,7 +224,7 @@ def test_a_wall_screen_enrols_once_with_a_pairing_code(site: Site) -> None:
     assert site.run(kiosks.rename(shown.id, "Bay 1 corridor", actor=SETUP))
     expired, _ = site.run(kiosks.new_code(WARD, "late", actor=SETUP))
     long_ago = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    codes = PairingCode.__table__
+    codes = cast(Table, PairingCode.__table__)
     site.run(site.state.store.write(lambda conn: conn.execute(update(codes).values(expires_at=long_ago))))
     assert site.login(token=expired).status_code == 401
     assert site.run(site.state.store.revoke_credential(shown.id, SETUP))

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -40,7 +41,7 @@ def client(provider: Provider, tmp_path: Path) -> Iterator[TestClient]:
         yield c
 
 
-def sso(client: TestClient, next_path: str = "") -> httpx.Response:
+def sso(client: TestClient, next_path: str = "") -> httpx2.Response:
     """Click the button, let the provider sign the person in, come back: the answer of the callback."""
     client.cookies.clear()
     start = client.get("/login/oidc" + (f"?next={next_path}" if next_path else ""), follow_redirects=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import pytest
 
@@ -13,8 +14,8 @@ from whiteboard.errors import DomainError
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 
 
-def bed(status: str = "empty", patient: dict[str, object] | None = None, notes: str = "") -> dict[str, object]:
-    return {"status": status, "notes": notes, "patient": patient}
+def bed(status: str = "empty", patient: Mapping[str, object] | None = None, notes: str = "") -> dict[str, object]:
+    return {"status": status, "notes": notes, "patient": dict(patient) if patient is not None else None}
 
 
 def apply(b: dict[str, object], body: dict[str, object]) -> BedChange | None:

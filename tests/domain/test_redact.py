@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from whiteboard.domain import redact
 
 PATIENT = {
@@ -40,7 +42,12 @@ def test_a_profile_cannot_ask_for_identifiers() -> None:
 
 
 def test_events_are_filtered_like_snapshots() -> None:
-    event = {"kind": "bed.updated", "ward": "w", "bed": "B1", "changes": {"notes": "n", "patient": PATIENT}}
+    event: dict[str, Any] = {
+        "kind": "bed.updated",
+        "ward": "w",
+        "bed": "B1",
+        "changes": {"notes": "n", "patient": PATIENT},
+    }
     out = redact.event(event, redact.display_audience(None))
     assert "notes" not in out["changes"] and "name" not in out["changes"]["patient"]
     assert event["changes"]["notes"] == "n"  # the stored event is untouched

@@ -11,7 +11,7 @@ import asyncio
 import shutil
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 
 import pytest
 
@@ -83,8 +83,8 @@ async def test_submit_commits_then_appends_in_order(store: Store, elog: EventLog
         await ingest.aclose()
 
 
-async def _equals(coro: object, expected: object) -> bool:
-    return await coro == expected  # type: ignore[misc]
+async def _equals(coro: Awaitable[object], expected: object) -> bool:
+    return bool(await coro == expected)
 
 
 async def _outbox(store: Store, ward: str) -> list[int]:

@@ -241,7 +241,7 @@ async def test_upgrading_chains_the_records_written_before(database_url: str) ->
     try:
         await old.write(
             lambda conn: [
-                conn.execute(text(sql), params)
+                conn.execute(text(sql), bound)
                 for sql, params in [
                     ("INSERT INTO wards (id, uid, name, seq, created_at) VALUES ('w0', 'u0', 'W0', 0, :t)", {}),
                     *[
@@ -253,7 +253,7 @@ async def test_upgrading_chains_the_records_written_before(database_url: str) ->
                         for w in ("w0", "w0", None)
                     ],
                 ]
-                for params in [{**params, "t": utc_now()}]
+                for bound in [{**params, "t": utc_now()}]
             ]
         )
     finally:

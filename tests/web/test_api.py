@@ -459,7 +459,7 @@ def every_answer(api: Api) -> list[tuple[str, str, Any]]:
         for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
             for who in ("admin", None):
                 headers = api.as_(who) if who else {}
-                body = {} if method in {"POST", "PUT", "PATCH"} else None
+                body: dict[str, object] | None = {} if method in {"POST", "PUT", "PATCH"} else None
                 r = api.c.request(method, path, headers=headers, json=body, follow_redirects=False)
                 answers.append((method, path, r))
     for method, path in [("GET", "/no/such/page"), ("DELETE", f"/api/wards/{WARD}"), ("GET", "/static/css/board.css"),
@@ -505,7 +505,7 @@ def test_audit_exports_as_fhir_auditevents(api: Api) -> None:
     r = api.c.get("/api/audit", params={"ward": WARD, "format": "fhir"}, headers=api.as_("admin"))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
     bundle = Bundle.model_validate(r.json())
-    events = [e.resource for e in bundle.entry or []]
+    events: list[Any] = [e.resource for e in bundle.entry or []]
     assert {e.action for e in events} >= {"C", "R"}  # the admission created a record, the viewer read it
     admitted = next(e for e in events if e.action == "C" and e.entity[0].what.display == f"{WARD}/B1")
     assert admitted.agent[0].who.display == "test nurse" and admitted.type.code == "110110"

@@ -119,7 +119,7 @@ with_if_match = st.fixed_dictionaries({"If-Match": etags}, optional=optional_hea
 
 def committed(s: InProcessSite) -> Any:
     """The ward as the database holds it (sequence and beds), not as any cache or view has it."""
-    state = s.run(s.app.state.wb.store.load_ward(WARD))  # type: ignore[attr-defined]
+    state: Any = s.run(s.app.state.wb.store.load_ward(WARD))  # type: ignore[attr-defined]
     return state.seq, state.beds
 
 
@@ -135,15 +135,15 @@ def assert_answer(r: Any, *, json_endpoint: bool = True) -> None:
 
 
 def with_uid(s: InProcessSite, headers: dict[str, bytes]) -> dict[str, bytes]:
-    state = s.run(s.app.state.wb.store.load_ward(WARD))  # type: ignore[attr-defined]
+    state: Any = s.run(s.app.state.wb.store.load_ward(WARD))  # type: ignore[attr-defined]
     return {k: v.replace(UID.encode(), state.uid[:8].encode()) for k, v in headers.items()}
 
 
 def write_and_check(s: InProcessSite, method: str, url: str, body: bytes, headers: dict[str, bytes]) -> None:
     headers = with_uid(s, headers)
     before = committed(s)
-    r = s.c.request(method, url, content=body, headers={**s.as_("nurse"), "Content-Type": "application/json",
-                                                          **headers})  # fmt: skip
+    sent: dict[str, Any] = {**s.as_("nurse"), "Content-Type": "application/json", **headers}
+    r = s.c.request(method, url, content=body, headers=sent)
     assert_answer(r)
     if r.status_code >= 400:
         assert committed(s) == before, f"a refused write ({r.status_code} {r.text[:200]}) changed the ward"
@@ -190,8 +190,10 @@ def test_hostile_event_queries_are_answered(
     app_site: InProcessSite, query: dict[str, str], headers: dict[str, bytes]
 ) -> None:
     s = app_site
-    assert_answer(s.c.get(f"/api/wards/{WARD}/events", params=query, headers={**s.as_("nurse"), **headers}))
-    assert_answer(s.c.get(f"/api/wards/{WARD}", params=query, headers={**s.as_("display"), **headers}))
+    nurse: dict[str, Any] = {**s.as_("nurse"), **headers}
+    display: dict[str, Any] = {**s.as_("display"), **headers}
+    assert_answer(s.c.get(f"/api/wards/{WARD}/events", params=query, headers=nurse))
+    assert_answer(s.c.get(f"/api/wards/{WARD}", params=query, headers=display))
 
 
 @BOUNDED
@@ -217,7 +219,8 @@ def test_hostile_credentials_are_refused_cleanly(
 ) -> None:
     s = app_site
     for url in ("/api/wards", f"/api/wards/{WARD}", "/metrics", "/api/ops"):
-        r = s.c.get(url, headers={**headers, "Authorization": auth})
+        sent: dict[str, Any] = {**headers, "Authorization": auth}
+        r = s.c.get(url, headers=sent)
         assert_answer(r)
         assert r.status_code in (401, 403), (url, r.status_code)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-import httpx
+import httpx2
 
 from tests.conftest import InProcessSite
 from whiteboard.web.security import HEADERS
@@ -27,11 +27,11 @@ EXPECTED = {
 }
 
 
-def security_headers(r: httpx.Response) -> dict[str, str]:
+def security_headers(r: httpx2.Response) -> dict[str, str]:
     return {name: r.headers.get(name, "<missing>") for name in EXPECTED}
 
 
-def every_route_kind(s: InProcessSite) -> dict[str, httpx.Response]:
+def every_route_kind(s: InProcessSite) -> dict[str, httpx2.Response]:
     ward = f"/api/wards/{s.WARD}"
     snapshot = s.c.get(ward, headers=s.as_("nurse"))
     return {

@@ -2,6 +2,7 @@
 per command group (serve, token, ward, user, display, audit, db), what they share in `common`.
 
 Every flag is mirrored by a `WHITEBOARD_*` environment variable (shown in --help).
+May import anything: the command line is the top of the house (import-linter's layers in pyproject.toml).
 """
 
 from __future__ import annotations
