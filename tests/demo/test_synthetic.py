@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from whiteboard.demo.changes import random_change
 from whiteboard.demo.synthetic import (
     DISCHARGE_STATUSES,
     FLAGS,
@@ -20,7 +21,6 @@ from whiteboard.demo.synthetic import (
     age_on,
     demo_wards,
     nhs_number_is_valid,
-    random_change,
     synthetic_nhs_number,
 )
 from whiteboard.domain import news2

@@ -17,7 +17,8 @@ from typing import cast
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.engine import make_url
 
-from whiteboard.demo.synthetic import demo_wards, random_change
+from whiteboard.demo.changes import random_change
+from whiteboard.demo.synthetic import demo_wards
 from whiteboard.domain.beds import parse_patch
 from whiteboard.domain.clock import utc_now
 from whiteboard.errors import ApiError

@@ -1,4 +1,4 @@
-"""Synthetic demo wards and a stream of plausible nurse edits, for demos, load tests and screenshots.
+"""Synthetic demo wards, for demos, load tests and screenshots (the edits that follow: `changes.py`).
 
 No real person's data: names are random pairings of common UK first names and surnames, and NHS
 numbers are drawn from the 999 range that NHS Digital keeps for test data (they still pass the
@@ -8,7 +8,6 @@ mod-11 check so validators treat them as well formed). Everything is determinist
 
 from __future__ import annotations
 
-import bisect
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,7 +72,7 @@ _CLOSED_NOTES: Final = ("Closed - norovirus in bay", "Closed - staffing", "Close
 
 
 @dataclass(frozen=True)
-class _WardSpec:
+class WardSpec:
     id: str
     name: str
     consultants: tuple[str, ...]
@@ -82,16 +81,16 @@ class _WardSpec:
     scale_2_share: float  # share of patients on SpO2 Scale 2 (prescribed for hypercapnic respiratory failure)
 
 
-_WARDS: Final = (
-    _WardSpec("ward-7a", "Ward 7A — Acute Medical Unit", ("Dr A. Patel", "Dr S. Okafor", "Dr H. Clarke"),
+WARDS: Final = (
+    WardSpec("ward-7a", "Ward 7A — Acute Medical Unit", ("Dr A. Patel", "Dr S. Okafor", "Dr H. Clarke"),
               ("RN Kofi Mensah", "RN Grace Walker", "RN Priya Sharma", "RN Tomasz Nowak"), 18, 0.05),
-    _WardSpec("ward-12", "Ward 12 — Respiratory", ("Dr R. Hughes", "Dr M. Chen", "Dr F. Hussain"),
+    WardSpec("ward-12", "Ward 12 — Respiratory", ("Dr R. Hughes", "Dr M. Chen", "Dr F. Hussain"),
               ("RN Siobhan Murphy", "RN Daniel Evans", "RN Abena Asante", "RN Wei Li"), 30, 0.3),
-    _WardSpec("ward-4", "Ward 4 — Elderly Care", ("Dr J. Fraser", "Dr N. Begum", "Dr P. Kowalski"),
+    WardSpec("ward-4", "Ward 4 — Elderly Care", ("Dr J. Fraser", "Dr N. Begum", "Dr P. Kowalski"),
               ("RN Marcia Campbell", "RN Gareth Morgan", "RN Aisha Khan", "RN Emily Turner"), 70, 0.05),
-    _WardSpec("ward-21", "Ward 21 — Surgical", ("Mr T. Robinson", "Ms K. Adeyemi", "Mr D. Singh"),
+    WardSpec("ward-21", "Ward 21 — Surgical", ("Mr T. Robinson", "Ms K. Adeyemi", "Mr D. Singh"),
               ("RN Callum Stewart", "RN Ngozi Okonkwo", "RN Sophie Bennett", "RN Rajesh Shah"), 18, 0.0),
-    _WardSpec("ward-9", "Ward 9 — Cardiology", ("Dr L. Wong", "Dr E. Morris", "Dr C. Boateng"),
+    WardSpec("ward-9", "Ward 9 — Cardiology", ("Dr L. Wong", "Dr E. Morris", "Dr C. Boateng"),
               ("RN Niamh Kelly", "RN Samuel Harris", "RN Mei Nguyen", "RN Winston Francis"), 30, 0.0),
 )  # fmt: skip
 
@@ -131,137 +130,27 @@ def age_on(dob: date, today: date) -> int:
 
 def demo_wards(rng: random.Random, now: datetime) -> list[DemoWard]:
     """Build every demo ward; the first always has a free bed, a bed being cleaned and patients to show."""
-    now = _utc(now)
+    now = as_utc(now)
     wards = []
-    for index, spec in enumerate(_WARDS):
+    for index, spec in enumerate(WARDS):
         layout = _layout(rng)
         statuses = [_random_status(rng) for _ in layout]
         if index == 0:
             _ensure_statuses(rng, statuses, ("empty", "cleaning"))
         beds: list[dict[str, Any]] = []
         for (bed_id, bay), status in zip(layout, statuses, strict=True):
-            patient = _patient(rng, spec, now) if status == "occupied" else None
-            beds.append({"id": bed_id, "bay": bay, "status": status, "notes": _note(rng, status), "patient": patient})
+            patient = make_patient(rng, spec, now) if status == "occupied" else None
+            beds.append(
+                {"id": bed_id, "bay": bay, "status": status, "notes": random_note(rng, status), "patient": patient}
+            )
         _flag_similar_names([b["patient"] for b in beds if b["patient"] is not None])
         wards.append(DemoWard(id=spec.id, name=spec.name, beds=tuple(beds)))
     return wards
 
 
-def random_change(
-    rng: random.Random, beds: Sequence[dict[str, Any]], now: datetime
-) -> tuple[str, dict[str, Any]] | None:
-    """One plausible edit a nurse might make, as `(bed_id, PATCH body)`.
-
-    Admissions and discharges are weighted by occupancy so that a ward left running drifts to and
-    stays around 80-95 % of its usable (not blocked or closed) beds.
-    """
-    now = _utc(now)
-    if not beds:
-        return None
-    occupied = [b for b in beds if b.get("status") == "occupied" and isinstance(b.get("patient"), dict)]
-    empty = [b for b in beds if b.get("status") == "empty"]
-    cleaning = [b for b in beds if b.get("status") == "cleaning"]
-    usable = sum(1 for b in beds if b.get("status") not in ("blocked", "closed"))
-    occupancy = len(occupied) / usable if usable else 1.0
-
-    options: list[tuple[float, str]] = [(1.5, "notes")]
-    if empty:
-        options.append((_band(occupancy, (6.0, 2.0, 0.3, 0.0)), "admit"))
-    if cleaning:
-        options.append((2.0, "cleaned"))
-    if occupied:
-        options.append((_band(occupancy, (0.05, 0.25, 0.6, 1.5)), "discharge"))
-        options += [(2.0, "red_green"), (3.0, "tasks"), (0.7, "nurse"), (1.0, "edd"), (3.0, "news2")]
-
-    while options:
-        kinds = [k for _, k in options]
-        kind = rng.choices(kinds, weights=[w for w, _ in options])[0] if any(w > 0 for w, _ in options) else kinds[0]
-        change = _make_change(rng, kind, beds, occupied, empty, cleaning, now)
-        if change is not None:
-            return change
-        options = [(w, k) for w, k in options if k != kind]
-    return None
-
-
-def _make_change(
-    rng: random.Random,
-    kind: str,
-    beds: Sequence[dict[str, Any]],
-    occupied: list[dict[str, Any]],
-    empty: list[dict[str, Any]],
-    cleaning: list[dict[str, Any]],
-    now: datetime,
-) -> tuple[str, dict[str, Any]] | None:
-    if kind == "notes":
-        bed = rng.choice(beds)
-        note = "" if bed.get("notes") and rng.random() < 0.4 else _note(rng, str(bed.get("status")), always=True)
-        return (str(bed["id"]), {"notes": note}) if note != bed.get("notes") else None
-    if kind == "admit":
-        return str(rng.choice(empty)["id"]), {"status": "occupied", "patient": _admission(rng, beds, now)}
-    if kind == "cleaned":
-        return str(rng.choice(cleaning)["id"]), {"status": "empty"}
-    if kind == "discharge":
-        return str(rng.choice(occupied)["id"]), {"patient": None, "status": "cleaning"}
-
-    bed = rng.choice(occupied)
-    patient: dict[str, Any] = bed["patient"]
-    update: dict[str, Any]
-    if kind == "red_green":
-        red = [b for b in occupied if b["patient"].get("red_green") != "green"]
-        if not red:
-            return None
-        bed, update = rng.choice(red), {"red_green": "green"}
-    elif kind == "tasks":
-        update = {"tasks": _updated_tasks(rng, patient.get("tasks"))}
-    elif kind == "nurse":
-        pool = sorted({str(b["patient"]["named_nurse"]) for b in occupied if b["patient"].get("named_nurse")})
-        choices = [n for n in pool if n != patient.get("named_nurse")]
-        if not choices:
-            return None
-        update = {"named_nurse": rng.choice(choices)}
-    elif kind == "edd":
-        edd = (now.date() + timedelta(days=rng.randint(0, 7))).isoformat()
-        if edd == patient.get("edd"):
-            return None
-        update = {"edd": edd}
-    else:  # news2: a fresh set of obs, sent as a feed would send it
-        result = news2.score(_observations(rng, 0.0))
-        update = {"news2": {"score": result.score, "red_score": result.red_score}}
-    return str(bed["id"]), {"patient": update}
-
-
-def _updated_tasks(rng: random.Random, current: object) -> list[dict[str, Any]]:
-    """Tick a pending task, or add one; the full list goes back because PATCH replaces `tasks` whole."""
-    tasks = [dict(t) for t in current if isinstance(t, dict)] if isinstance(current, list) else []
-    pending = [t for t in tasks if not t.get("done")]
-    if pending and (len(tasks) >= 4 or rng.random() < 0.6):
-        rng.choice(pending)["done"] = True
-        return tasks
-    ids = [str(t.get("id", "")) for t in tasks]
-    next_number = max((int(i[1:]) for i in ids if i.startswith("t") and i[1:].isdigit()), default=0) + 1
-    if len(tasks) >= 4:
-        tasks = pending  # all ticked (else we ticked one above): clear them off to make room
-    tasks.append(_task(rng, next_number, done=False))  # never reuse a cleared task's id
-    return tasks
-
-
-def _admission(rng: random.Random, beds: Sequence[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """A new patient arriving now: starts the day red, with only the score a feed would send."""
-    patients = [b["patient"] for b in beds if isinstance(b.get("patient"), dict)]
-    consultants = tuple(sorted({str(p["consultant"]) for p in patients if p.get("consultant")}))
-    nurses = tuple(sorted({str(p["named_nurse"]) for p in patients if p.get("named_nurse")}))
-    spec = _WARDS[0]
-    spec = _WardSpec(spec.id, spec.name, consultants or spec.consultants, nurses or spec.nurses, 18, 0.05)
-    patient = _patient(rng, spec, now, admitted_at=now)
-    patient["red_green"] = "red"
-    patient["news2"] = {"score": patient["news2"]["score"], "red_score": patient["news2"]["red_score"]}
-    surnames = {_surname(str(p.get("name", ""))) for p in patients}
-    if _surname(patient["name"]) in surnames and "similar_name" not in patient["flags"]:
-        patient["flags"] = [*patient["flags"][:2], "similar_name"]
-    return patient
-
-
-def _patient(rng: random.Random, spec: _WardSpec, now: datetime, admitted_at: datetime | None = None) -> dict[str, Any]:
+def make_patient(
+    rng: random.Random, spec: WardSpec, now: datetime, admitted_at: datetime | None = None
+) -> dict[str, Any]:
     sex = rng.choices(("F", "M", "X"), weights=(48, 48, 4))[0]
     first_names = FEMALE_FIRST_NAMES if sex == "F" else MALE_FIRST_NAMES if sex == "M" else rng.choice(
         (FEMALE_FIRST_NAMES, MALE_FIRST_NAMES))  # fmt: skip
@@ -275,10 +164,10 @@ def _patient(rng: random.Random, spec: _WardSpec, now: datetime, admitted_at: da
         admitted_at = now - timedelta(seconds=rng.randrange(20 * 24 * 3600))
     edd, optimised, pathway, discharge_status = _discharge_plan(rng, today)
     recorded_at = now - timedelta(seconds=rng.randrange(6 * 3600))
-    obs = _observations(rng, spec.scale_2_share)
+    obs = observations(rng, spec.scale_2_share)
     flags = rng.sample([f for f in FLAGS if f != "similar_name"], k=rng.choices((0, 1, 2, 3), (40, 35, 18, 7))[0])
     task_count = rng.choices((0, 1, 2, 3, 4), weights=(25, 30, 25, 12, 8))[0]
-    tasks = [_task(rng, n, done=rng.random() < 0.3) for n in range(1, task_count + 1)]
+    tasks = [make_task(rng, n, done=rng.random() < 0.3) for n in range(1, task_count + 1)]
     return {
         "name": f"{first} {surname}",
         "initials": f"{first[0]}.{surname[0]}.",
@@ -316,7 +205,7 @@ def _discharge_plan(rng: random.Random, today: date) -> tuple[str | None, bool, 
     return (today + timedelta(days=days)).isoformat(), optimised, pathway, status
 
 
-def _observations(rng: random.Random, scale_2_share: float) -> news2.Observations:
+def observations(rng: random.Random, scale_2_share: float) -> news2.Observations:
     """Plausible vital signs: mostly stable, some unwell, a few sick, so every NEWS2 band shows up."""
     acuity = rng.choices((0, 1, 2), weights=(70, 22, 8))[0]
 
@@ -340,7 +229,7 @@ def _observations(rng: random.Random, scale_2_share: float) -> news2.Observation
     )
 
 
-def _task(rng: random.Random, number: int, *, done: bool) -> dict[str, Any]:
+def make_task(rng: random.Random, number: int, *, done: bool) -> dict[str, Any]:
     kind = rng.choice(TASK_KINDS)
     return {"id": f"t{number}", "kind": kind, "text": rng.choice(_TASK_TEXTS[kind]), "done": done}
 
@@ -359,11 +248,6 @@ def _layout(rng: random.Random) -> list[tuple[str, str]]:
     return beds
 
 
-def _band(occupancy: float, weights: tuple[float, float, float, float]) -> float:
-    """Pick the weight for occupancy below 80 %, 80-90 %, 90-95 % and from 95 % up."""
-    return weights[bisect.bisect_right((0.8, 0.9, 0.95), occupancy)]
-
-
 def _random_status(rng: random.Random) -> str:
     return rng.choices(STATUSES, weights=(7, 80, 7, 3, 3))[0]
 
@@ -376,7 +260,7 @@ def _ensure_statuses(rng: random.Random, statuses: list[str], wanted: Sequence[s
             statuses[rng.choice(occupied)] = status
 
 
-def _note(rng: random.Random, status: str, *, always: bool = False) -> str:
+def random_note(rng: random.Random, status: str, *, always: bool = False) -> str:
     notes = {"occupied": _OCCUPIED_NOTES, "empty": _EMPTY_NOTES, "cleaning": _CLEANING_NOTES,
              "blocked": _BLOCKED_NOTES, "closed": _CLOSED_NOTES}.get(status, _OCCUPIED_NOTES)  # fmt: skip
     chance = 1.0 if always or status in ("blocked", "closed") else 0.3
@@ -387,13 +271,13 @@ def _flag_similar_names(patients: list[dict[str, Any]]) -> None:
     """Add the similar-name safety flag where two patients on the ward share a surname (keeping at most 3 flags)."""
     counts: dict[str, int] = {}
     for p in patients:
-        counts[_surname(p["name"])] = counts.get(_surname(p["name"]), 0) + 1
+        counts[surname_of(p["name"])] = counts.get(surname_of(p["name"]), 0) + 1
     for p in patients:
-        if counts[_surname(p["name"])] > 1:
+        if counts[surname_of(p["name"])] > 1:
             p["flags"] = [*p["flags"][:2], "similar_name"]
 
 
-def _surname(name: str) -> str:
+def surname_of(name: str) -> str:
     return name.rsplit(" ", 1)[-1].casefold()
 
 
@@ -410,7 +294,7 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     return moment.astimezone(UTC)
