@@ -11,7 +11,6 @@ from whiteboard.domain.clock import iso, utc_now
 from whiteboard.errors import ApiError
 from whiteboard.state import wb
 from whiteboard.web.http import audit_read, credential_token
-from whiteboard.web.pages.login import set_session_cookie
 from whiteboard.web.pages.render import (
     FIELD_LABELS,
     FLAG_LABELS,
@@ -20,6 +19,7 @@ from whiteboard.web.pages.render import (
     page_principal,
     problem,
     render,
+    set_session_cookie,
     to_login,
 )
 

@@ -17,12 +17,12 @@ from whiteboard.state import wb
 from whiteboard.store import Actor
 from whiteboard.web.http import log_refusal, security_log
 from whiteboard.web.pages.render import (
-    DISPLAY_COOKIE_MAX_AGE_SECS,
     home_for,
     page_actor,
     page_principal,
     problem,
     render,
+    set_session_cookie,
 )
 
 
@@ -151,19 +151,6 @@ async def login(request: Request) -> Response:
     set_session_cookie(request, response, who, session)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def set_session_cookie(request: Request, response: Response, who: Principal, token: str) -> None:
-    max_age = DISPLAY_COOKIE_MAX_AGE_SECS if who.role == "display" else wb(request).settings.session_max_age_secs
-    response.set_cookie(
-        auth.COOKIE_NAME,
-        token,
-        max_age=max_age,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
 
 
 def _oidc(request: Request) -> Oidc | None:

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 import whiteboard
-from whiteboard.access import nav
+from whiteboard.access import auth, nav
 from whiteboard.access.auth import Principal
 from whiteboard.state import wb
 from whiteboard.store import Actor
@@ -163,3 +163,16 @@ def home_for(who: Principal) -> str:
 
 def page_actor(who: Principal, source: str) -> Actor:
     return Actor(who.name, who.role, who.credential_id, source=source)
+
+
+def set_session_cookie(request: Request, response: Response, who: Principal, token: str) -> None:
+    max_age = DISPLAY_COOKIE_MAX_AGE_SECS if who.role == "display" else wb(request).settings.session_max_age_secs
+    response.set_cookie(
+        auth.COOKIE_NAME,
+        token,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
