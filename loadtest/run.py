@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             wait_ready(host, server)
             log(f"server pid {server.pid} ready on {host} ({args.backend})")
+            meta["server_pid"] = server.pid
             sampler = Sampler(server.pid, report / "server.csv")
             sampler.start()
         cmd = [
@@ -284,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+            meta["locust_pid"] = locust.pid
             try:
                 locust.wait(limit)
             except subprocess.TimeoutExpired:
