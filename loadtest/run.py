@@ -85,6 +85,13 @@ class Sampler(threading.Thread):
                 self.halt.wait(1.0)
 
 
+def _capture(errors: list[BaseException], fn: Any) -> None:
+    try:
+        fn()
+    except BaseException as exc:
+        errors.append(exc)
+
+
 class Backend:
     """A throwaway database (and Redis prefix) for one run, removed afterwards."""
 
@@ -113,7 +120,13 @@ class Backend:
             finally:
                 await conn.close()
 
-        asyncio.run(run())
+        # Its own thread and loop, so the asyncio bench can call it too.
+        errors: list[BaseException] = []
+        worker = threading.Thread(target=lambda: _capture(errors, lambda: asyncio.run(run())))
+        worker.start()
+        worker.join(60)
+        if errors:
+            raise errors[0]
 
     def create(self) -> None:
         if self.db_name:
