@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import datetime as dt
 import json
 import os
@@ -48,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SERVER_CORE, CLIENT_CORE = 0, 1
 CONNECT_CONCURRENCY = 100
+# Whether clients offer permessage-deflate (browsers do; the ceiling figures in issue 9 are without it).
+COMPRESSION: contextvars.ContextVar[str | None] = contextvars.ContextVar("compression", default=None)
 DRAIN_S = 15.0
 
 
@@ -195,6 +198,7 @@ async def subscribe(
             additional_headers=headers,
             max_size=2**24,
             ping_interval=None,
+            compression=COMPRESSION.get(),
             open_timeout=120,
         )
         await ws.recv()  # the snapshot
@@ -235,7 +239,11 @@ async def write_all(server: Server, rate: float, duration: float, tally: Tally) 
     errors = 0
     t0 = time.perf_counter()
     if server.target == "bare":
-        async with connect(f"{server.url}/write", ping_interval=None) as w:
+        async with connect(
+            f"{server.url}/write",
+            ping_interval=None,
+            compression=COMPRESSION.get(),
+        ) as w:
             for i in range(n):
                 await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
                 ward, marker = server.wards[i % len(server.wards)], f"m{i}"
@@ -304,6 +312,7 @@ async def traffic_phase(
                     "200",
                     "--format",
                     "raw",
+                    *(["--gil"] if os.environ.get("LOADTEST_PY_SPY_GIL") else []),
                     "--nonblocking",
                     "--output",
                     str(out),
@@ -468,8 +477,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of updates per phase")
     ap.add_argument("--beds", type=int, default=24)
     ap.add_argument("--idle", type=int, default=0, help="also measure RSS per connection with N idle connections")
+    ap.add_argument(
+        "--compression",
+        choices=("none", "deflate"),
+        default="none",
+        help="clients offer permessage-deflate (as browsers do) or not (default)",
+    )
     ap.add_argument("--targets", default="bare,embedded,redis+postgresql")
-    ap.add_argument("--py-spy", help="path to py-spy: profile the whiteboard server during the first phase")
+    ap.add_argument(
+        "--py-spy",
+        help="path to py-spy: profile each whiteboard server during its first phase (LOADTEST_PY_SPY_GIL=1: --gil)",
+    )
     ap.add_argument("--out", type=Path, help="JSON results (default loadtest/reports/bench-<stamp>.json)")
     args = ap.parse_args(argv)
     if os.cpu_count() and os.cpu_count() < 2:  # type: ignore[operator]
@@ -477,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     limit = raise_nofile(2 * (args.wards * max(int(s) for s in args.subs.split(",")) + args.idle) + 1024)
     log(f"open files limit {limit}")
     pin(CLIENT_CORE)
+    COMPRESSION.set("deflate" if args.compression == "deflate" else None)
     result = asyncio.run(bench(args))
     out = args.out or ROOT / "loadtest" / "reports" / f"bench-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
