@@ -80,9 +80,15 @@ def summarise(report: Path, profile: Profile, p99_bar: float, meta: dict[str, An
     steady = [r for r in rows if r[0] >= steady_from]
     sustained = len(steady) / max(1e-9, end - steady_from)
     monthly = sustained * SECONDS_PER_MONTH
-    timed_ms = [r[3] for r in rows if (r[1] != "WS" and timed(r[2])) or r[2] == "event (live)"]  # the p99 bar
-    http_ms = [r[3] for r in rows if r[1] != "WS" and timed(r[2])]
-    live = stats([r[3] for r in rows if r[2] == "event (live)"])
+
+    # The p99 bars judge the steady load, after the ramp (when every client signs in at once; argon2 is
+    # slow on purpose); the whole run's p99 is reported beside them.
+    def bar_ms(part: list[tuple[float, str, str, float, int]]) -> list[float]:
+        return [r[3] for r in part if (r[1] != "WS" and timed(r[2])) or r[2] == "event (live)"]
+
+    timed_ms = bar_ms(steady)
+    http_ms = [r[3] for r in steady if r[1] != "WS" and timed(r[2])]
+    live = stats([r[3] for r in steady if r[2] == "event (live)"])
     failures = sum(r[4] for r in rows)
     server = server_figures(report, start, end)
     overall = stats(timed_ms)
@@ -110,6 +116,8 @@ def summarise(report: Path, profile: Profile, p99_bar: float, meta: dict[str, An
         "monthly_equivalent": round(monthly),
         "multiple_of_7m": round(monthly / TRUST_MONTHLY_REQUESTS, 1),
         "p99_ms": overall["p99"],
+        "p99_ms_whole_run": stats(bar_ms(rows))["p99"],
+        "steady_from_s": round(steady_from - start, 1),
         "http_p99_ms": stats(http_ms)["p99"],
         "ws_event_latency_ms": live,
         "requests_by_type": {k: {**stats(v), "failures": fails[k]} for k, v in sorted(by_type.items())},
@@ -187,7 +195,8 @@ def render(summary: dict[str, Any]) -> str:
         f"profile {summary['profile']}: {summary['requests']:,} requests in {summary['duration_s']} s, "
         f"{summary['failures']} failures, {summary['rps']} req/s ({summary['sustained_rps']} sustained)",
         f"monthly equivalent {summary['monthly_equivalent']:,} = {summary['multiple_of_7m']}× a large trust's 7M",
-        f"p99 {summary['p99_ms']} ms (HTTP {summary['http_p99_ms']} ms); live event latency "
+        f"p99 {summary['p99_ms']} ms after the {summary['steady_from_s']} s ramp (HTTP {summary['http_p99_ms']} ms; "
+        f"whole run {summary['p99_ms_whole_run']} ms); live event latency "
         + ", ".join(f"{k} {v}" for k, v in summary["ws_event_latency_ms"].items()),
         "events: " + ", ".join(f"{k} {v}" for k, v in summary["integrity"].items() if k != "lost_examples"),
     ]
