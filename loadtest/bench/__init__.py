@@ -1,0 +1,1 @@
+"""Fan-out benchmark: `python -m loadtest.bench --help` (see fanout.py)."""

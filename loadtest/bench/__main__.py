@@ -1,0 +1,5 @@
+import sys
+
+from loadtest.bench.fanout import main
+
+sys.exit(main())

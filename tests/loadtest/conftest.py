@@ -1,0 +1,37 @@
+"""Fixtures for the load-test tests: running `scripts/loadtest` as the README says, into a temporary place."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture
+def run_loadtest(tmp_path: Path) -> Callable[..., tuple[int, Path, dict[str, Any], str]]:
+    """Run `scripts/loadtest ARGS` with its reports (and latest.json) under tmp_path; bounded in time."""
+
+    def run(*args: str, timeout: float = 140.0) -> tuple[int, Path, dict[str, Any], str]:
+        report = tmp_path / "report"
+        env = {**os.environ, "LOADTEST_REPORTS": str(tmp_path)}
+        proc = subprocess.run(
+            [str(ROOT / "scripts" / "loadtest"), *args, "--report-dir", str(report)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        sys.stderr.write(proc.stderr[-4000:])
+        summary = json.loads((report / "summary.json").read_text()) if (report / "summary.json").exists() else {}
+        return proc.returncode, report, summary, proc.stdout
+
+    return run
