@@ -38,6 +38,11 @@ PHONE = {"X-Whiteboard-Client": "phone", "Accept": "application/json"}
 SIGN_IN = "POST /login"  # the runner leaves sign-in out of the p99 bar: argon2 is slow on purpose
 
 
+def same_origin_form(host: str | None) -> dict[str, str]:
+    """What a browser sends with our own sign-in form: the server refuses a missing or opaque Origin (login CSRF)."""
+    return {"Origin": str(host or "").rstrip("/"), "Sec-Fetch-Site": "same-origin"}
+
+
 def _at_ms(at: str) -> float:
     """Milliseconds from an ISO timestamp (the server's clock: the same machine) to now."""
     return (time.time() - dt.datetime.fromisoformat(at).timestamp()) * 1000.0
@@ -99,6 +104,7 @@ class WallBoardBase(Client):
         with self.client.post(
             "/login",
             data={"token": self.cred["token"]},
+            headers=same_origin_form(self.host),
             name=f"{SIGN_IN} (board token)",
             allow_redirects=False,
             catch_response=True,
@@ -225,7 +231,12 @@ class NursePhoneBase(Client):
         else:
             form = {"username": self.cred["username"], "password": self.cred["password"], "next": "/m"}
         with self.client.post(
-            "/login", data=form, name=f"{SIGN_IN} (nurse)", allow_redirects=False, catch_response=True
+            "/login",
+            data=form,
+            headers=same_origin_form(self.host),
+            name=f"{SIGN_IN} (nurse)",
+            allow_redirects=False,
+            catch_response=True,
         ) as r:
             if r.status_code != 303:
                 r.failure(f"nurse sign-in answered {r.status_code}")
