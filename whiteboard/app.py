@@ -28,7 +28,7 @@ from whiteboard.web.http import EXCEPTION_HANDLERS, RefuseOddPaths
 from whiteboard.web.logs import AccessLog
 from whiteboard.web.pages import render
 from whiteboard.web.routes import routes
-from whiteboard.web.security import SecurityHeaders
+from whiteboard.web.security import SecuredStarlette
 
 log = logging.getLogger("whiteboard.app")
 SHUTDOWN_STEP_SECS = 10.0
@@ -102,10 +102,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
                     log.warning("shutdown: %s did not close within %.0f s; going on", name, SHUTDOWN_STEP_SECS)
                 log.debug("shutdown: %s closed", name)
 
-    app = Starlette(
+    app = SecuredStarlette(  # the security headers wrap everything, the server-error answer included
         routes=routes(),
         middleware=[
-            Middleware(SecurityHeaders),
             Middleware(AccessLog, metrics=state.metrics),
             Middleware(RefuseOddPaths),
         ],
