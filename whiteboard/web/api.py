@@ -187,7 +187,7 @@ async def ward_events(request: Request) -> Response:
     view = ch.view
     epoch, entries = await state.eventlog.read(view.log, after, limit)
     top = max(view.seq, entries[-1].seq if entries else 0)
-    if not recovery.is_recovered(after, entries, epoch=epoch, want_epoch=q.get("epoch"), top=top):
+    if not recovery.is_recovered(after, entries, log_epoch=epoch, after_epoch=q.get("epoch"), top=top):
         raise ApiError(
             410,
             "gone",
