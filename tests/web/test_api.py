@@ -99,6 +99,8 @@ def test_patch_then_snapshot_etag_and_304(api: Api) -> None:
     )
     again = api.c.get(f"/api/wards/{WARD}", headers={**api.as_("nurse"), "If-None-Match": etag})
     assert again.status_code == 304 and again.headers["etag"] == etag
+    for listed in (f"W/{etag}", f'"other", {etag}', "*"):  # weak, in a list, or any: one parser reads them all
+        assert api.c.get(f"/api/wards/{WARD}", headers={**api.as_("nurse"), "If-None-Match": listed}).status_code == 304
     api.patch("B2", {"notes": "moved on"})
     assert api.c.get(f"/api/wards/{WARD}", headers={**api.as_("nurse"), "If-None-Match": etag}).status_code == 200
 
@@ -131,9 +133,9 @@ def test_if_match_is_judged_per_bed(api: Api) -> None:
         stale = api.patch("B2", {"notes": "theirs"}, **{"If-Match": stale_tag})
         assert stale.status_code == 412 and stale.json()["error"]["code"] == "precondition_failed", stale_tag
     assert api.snapshot() == before
-    # The write's own ETag is current until B2 changes again, whatever happens to B1.
+    # The write's own ETag is current until B2 changes again, whatever happens to B1 (weak or not).
     assert api.patch("B1", {"notes": "B1 again"}).status_code == 200
-    again = api.patch("B2", {"notes": "mine, later"}, **{"If-Match": saved.headers["etag"]})
+    again = api.patch("B2", {"notes": "mine, later"}, **{"If-Match": "W/" + saved.headers["etag"]})
     assert again.status_code == 200, again.text
 
 

@@ -43,12 +43,18 @@ async def list_wards(request: Request) -> Response:
     return JSONResponse([{"id": w.id, "name": w.name, "beds": w.beds} for w in wards if who.covers(w.id)])
 
 
+def _entity_tags(header: str) -> list[str]:
+    """An If-Match or If-None-Match list as bare tags, weak prefix and quotes removed (empty items kept: they
+    name nothing). The one parser of both headers."""
+    return [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
+
+
 def _etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match, compared weakly (RFC 9110 13.1.2): `*` or any listed tag."""
     if header is None:
         return False
-    tags = [t.strip() for t in header.split(",")]
-    bare = etag.strip('"')
-    return "*" in tags or any(t.removeprefix("W/").strip('"') == bare for t in tags)
+    tags = _entity_tags(header)
+    return "*" in tags or etag.strip('"') in tags
 
 
 async def ward_snapshot(request: Request) -> Response:
@@ -84,7 +90,7 @@ def _if_match(request: Request, loaded: WardChannel | None) -> int | None:
     header = request.headers.get("if-match")
     if header is None or header.strip() == "*":
         return None
-    tag = header.split(",")[0].strip().removeprefix("W/").strip('"')
+    tag = _entity_tags(header)[0]
     bed_tag = tag.startswith("bed-")
     raw_seq, dot, uid = tag.removeprefix("bed-").partition(".")
     ours = loaded is None or uid == loaded.view.uid[:8]
