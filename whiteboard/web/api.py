@@ -16,7 +16,7 @@ from whiteboard.access.auth import Principal, forbidden
 from whiteboard.domain import news2, offsets, redact
 from whiteboard.domain.beds import BedPatch, parse_display_profile, parse_patch
 from whiteboard.domain.board import WardView
-from whiteboard.domain.clock import utc_now
+from whiteboard.domain.clock import as_utc, utc_now
 from whiteboard.domain.numbers import whole_number
 from whiteboard.errors import ApiError, DomainError
 from whiteboard.eventlog import EventLogUnavailable, recovery
@@ -222,7 +222,7 @@ def _time_param(request: Request, name: str) -> dt.datetime | None:
     except ValueError:
         raise ApiError(400, "bad_time", f"{name} must be a time like 2026-11-22T09:00:00Z", name) from None
     try:
-        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return as_utc(value)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is past the last representable UTC time
         raise ApiError(400, "bad_time", f"{name} is out of range", name) from None
 
