@@ -15,6 +15,7 @@ from whiteboard import first_run
 from whiteboard.access.accounts import Accounts
 from whiteboard.access.auth import Authenticator
 from whiteboard.access.limits import RateLimiter
+from whiteboard.access.oidc import Oidc
 from whiteboard.domain.clock import utc_now
 from whiteboard.eventlog import open_event_log
 from whiteboard.live.hub import Hub
@@ -45,8 +46,10 @@ def build_state(settings: Settings, clock: Callable[[], dt.datetime] = utc_now) 
     accounts = Accounts(
         store, idle_secs=settings.session_idle_secs, max_age_secs=settings.session_max_age_secs, clock=clock
     )
+    oidc = Oidc(settings, accounts) if settings.oidc_issuer and settings.oidc_client_id else None
     return State(
         templates=render.build_templates(),
+        oidc=oidc,
         settings=settings,
         store=store,
         eventlog=eventlog,

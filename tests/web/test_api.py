@@ -79,6 +79,13 @@ def test_health_and_readiness(api: Api) -> None:
     assert api.c.get("/healthz").json() == {"status": "ok"}
     ready = api.c.get("/readyz").json()
     assert ready["status"] == "ready" and set(ready["checks"]) == {"database", "eventlog"}
+    # One probe answers /readyz and the ops page: the same checks, each with its round trip.
+    ops = api.c.get("/api/ops", headers=api.as_("ops")).json()["health"]
+    for key, check in ready["checks"].items():
+        assert check["status"] == "ok" and check["ping_ms"] >= 0
+        assert (
+            set(check) == set(ops[key]) == {"backend", "status", "ping_ms"} and check["backend"] == ops[key]["backend"]
+        )
 
 
 def test_wards_list_only_what_the_credential_covers(api: Api) -> None:
@@ -416,6 +423,11 @@ def test_readyz_names_the_backend_that_is_down(tmp_path: Path) -> None:
         body = r.json()
         assert body["checks"]["eventlog"]["status"] == "down" and body["checks"]["database"]["status"] == "ok"
         assert "eventlog (redis)" in body["error"]["message"]
+        assert body["checks"]["eventlog"]["error"].startswith(
+            ("ConnectionError", "EventLogUnavailable", "TimeoutError")
+        )
+        registry = app.state.wb.metrics.registry
+        assert registry.get_sample_value("whiteboard_backend_up", {"backend": "eventlog"}) == 0
         # Writes are still taken: durable in the database, waiting in the outbox for the log to return.
         store = app.state.wb.store
         run = portal_runner(client)
