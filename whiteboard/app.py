@@ -15,6 +15,7 @@ from whiteboard import first_run
 from whiteboard.access.accounts import Accounts
 from whiteboard.access.auth import Authenticator
 from whiteboard.access.limits import RateLimiter
+from whiteboard.access.oidc import Oidc
 from whiteboard.domain.clock import utc_now
 from whiteboard.eventlog import open_event_log
 from whiteboard.live.hub import Hub
@@ -28,7 +29,7 @@ from whiteboard.web.http import EXCEPTION_HANDLERS, RefuseOddPaths
 from whiteboard.web.logs import AccessLog
 from whiteboard.web.pages import render
 from whiteboard.web.routes import routes
-from whiteboard.web.security import SecurityHeaders
+from whiteboard.web.security import SecuredStarlette
 
 log = logging.getLogger("whiteboard.app")
 SHUTDOWN_STEP_SECS = 10.0
@@ -45,8 +46,10 @@ def build_state(settings: Settings, clock: Callable[[], dt.datetime] = utc_now) 
     accounts = Accounts(
         store, idle_secs=settings.session_idle_secs, max_age_secs=settings.session_max_age_secs, clock=clock
     )
+    oidc = Oidc(settings, accounts) if settings.oidc_issuer and settings.oidc_client_id else None
     return State(
         templates=render.build_templates(),
+        oidc=oidc,
         settings=settings,
         store=store,
         eventlog=eventlog,
@@ -102,10 +105,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
                     log.warning("shutdown: %s did not close within %.0f s; going on", name, SHUTDOWN_STEP_SECS)
                 log.debug("shutdown: %s closed", name)
 
-    app = Starlette(
+    app = SecuredStarlette(  # the security headers wrap everything, the server-error answer included
         routes=routes(),
         middleware=[
-            Middleware(SecurityHeaders),
             Middleware(AccessLog, metrics=state.metrics),
             Middleware(RefuseOddPaths),
         ],

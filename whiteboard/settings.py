@@ -1,22 +1,32 @@
 """One settings object, built once at start-up and passed down explicitly.
 
-`Settings.from_environ` is the only reader of `WHITEBOARD_*` variables; the CLI layers its flags on
-top. Every limit lives here with the reason for its default, so tests lower them by constructing
-`Settings(...)` rather than patching module constants.
+Each field is one setting: its type, its default (with the reason, in a comment), the help text the CLI shows and
+the bounds it is checked against, whether it came from code, a `WHITEBOARD_<FIELD>` variable or a flag. The CLI
+builds `serve`'s flags from the fields marked `flag` (`whiteboard.cli.options`), so a default, a type or a help
+text is written once. A bad value is a `SettingsError` (a ValueError) naming the variable, for the caller to
+report. Tests lower limits by constructing `Settings(...)`, never by patching module constants.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-ENV_PREFIX = "WHITEBOARD_"
+ENV_PREFIX: Final = "WHITEBOARD_"
+LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+
+
+class SettingsError(ValueError):
+    """A setting with a value it cannot take; the message names the variable and says what would do."""
 
 
 def mask_url(url: str) -> str:
@@ -28,84 +38,141 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def env_name(field_name: str) -> str:
+    return ENV_PREFIX + field_name.upper()
+
+
+def setting(
+    default: Any = dataclasses.MISSING,
+    *,
+    help: str,
+    factory: Callable[[], Any] | None = None,
+    flag: bool = False,
+    choices: tuple[str, ...] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+    secret: bool = False,
+    internal: bool = False,
+) -> Any:
+    """A field with what the CLI and the checks need: `flag` makes it a `serve` option, `secret` keeps it out of
+    repr and off the command line, `internal` (test hooks) out of the help."""
+    metadata = {"help": help, "flag": flag, "choices": choices, "minimum": minimum, "maximum": maximum,
+                "above": above, "secret": secret, "internal": internal}  # fmt: skip
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, repr=not secret, metadata=metadata)
+    return dataclasses.field(default=default, repr=not secret, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class Settings:
     # Where things live. The defaults are the embedded mode: a SQLite file and an in-process log.
-    database_url: str = "sqlite:///whiteboard.db"
-    redis_url: str | None = None
-    redis_key_prefix: str = "wb"
+    database_url: str = setting(
+        "sqlite:///whiteboard.db", flag=True, help="SQLite file (default) or postgresql://user@host/db for production."
+    )
+    redis_url: str | None = setting(
+        None, flag=True,
+        help="Redis for the shared event log (redis://host:6379/0); without it an in-process log (one instance).",
+    )  # fmt: skip
+    redis_key_prefix: str = setting(
+        "wb", flag=True, help="Prefix for every Redis key, so deployments can share one Redis."
+    )
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    log_level: str = "info"
+    host: str = setting("127.0.0.1", flag=True, help="Address to listen on; 0.0.0.0 for every interface.")
+    port: int = setting(8000, flag=True, minimum=0, maximum=65535, help="Port to listen on.")
+    log_level: str = setting("info", flag=True, choices=LOG_LEVELS, help="Least severe log records written.")
+    access_log: bool = setting(True, flag=True, help="Log one line per HTTP request.")
 
-    demo: bool = False
-    # Changes per minute from the simulated feed; gentle enough that a board is readable.
-    demo_rate: float = 20.0
-    demo_seed: int | None = None
+    demo: bool = setting(False, flag=True, help="Seed synthetic wards (once) and run a simulated feed of changes.")
+    # Gentle enough that a board is readable.
+    demo_rate: float = setting(20.0, flag=True, minimum=0, help="Simulated changes per minute with --demo; 0 for none.")
+    demo_seed: int | None = setting(
+        None, flag=True, help="Random seed for the demo data and feed (reproducible boards)."
+    )
 
-    # Events kept per ward. A busy ward changes ~2,000 times a day, so 10,000 covers days of
-    # disconnection; anything older is answered with a fresh snapshot.
-    stream_maxlen: int = 10_000
-    # Frames queued for one WebSocket before it counts as a slow client and is closed (1013).
+    # A busy ward changes ~2,000 times a day, so 10,000 covers days of disconnection.
+    stream_maxlen: int = setting(
+        10_000, minimum=1, help="Events kept per ward; older positions are answered with a fresh snapshot."
+    )
     # A whole ward changing at once is ~30 events; 256 leaves room for bursts and replays.
-    ws_queue_size: int = 256
-    heartbeat_secs: float = 15.0
+    ws_queue_size: int = setting(
+        256, minimum=1, help="Frames queued for one WebSocket before it counts as a slow client and is closed (1013)."
+    )
+    heartbeat_secs: float = setting(15.0, above=0, help="Seconds without a frame after which a heartbeat is sent.")
     # Client-to-server frames are optional pings; anything larger is abuse.
-    ws_max_message_bytes: int = 4096
+    ws_max_message_bytes: int = setting(4096, minimum=1, help="Largest frame a client may send.")
     # permessage-deflate costs CPU per frame and memory per connection, and compressing secrets next to
-    # attacker-chosen text leaks them (CRIME/BREACH-style); off unless an operator turns it on.
-    ws_compression: bool = False
-    # An upgrade that is neither accepted nor refused by then is closed, so a stalled handshake cannot
-    # hold a file handle (the app's own checks answer in milliseconds).
-    ws_handshake_secs: float = 10.0
-    # A request's line and headers must all arrive within this of the connection opening (or of the request's
-    # first byte): a client trickling headers cannot hold a socket for ever. Browsers send them in one packet.
-    request_head_secs: float = 10.0
+    # attacker-chosen text leaks them (CRIME/BREACH-style).
+    ws_compression: bool = setting(False, help="Offer permessage-deflate on WebSockets.")
+    # The app's own checks answer in milliseconds.
+    ws_handshake_secs: float = setting(
+        10.0, above=0, help="An upgrade neither accepted nor refused by then is closed (no stalled handshakes)."
+    )
+    # Browsers send a request's head in one packet.
+    request_head_secs: float = setting(
+        10.0, above=0,
+        help="A request's line and headers must all arrive within this (no client trickling headers for ever).",
+    )  # fmt: skip
     # A bed update is a few hundred bytes; 64 KiB leaves room for long task lists.
-    max_body_bytes: int = 64 * 1024
-    events_page_max: int = 1000
-    # Credentials are cached so a write costs no token lookup; revocation takes effect within this.
-    credential_cache_secs: float = 5.0
-    # Writes that arrive together share one transaction (group commit), each in its own savepoint.
-    write_batch_max: int = 64
-    # How often committed-but-unappended outbox rows are swept into the event log.
-    outbox_sweep_secs: float = 1.0
-    # How long a PATCH waits for its own event to reach this instance's view (read-your-writes).
-    own_write_wait_secs: float = 2.0
-    # Origins allowed for cookie-authenticated WebSockets; the server's own origin is always allowed.
-    allowed_origins: tuple[str, ...] = ()
-    # Per credential and instance: a nurse edits a few beds a minute; feeds and scripts get room to burst.
-    write_rate_per_min: float = 600.0
-    write_burst: int = 60
-    # A board reconnecting with backoff needs a handful a minute; a loop of reconnects is refused. The burst
-    # leaves room for a ward's boards sharing one credential to reconnect together after a restart.
-    ws_connect_rate_per_min: float = 120.0
-    ws_connect_burst: int = 60
-    # A board with no frame for this long shows the full-screen "data as of" cover (DOMAIN.md, freshness).
-    board_stale_secs: float = 30.0
-    # The wards' local time zone (IANA name): the audit page shows times in it, with the UTC offset.
-    timezone: str = "Europe/London"
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
-    # Staff sessions end after this long without a request, and after `session_max_age_secs` regardless.
-    session_idle_secs: int = 30 * 60
-    session_max_age_secs: int = 12 * 3600
-    # Failed sign-ins per username and per client address; the rest are refused (429) and logged.
-    login_failures_per_min: float = 5.0
-    # OpenID Connect sign-in (oidc.py): off unless an issuer and a client id are set.
-    oidc_issuer: str | None = None
-    oidc_client_id: str | None = None
-    oidc_client_secret: str | None = field(default=None, repr=False)
-    oidc_scopes: str = "openid profile"
-    oidc_role_claim: str = "whiteboard_role"
-    oidc_wards_claim: str = "whiteboard_wards"
-    oidc_name: str = "your organisation's sign-in"
-    migrate_on_start: bool = True
-    # Test hook: exit the process right after a write commits and before it is appended to the log,
-    # to prove the outbox relay loses and duplicates nothing. Never set in production.
-    test_crash_after_commit: bool = False
+    max_body_bytes: int = setting(64 * 1024, minimum=1, help="Largest request body accepted (413 beyond).")
+    events_page_max: int = setting(1000, minimum=1, help="Most events one GET .../events answers.")
+    credential_cache_secs: float = setting(
+        5.0, minimum=0,
+        help="Credentials are cached so a write costs no token lookup; revocation takes effect within this.",
+    )  # fmt: skip
+    write_batch_max: int = setting(
+        64, minimum=1, help="Writes that arrive together share one transaction (group commit), at most this many."
+    )
+    outbox_sweep_secs: float = setting(
+        1.0, above=0, help="How often committed-but-unappended outbox rows are swept into the event log."
+    )
+    own_write_wait_secs: float = setting(
+        2.0, minimum=0, help="How long a PATCH waits for its own event to reach this instance (read-your-writes)."
+    )
+    allowed_origins: tuple[str, ...] = setting(
+        (), help="Other origins (comma-separated) allowed for cookie WebSockets; the server's own always is."
+    )
+    # A nurse edits a few beds a minute; feeds and scripts get room to burst.
+    write_rate_per_min: float = setting(600.0, minimum=0, help="Writes per minute per credential; 0 for no limit.")
+    write_burst: int = setting(60, minimum=1, help="Writes one credential may make at once.")
+    # A board reconnecting with backoff needs a handful a minute; a loop of reconnects is refused. The burst leaves
+    # room for a ward's boards sharing one credential to reconnect together after a restart.
+    ws_connect_rate_per_min: float = setting(
+        120.0, minimum=0, help="WebSocket connects per minute per credential; 0 for no limit."
+    )
+    ws_connect_burst: int = setting(60, minimum=1, help="WebSocket connects one credential may make at once.")
+    board_stale_secs: float = setting(
+        30.0, above=0, help='A board with no frame for this long shows the full-screen "data as of" cover.'
+    )
+    timezone: str = setting(
+        "Europe/London", help="The wards' IANA time zone; the audit page shows times in it, with the UTC offset."
+    )
+    secret_key: str = setting(
+        factory=lambda: secrets.token_urlsafe(32), secret=True,
+        help="Signs form (CSRF) and sign-in flow tokens; set the same on every instance (default: random per process).",
+    )  # fmt: skip
+    session_idle_secs: int = setting(30 * 60, minimum=1, help="Staff sessions end after this long without a request.")
+    session_max_age_secs: int = setting(12 * 3600, minimum=1, help="Staff sessions end after this long regardless.")
+    login_failures_per_min: float = setting(
+        5.0, minimum=0, help="Failed sign-ins per username and per client address; the rest are refused (429)."
+    )
+    # OpenID Connect sign-in (access/oidc.py): off unless an issuer and a client id are set.
+    oidc_issuer: str | None = setting(None, help="OpenID Connect issuer URL; sign-in with it is off without one.")
+    oidc_client_id: str | None = setting(None, help="This server's client id at the OpenID Connect provider.")
+    oidc_client_secret: str | None = setting(None, secret=True, help="Its client secret.")
+    oidc_scopes: str = setting("openid profile", help="Scopes asked for at sign-in.")
+    oidc_role_claim: str = setting("whiteboard_role", help="The ID-token claim that names the person's role.")
+    oidc_wards_claim: str = setting("whiteboard_wards", help="The ID-token claim that lists their wards.")
+    oidc_name: str = setting("your organisation's sign-in", help="How the sign-in page names the provider.")
+    migrate_on_start: bool = setting(True, help="Bring the database schema up to date at start-up.")
+    # Proves the outbox relay loses and duplicates nothing. Never set in production.
+    test_crash_after_commit: bool = setting(
+        False, internal=True, help="Test hook: exit right after a write commits, before it reaches the event log."
+    )
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _check(f, getattr(self, f.name))
         self.zone  # noqa: B018 - refuse an unknown time zone when the settings are made, not on first use
 
     @property
@@ -113,8 +180,8 @@ class Settings:
         try:
             return ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"{ENV_PREFIX}TIMEZONE={self.timezone!r} is not a time zone; use an IANA name such as Europe/London"
+            raise SettingsError(
+                f"{env_name('timezone')}={self.timezone!r} is not a time zone; use an IANA name such as Europe/London"
             ) from exc
 
     @property
@@ -133,33 +200,83 @@ class Settings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Build settings from `WHITEBOARD_<FIELD>` variables, then apply explicit overrides."""
+        """Build settings from `WHITEBOARD_<FIELD>` variables (empty means unset), then apply the overrides that
+        are not None (the CLI's flags). A bad value raises `SettingsError` naming the variable."""
         env = os.environ if environ is None else environ
+        hints = field_types()
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
-            raw = env.get(ENV_PREFIX + f.name.upper())
-            if raw is None or raw == "":
-                continue
-            values[f.name] = _convert(f.name, f.type, raw)
+            raw = env.get(env_name(f.name))
+            if raw:
+                values[f.name] = parse(f.name, hints[f.name], raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
 
-def _convert(name: str, typ: Any, raw: str) -> Any:
-    t = str(typ)
-    try:
-        if t.startswith("bool"):
-            if raw.lower() in {"1", "true", "yes", "on"}:
-                return True
-            if raw.lower() in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError(raw)
-        if t.startswith("int"):
+def field_types() -> dict[str, Any]:
+    """The fields' real types (the annotations are strings under `from __future__ import annotations`)."""
+    return typing.get_type_hints(Settings)
+
+
+def base_type(tp: Any) -> tuple[Any, bool]:
+    """(`int`, True) for `int | None`; (`int`, False) for `int`."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return tp, False
+
+
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
+def parse(name: str, tp: Any, raw: str) -> Any:
+    """One variable's text as its field's type."""
+    base, _ = base_type(tp)
+    where = f"{env_name(name)}={raw!r}"
+    if base is bool:
+        if raw.strip().lower() in _TRUE:
+            return True
+        if raw.strip().lower() in _FALSE:
+            return False
+        raise SettingsError(f"{where} is not true or false; use 1/0, true/false, yes/no or on/off")
+    if base is int:
+        try:
             return int(raw)
-        if t.startswith("float"):
-            return float(raw)
-        if t.startswith("tuple"):
-            return tuple(x.strip() for x in raw.split(",") if x.strip())
-    except ValueError:
-        raise SystemExit(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {t}; fix or unset it") from None
-    return raw
+        except ValueError:
+            raise SettingsError(f"{where} is not a whole number; fix or unset it") from None
+    if base is float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise SettingsError(f"{where} is not a number; fix or unset it")
+        return value
+    if base is str:
+        return raw
+    if typing.get_origin(base) is tuple:
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    raise TypeError(f"setting {name}: no parser for {tp!r}")  # a new field's type: teach `parse` it
+
+
+def _check(f: dataclasses.Field[Any], value: Any) -> None:
+    """The bounds and choices in a field's metadata, for values from code, variables and flags alike."""
+    if value is None:
+        return
+    m = f.metadata
+    where = f"{env_name(f.name)}={value!r}"
+    choices = m.get("choices")
+    if choices is not None and value not in choices:
+        raise SettingsError(f"{where} is not one of: {', '.join(choices)}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if not math.isfinite(value):
+        raise SettingsError(f"{where} is not a number")
+    if m.get("minimum") is not None and value < m["minimum"]:
+        raise SettingsError(f"{where} is too small: it must be at least {m['minimum']:g}")
+    if m.get("maximum") is not None and value > m["maximum"]:
+        raise SettingsError(f"{where} is too large: it must be at most {m['maximum']:g}")
+    if m.get("above") is not None and value <= m["above"]:
+        raise SettingsError(f"{where} is too small: it must be more than {m['above']:g}")

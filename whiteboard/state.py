@@ -1,20 +1,32 @@
-"""The objects one app instance owns, built by `app.create_app` and reached from handlers as `wb(request)`."""
+"""The objects one app instance owns, built by `app.create_app` and reached from handlers as `wb(request)`.
+
+Everything an instance keeps between requests is here (no module-level or `app.state` extras), typed, and made
+once in `app.build_state`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from starlette.requests import HTTPConnection
+from starlette.templating import Jinja2Templates
 
+from whiteboard.access.accounts import Accounts
 from whiteboard.access.auth import Authenticator
 from whiteboard.access.limits import RateLimiter
+from whiteboard.access.oidc import Oidc
 from whiteboard.eventlog import EventLog
 from whiteboard.live.hub import Hub
 from whiteboard.live.ingest import Ingest
-from whiteboard.metrics import Metrics
+from whiteboard.metrics import Metrics, Sampler
 from whiteboard.settings import Settings
 from whiteboard.store import Store
+
+PROBE_TIMEOUT_SECS: Final = 2.0
 
 
 @dataclass
@@ -26,12 +38,33 @@ class State:
     auth: Authenticator
     hub: Hub
     ingest: Ingest
-    write_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
-    connect_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
-    accounts: Any = None  # accounts.Accounts (staff users and browser sessions)
-    oidc: Any = None  # oidc.Oidc, made on first use when configured
-    login_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
-    templates: Any = None  # Jinja2Templates, when the pages are mounted
+    accounts: Accounts  # staff users and browser sessions
+    templates: Jinja2Templates
+    write_limiter: RateLimiter
+    connect_limiter: RateLimiter
+    login_limiter: RateLimiter
+    oidc: Oidc | None = None  # None unless an issuer and a client id are configured
+    ops_sampler: Sampler = field(default_factory=Sampler)  # the ops page's rates, whichever page polls
+
+    async def probe(self) -> dict[str, dict[str, Any]]:
+        """Ask the database and the event log once, together, each within PROBE_TIMEOUT_SECS; sets
+        `whiteboard_backend_up`. For /readyz, the ops page and the gauges alike: `{"database": {"backend",
+        "status": "ok", "ping_ms"} | {"backend", "status": "down", "error"}, "eventlog": ...}`."""
+        database, eventlog = await asyncio.gather(
+            self._probe_one("database", self.store.name, self.store.ping()),
+            self._probe_one("eventlog", self.eventlog.name, self.eventlog.ping()),
+        )
+        return {"database": database, "eventlog": eventlog}
+
+    async def _probe_one(self, key: str, name: str, check: Awaitable[object]) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(check, PROBE_TIMEOUT_SECS)
+        except Exception as exc:  # any failure means "down"; say which and why
+            self.metrics.backend_up.labels(key).set(0)
+            return {"backend": name, "status": "down", "error": f"{exc.__class__.__name__}: {exc}"[:300]}
+        self.metrics.backend_up.labels(key).set(1)
+        return {"backend": name, "status": "ok", "ping_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
 def wb(conn: HTTPConnection) -> State:

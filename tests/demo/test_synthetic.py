@@ -12,18 +12,16 @@ import pytest
 
 from whiteboard.demo.changes import random_change
 from whiteboard.demo.synthetic import (
-    DISCHARGE_STATUSES,
-    FLAGS,
     PATIENT_KEYS,
-    STATUSES,
-    TASK_KINDS,
     DemoWard,
     age_on,
     demo_wards,
-    nhs_number_is_valid,
     synthetic_nhs_number,
 )
 from whiteboard.domain import news2
+from whiteboard.domain.beds import DISCHARGE_STATUSES, FLAGS, STATUSES, TASK_KINDS
+from whiteboard.domain.clock import iso
+from whiteboard.domain.patient import nhs_number_valid
 
 NOW = datetime(2026, 11, 22, 15, 4, 5, tzinfo=UTC)
 UTC_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -121,7 +119,8 @@ def test_patient_schema(wards: list[DemoWard]) -> None:
         assert p["sex"] in ("F", "M", "X")
         assert re.match(r"^(Dr|Mr|Ms|Mrs|Miss) [A-Z]\. \S+$", p["consultant"])
         assert re.match(r"^RN \S+ \S+$", p["named_nurse"])
-        admitted = parse_utc(p["admitted_at"])
+        admitted = datetime.fromisoformat(p["admitted_at"])
+        assert p["admitted_at"] == iso(admitted), "admitted_at is written as the write path writes an admission"
         assert NOW - timedelta(days=20) <= admitted <= NOW
         assert p["edd"] is None or date.fromisoformat(p["edd"]) >= NOW.date()
         assert isinstance(p["medically_optimised"], bool)
@@ -195,39 +194,14 @@ def test_nhs_numbers_are_synthetic_and_valid(wards: list[DemoWard]) -> None:
     assert len(set(numbers)) == len(numbers)
     for number in numbers:
         assert re.match(r"^999[0-9]{7}$", number)
-        assert nhs_number_is_valid(number)
+        assert nhs_number_valid(number)
 
 
 def test_synthetic_nhs_number_many_draws() -> None:
     rng = random.Random(0)
     for _ in range(2000):
         number = synthetic_nhs_number(rng)
-        assert number.startswith("999") and len(number) == 10 and nhs_number_is_valid(number)
-
-
-@pytest.mark.parametrize("number", ["9434765919", "943 476 5919", "4010232137"])
-def test_known_valid_nhs_numbers(number: str) -> None:
-    # 943 476 5919 is the NHS Data Dictionary's worked example.
-    assert nhs_number_is_valid(number)
-
-
-@pytest.mark.parametrize(
-    "number",
-    [
-        "9434765918",  # wrong check digit
-        "9434765910",
-        "1234567890",  # check digit would be 10: never issued
-        "943476591",  # too short
-        "94347659190",  # too long
-        "94347659l9",
-        "943-476-5919",
-        "9434 765 919",
-        "",
-        "９４３４７６５９１９",  # full-width digits are not ASCII
-    ],
-)
-def test_invalid_nhs_numbers(number: str) -> None:
-    assert not nhs_number_is_valid(number)
+        assert number.startswith("999") and len(number) == 10 and nhs_number_valid(number)
 
 
 def apply_patch(beds: list[dict[str, Any]], bed_id: str, patch: dict[str, Any]) -> None:
@@ -257,7 +231,7 @@ def check_patch(bed: dict[str, Any], patch: dict[str, Any]) -> None:
         patient = patch["patient"]
         assert set(patient) == PATIENT_KEYS
         assert patient["news2"].keys() == {"score", "red_score"}
-        assert re.match(r"^999[0-9]{7}$", patient["nhs_number"]) and nhs_number_is_valid(patient["nhs_number"])
+        assert re.match(r"^999[0-9]{7}$", patient["nhs_number"]) and nhs_number_valid(patient["nhs_number"])
     elif isinstance(patch.get("patient"), dict):
         assert set(patch) == {"patient"} and bed["status"] == "occupied"
         update = patch["patient"]

@@ -85,8 +85,8 @@ async def test_fresh_log_starts_at_any_sequence(elog: EventLog) -> None:
     assert pos.top == 42
     epoch, entries = await elog.read(stream, 0, 10)
     assert [e.seq for e in entries] == [41, 42]
-    assert not is_recovered(0, entries, epoch=epoch, want_epoch=None, top=42)
-    assert is_recovered(40, entries, epoch=epoch, want_epoch=None, top=42)
+    assert not is_recovered(0, entries, log_epoch=epoch, after_epoch=None, top=42)
+    assert is_recovered(40, entries, log_epoch=epoch, after_epoch=None, top=42)
 
 
 async def test_position_creates_a_stable_epoch(elog: EventLog) -> None:
@@ -116,10 +116,10 @@ async def test_retention_trims_old_entries_and_recovery_notices(elog: EventLog) 
     assert entries[-1].seq == 400
     assert entries[0].seq > 1
     assert len(entries) < 400
-    assert not is_recovered(0, entries, epoch=epoch, want_epoch=None, top=400)
+    assert not is_recovered(0, entries, log_epoch=epoch, after_epoch=None, top=400)
     kept_from = entries[0].seq
     _, tail = await elog.read(stream, kept_from - 1, 1000)
-    assert is_recovered(kept_from - 1, tail, epoch=epoch, want_epoch=epoch, top=400)
+    assert is_recovered(kept_from - 1, tail, log_epoch=epoch, after_epoch=epoch, top=400)
 
 
 async def test_tail_yields_existing_then_new_entries(elog: EventLog) -> None:

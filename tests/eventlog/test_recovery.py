@@ -12,7 +12,7 @@ def entries(*seqs: int, epoch: str = "e") -> list[Entry]:
 
 
 @pytest.mark.parametrize(
-    ("after", "got", "want_epoch", "top", "ok"),
+    ("after", "got", "after_epoch", "top", "ok"),
     [
         (3, entries(4, 5), None, 5, True),
         (3, entries(4, 5), "e", 5, True),
@@ -25,8 +25,8 @@ def entries(*seqs: int, epoch: str = "e") -> list[Entry]:
         (3, entries(4, epoch="x"), None, 4, False),
     ],
 )
-def test_is_recovered(after: int, got: list[Entry], want_epoch: str | None, top: int, ok: bool) -> None:
-    assert is_recovered(after, got, epoch="e", want_epoch=want_epoch, top=top) is ok
+def test_is_recovered(after: int, got: list[Entry], after_epoch: str | None, top: int, ok: bool) -> None:
+    assert is_recovered(after, got, log_epoch="e", after_epoch=after_epoch, top=top) is ok
 
 
 def test_offsets_round_trip_and_refuse_junk() -> None:

@@ -79,6 +79,13 @@ def test_health_and_readiness(api: Api) -> None:
     assert api.c.get("/healthz").json() == {"status": "ok"}
     ready = api.c.get("/readyz").json()
     assert ready["status"] == "ready" and set(ready["checks"]) == {"database", "eventlog"}
+    # One probe answers /readyz and the ops page: the same checks, each with its round trip.
+    ops = api.c.get("/api/ops", headers=api.as_("ops")).json()["health"]
+    for key, check in ready["checks"].items():
+        assert check["status"] == "ok" and check["ping_ms"] >= 0
+        assert (
+            set(check) == set(ops[key]) == {"backend", "status", "ping_ms"} and check["backend"] == ops[key]["backend"]
+        )
 
 
 def test_wards_list_only_what_the_credential_covers(api: Api) -> None:
@@ -99,6 +106,8 @@ def test_patch_then_snapshot_etag_and_304(api: Api) -> None:
     )
     again = api.c.get(f"/api/wards/{WARD}", headers={**api.as_("nurse"), "If-None-Match": etag})
     assert again.status_code == 304 and again.headers["etag"] == etag
+    for listed in (f"W/{etag}", f'"other", {etag}', "*"):  # weak, in a list, or any: one parser reads them all
+        assert api.c.get(f"/api/wards/{WARD}", headers={**api.as_("nurse"), "If-None-Match": listed}).status_code == 304
     api.patch("B2", {"notes": "moved on"})
     assert api.c.get(f"/api/wards/{WARD}", headers={**api.as_("nurse"), "If-None-Match": etag}).status_code == 200
 
@@ -131,9 +140,9 @@ def test_if_match_is_judged_per_bed(api: Api) -> None:
         stale = api.patch("B2", {"notes": "theirs"}, **{"If-Match": stale_tag})
         assert stale.status_code == 412 and stale.json()["error"]["code"] == "precondition_failed", stale_tag
     assert api.snapshot() == before
-    # The write's own ETag is current until B2 changes again, whatever happens to B1.
+    # The write's own ETag is current until B2 changes again, whatever happens to B1 (weak or not).
     assert api.patch("B1", {"notes": "B1 again"}).status_code == 200
-    again = api.patch("B2", {"notes": "mine, later"}, **{"If-Match": saved.headers["etag"]})
+    again = api.patch("B2", {"notes": "mine, later"}, **{"If-Match": "W/" + saved.headers["etag"]})
     assert again.status_code == 200, again.text
 
 
@@ -414,6 +423,11 @@ def test_readyz_names_the_backend_that_is_down(tmp_path: Path) -> None:
         body = r.json()
         assert body["checks"]["eventlog"]["status"] == "down" and body["checks"]["database"]["status"] == "ok"
         assert "eventlog (redis)" in body["error"]["message"]
+        assert body["checks"]["eventlog"]["error"].startswith(
+            ("ConnectionError", "EventLogUnavailable", "TimeoutError")
+        )
+        registry = app.state.wb.metrics.registry
+        assert registry.get_sample_value("whiteboard_backend_up", {"backend": "eventlog"}) == 0
         # Writes are still taken: durable in the database, waiting in the outbox for the log to return.
         store = app.state.wb.store
         run = portal_runner(client)

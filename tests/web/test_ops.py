@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from tests.conftest import InProcessSite
-from whiteboard.web.ops import RouteSample, Sample, Sampler
+from whiteboard.metrics import RouteSample, Sample, Sampler
 
 
 def ops(s: InProcessSite) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Connection, Table, insert, select, update
 
 from whiteboard.access.auth import SESSION_PREFIX, Principal, validate_role_scope
-from whiteboard.domain.clock import utc_now
+from whiteboard.domain.clock import as_utc, utc_now
 from whiteboard.store import Actor, Store, audit_append, hash_token
 from whiteboard.store.models import Credential, User, WebSession
 from whiteboard.types import JSONDict
@@ -334,15 +334,11 @@ def _insert_session(
     )
 
 
-def _aware(ts: dt.datetime | None) -> dt.datetime | None:
-    return ts.replace(tzinfo=dt.UTC) if ts is not None and ts.tzinfo is None else ts
-
-
 def _resolve_session(conn: Connection, id_hash: str, now: dt.datetime) -> Principal | None:
     s = conn.execute(select(_S).where(_S.c.id_hash == id_hash)).first()
     if s is None or s.revoked_at is not None:
         return None
-    expires, seen = _aware(s.expires_at), _aware(s.last_seen_at)
+    expires, seen = as_utc(s.expires_at), as_utc(s.last_seen_at)
     assert seen is not None
     if expires is not None and now >= expires:
         return None

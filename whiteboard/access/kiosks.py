@@ -15,7 +15,7 @@ from typing import Final, cast
 
 from sqlalchemy import Connection, Table, insert, select, update
 
-from whiteboard.domain.clock import iso, utc_now
+from whiteboard.domain.clock import as_utc, iso, utc_now
 from whiteboard.errors import NotFound
 from whiteboard.store import Actor, Store, audit_append, hash_token, insert_credential, new_token
 from whiteboard.store.models import Credential, PairingCode, Ward
@@ -96,7 +96,7 @@ def _redeem(conn: Connection, code_hash: str, cred_id: str, token_hash: str, now
     row = conn.execute(select(_P).where(_P.c.code_hash == code_hash).with_for_update()).first()
     if row is None or row.used_at is not None:
         return False
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
+    expires = as_utc(row.expires_at)
     if now >= expires:
         return False
     conn.execute(update(_P).where(_P.c.code_hash == code_hash).values(used_at=now, credential_id=cred_id))

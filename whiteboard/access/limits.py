@@ -7,6 +7,7 @@ still bounded; a Redis-backed limiter can replace this behind the same `take` ca
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from whiteboard.errors import ApiError
@@ -21,19 +22,28 @@ class _Bucket:
 
 
 class RateLimiter:
-    def __init__(self, per_minute: float, burst: int) -> None:
+    """`clock` gives monotonic seconds (tests pass their own and move it instead of sleeping)."""
+
+    def __init__(
+        self, per_minute: float, burst: int, *, clock: Callable[[], float] = time.monotonic, max_keys: int = MAX_KEYS
+    ) -> None:
         self.rate = per_minute / 60.0
         self.burst = float(burst)
+        self._clock = clock
+        self._max_keys = max_keys
         self._buckets: dict[str, _Bucket] = {}
 
-    def take(self, key: str, now: float | None = None) -> float:
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, key: str) -> float:
         """0 when allowed; otherwise the seconds until one more is allowed."""
         if self.rate <= 0:
             return 0.0
-        t = time.monotonic() if now is None else now
+        t = self._clock()
         b = self._buckets.get(key)
         if b is None:
-            if len(self._buckets) >= MAX_KEYS:
+            if len(self._buckets) >= self._max_keys:
                 self._buckets.clear()
             b = self._buckets[key] = _Bucket(self.burst, t)
         b.tokens = min(self.burst, b.tokens + (t - b.at) * self.rate)
@@ -43,14 +53,14 @@ class RateLimiter:
             return 0.0
         return (1 - b.tokens) / self.rate
 
-    def blocked(self, key: str, now: float | None = None) -> float:
+    def blocked(self, key: str) -> float:
         """Like `take` but spends nothing: how long until `key` may try again (0 when it may now)."""
         if self.rate <= 0:
             return 0.0
         b = self._buckets.get(key)
         if b is None:
             return 0.0
-        t = time.monotonic() if now is None else now
+        t = self._clock()
         tokens = min(self.burst, b.tokens + (t - b.at) * self.rate)
         return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 

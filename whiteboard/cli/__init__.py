@@ -1,7 +1,8 @@
 """The `whiteboard` command: a thin click layer over `Settings`, `create_app` and the store; one module
 per command group (serve, token, ward, user, display, audit, db), what they share in `common`.
 
-Every flag is mirrored by a `WHITEBOARD_*` environment variable (shown in --help).
+Every flag of `serve` is a field of `Settings` (`options` makes it) with its `WHITEBOARD_*` variable; `serve --help`
+lists those and every other setting.
 May import anything: the command line is the top of the house (import-linter's layers in pyproject.toml).
 """
 

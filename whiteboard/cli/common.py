@@ -6,24 +6,18 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
-from whiteboard.settings import Settings, mask_url
+from whiteboard.cli.options import setting_option
+from whiteboard.settings import Settings, SettingsError, mask_url
 from whiteboard.store import Actor, Store, migrate, open_store, sqlite_path
 
 T = TypeVar("T")
 
 
-DB_OPTION = click.option(
-    "--database-url",
-    envvar="WHITEBOARD_DATABASE_URL",
-    show_envvar=True,
-    default=Settings.database_url,
-    show_default=True,
-    help="SQLite file (default) or postgresql://user@host/db for production.",
-)
+DB_OPTION = setting_option("database_url")
 
 
 def cli_actor() -> Actor:
@@ -35,9 +29,17 @@ def cli_actor() -> Actor:
     return Actor(name=f"cli:{user}", role="admin", source="cli")
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
+
+
+def load_settings(**flags: Any) -> Settings:
+    """The settings from the environment and the command's flags, or a clear error (exit status 2)."""
+    try:
+        return Settings.from_environ(**flags)
+    except SettingsError as exc:
+        fail(str(exc))
 
 
 def database_label(url: str) -> str:

@@ -29,7 +29,6 @@ def display_pair(ward: str, label: str, database_url: str) -> None:
             return await Kiosks(store).new_code(ward, label, actor=cli_actor())
         except ApiError as exc:
             fail(f"{exc.message}. Create it with `whiteboard ward add`.")
-            raise
 
     code, expires = with_store(database_url, pair)
     click.echo(code)

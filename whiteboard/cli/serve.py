@@ -7,77 +7,17 @@ from typing import Any
 import click
 
 from whiteboard import __version__
-from whiteboard.cli.common import DB_OPTION, announce_database, fail
-from whiteboard.settings import Settings
+from whiteboard.cli.common import announce_database, fail, load_settings
+from whiteboard.cli.options import environment_help, setting_options
 
 
-@click.command()
-@click.option(
-    "--host",
-    envvar="WHITEBOARD_HOST",
-    show_envvar=True,
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to listen on; 0.0.0.0 for every interface.",
-)
-@click.option("--port", envvar="WHITEBOARD_PORT", show_envvar=True, default=8000, show_default=True, type=int)
-@DB_OPTION
-@click.option(
-    "--redis-url",
-    envvar="WHITEBOARD_REDIS_URL",
-    show_envvar=True,
-    default=None,
-    help="Redis for the shared event log (redis://host:6379/0); without it an in-process log (one instance).",
-)
-@click.option(
-    "--redis-key-prefix",
-    envvar="WHITEBOARD_REDIS_KEY_PREFIX",
-    show_envvar=True,
-    default="wb",
-    show_default=True,
-    help="Prefix for every Redis key, so deployments can share one Redis.",
-)
-@click.option(
-    "--demo/--no-demo",
-    envvar="WHITEBOARD_DEMO",
-    show_envvar=True,
-    default=False,
-    help="Seed synthetic wards (once) and run a simulated feed of changes.",
-)
-@click.option(
-    "--demo-rate",
-    envvar="WHITEBOARD_DEMO_RATE",
-    show_envvar=True,
-    default=20.0,
-    show_default=True,
-    type=click.FloatRange(min=0),
-    help="Simulated changes per minute with --demo; 0 for none.",
-)
-@click.option(
-    "--demo-seed",
-    envvar="WHITEBOARD_DEMO_SEED",
-    show_envvar=True,
-    default=None,
-    type=int,
-    help="Random seed for the demo data and feed (reproducible boards).",
-)
-@click.option(
-    "--log-level",
-    envvar="WHITEBOARD_LOG_LEVEL",
-    show_envvar=True,
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
-@click.option(
-    "--access-log/--no-access-log",
-    envvar="WHITEBOARD_ACCESS_LOG",
-    show_envvar=True,
-    default=True,
-    help="Log one line per HTTP request.",
-)
+@click.command(epilog=environment_help())
+@setting_options()
 def serve(**options: Any) -> None:
-    """Run the server (HTTP, WebSocket and pages) until interrupted."""
+    """Run the server (HTTP, WebSocket and pages) until interrupted.
+
+    Each flag is a setting (whiteboard/settings.py) and has a WHITEBOARD_* variable; a flag wins over its variable.
+    """
     import logging
 
     import uvicorn
@@ -85,13 +25,9 @@ def serve(**options: Any) -> None:
     from whiteboard.app import create_app
     from whiteboard.web import logs, protocols
 
-    access_log = options.pop("access_log")
-    try:
-        settings = Settings.from_environ(**options)
-    except (TypeError, ValueError) as exc:
-        fail(str(exc))
+    settings = load_settings(**options)
     logs.configure(settings.log_level)
-    if not access_log:
+    if not settings.access_log:
         logging.getLogger("whiteboard.access").setLevel(logging.WARNING)
     try:
         app = create_app(settings)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from whiteboard.access.auth import ROLES
-from whiteboard.cli.common import DB_OPTION, cli_actor, fail, open_database, with_store
-from whiteboard.settings import Settings
+from whiteboard.cli.common import DB_OPTION, cli_actor, fail, load_settings, open_database, with_store
 from whiteboard.store import Store
+
+if TYPE_CHECKING:
+    from whiteboard.access.accounts import Accounts
 
 
 @click.group()
@@ -25,10 +27,12 @@ def _password(from_stdin: bool) -> str:
     return value
 
 
-def _accounts(store: Store) -> Any:
+def _accounts(store: Store) -> Accounts:
+    """Session limits as the server has them: ending a user's sessions judges them by the same rules."""
     from whiteboard.access.accounts import Accounts
 
-    return Accounts(store, idle_secs=Settings.session_idle_secs, max_age_secs=Settings.session_max_age_secs)
+    s = load_settings()
+    return Accounts(store, idle_secs=s.session_idle_secs, max_age_secs=s.session_max_age_secs)
 
 
 @user.command("add")

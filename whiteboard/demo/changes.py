@@ -14,7 +14,7 @@ from typing import Any
 from whiteboard.demo.synthetic import (
     WARDS,
     WardSpec,
-    as_utc,
+    aware_utc,
     make_patient,
     make_task,
     observations,
@@ -32,7 +32,7 @@ def random_change(
     Admissions and discharges are weighted by occupancy so that a ward left running drifts to and
     stays around 80-95 % of its usable (not blocked or closed) beds.
     """
-    now = as_utc(now)
+    now = aware_utc(now)
     if not beds:
         return None
     occupied = [b for b in beds if b.get("status") == "occupied" and isinstance(b.get("patient"), dict)]

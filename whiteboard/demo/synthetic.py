@@ -15,6 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from whiteboard.domain import news2
+from whiteboard.domain.beds import FLAGS, STATUSES, TASK_KINDS
+from whiteboard.domain.clock import iso
+from whiteboard.domain.patient import nhs_check_digit
 
 FEMALE_FIRST_NAMES: Final = (
     "Olivia", "Amelia", "Isla", "Ava", "Mia", "Grace", "Sophie", "Emily", "Jessica", "Chloe",
@@ -38,13 +41,6 @@ SURNAMES: Final = (
     "Cooper", "Ward", "Morris", "Bennett", "Harris", "Martin", "Lee", "King", "Scott", "Young",
 )  # fmt: skip
 
-STATUSES: Final = ("empty", "occupied", "cleaning", "blocked", "closed")
-FLAGS: Final = (
-    "falls", "pressure_damage", "nil_by_mouth", "nutrition", "dementia", "frailty", "learning_disability",
-    "allergy", "infection", "isolation", "dnacpr", "similar_name",
-)  # fmt: skip
-TASK_KINDS: Final = ("bloods", "tests", "results", "therapy", "tto", "transport", "porter", "other")
-DISCHARGE_STATUSES: Final = ("not_planned", "planned", "awaiting_tto", "awaiting_transport", "ready")
 PATIENT_KEYS: Final = frozenset({
     "name", "initials", "nhs_number", "date_of_birth", "age", "sex", "consultant", "named_nurse", "admitted_at",
     "edd", "medically_optimised", "discharge_pathway", "discharge_status", "red_green", "news2", "flags", "tasks",
@@ -104,21 +100,11 @@ class DemoWard:
     beds: tuple[dict[str, Any], ...]
 
 
-def nhs_number_is_valid(s: str) -> bool:
-    """NHS mod-11 check digit: weights 10..2 on the first nine digits; accepts `9991234567` or `999 123 4567`."""
-    if len(s) == 12 and s[3] == " " and s[7] == " ":
-        s = s.replace(" ", "")
-    if len(s) != 10 or not s.isascii() or not s.isdigit():
-        return False
-    check = _check_digit(s[:9])
-    return check is not None and check == int(s[9])
-
-
 def synthetic_nhs_number(rng: random.Random) -> str:
     """A valid-looking NHS number in the 999 test range, so it can never belong to a real patient."""
     while True:
         stem = "999" + "".join(str(rng.randrange(10)) for _ in range(6))
-        check = _check_digit(stem)
+        check = nhs_check_digit(stem)
         if check is not None:  # a check digit of 10 means the stem is never issued; draw again
             return stem + str(check)
 
@@ -130,7 +116,7 @@ def age_on(dob: date, today: date) -> int:
 
 def demo_wards(rng: random.Random, now: datetime) -> list[DemoWard]:
     """Build every demo ward; the first always has a free bed, a bed being cleaned and patients to show."""
-    now = as_utc(now)
+    now = aware_utc(now)
     wards = []
     for index, spec in enumerate(WARDS):
         layout = _layout(rng)
@@ -177,7 +163,7 @@ def make_patient(
         "sex": sex,
         "consultant": rng.choice(spec.consultants),
         "named_nurse": rng.choice(spec.nurses),
-        "admitted_at": news2.format_utc(admitted_at),
+        "admitted_at": iso(admitted_at),  # as the write path stamps an admission
         "edd": edd,
         "medically_optimised": optimised,
         "discharge_pathway": pathway,
@@ -281,12 +267,6 @@ def surname_of(name: str) -> str:
     return name.rsplit(" ", 1)[-1].casefold()
 
 
-def _check_digit(stem: str) -> int | None:
-    remainder = sum(int(d) * w for d, w in zip(stem, range(10, 1, -1), strict=True)) % 11
-    check = 11 - remainder
-    return 0 if check == 11 else None if check == 10 else check
-
-
 def _years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
@@ -294,7 +274,9 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def as_utc(moment: datetime) -> datetime:
+def aware_utc(moment: datetime) -> datetime:
+    """`now` in UTC; a naive one is refused (unlike `clock.as_utc`, which reads the database's as UTC): the caller's
+    clock must say its zone, or a seed would be hours out."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     return moment.astimezone(UTC)

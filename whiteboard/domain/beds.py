@@ -415,16 +415,3 @@ def _admit(fields: JSONDict, now: dt.datetime) -> JSONDict:
     }
     patient.update(fields)
     return patient
-
-
-def blank_bed(bed_id: str, bay: str) -> JSONDict:
-    return {
-        "id": bed_id,
-        "bay": bay,
-        "status": "empty",
-        "notes": "",
-        "patient": None,
-        "updated_at": None,
-        "version": 0,
-        "similar_name": False,
-    }

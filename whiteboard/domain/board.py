@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 
 from whiteboard.domain import offsets, redact
-from whiteboard.domain.numbers import whole_number
 from whiteboard.domain.redact import Audience
 from whiteboard.types import JSONDict
 
@@ -57,15 +56,6 @@ class WardView:
     def etag(self) -> str:
         """One tag per ward position; responses also `Vary` on the credential, which picks the audience."""
         return f'"{self.seq}.{self.uid[:8]}"'
-
-    def seq_from_etag(self, etag: str) -> int | None:
-        """The position an `If-Match` names, or None when it is not one of this ward's tags."""
-        tag = etag.strip()
-        if tag.startswith("W/"):
-            tag = tag[2:]
-        tag = tag.strip('"')
-        seq, _, uid = tag.partition(".")
-        return whole_number(seq) if uid == self.uid[:8] else None
 
     def audience_for(self, role: str) -> Audience:
         return redact.display_audience(self.display_fields) if role == "display" else redact.STAFF

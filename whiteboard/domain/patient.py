@@ -11,18 +11,19 @@ from whiteboard.types import JSONDict
 # record (hazard H15): a name changed alone would put one patient's NHS number, date of birth and care
 # under another's name.
 IDENTITY_FIELDS: Final = ("name", "nhs_number", "date_of_birth")
-_NHS = re.compile(r"^[0-9]{10}$")
+_NHS = re.compile(r"[0-9]{10}")
+
+
+def nhs_check_digit(stem: str) -> int | None:
+    """The modulus-11 check digit of an NHS number's first nine digits (weights 10 to 2); None when it would be
+    10, which means no number with that stem is ever issued."""
+    check = 11 - sum(int(d) * (10 - i) for i, d in enumerate(stem)) % 11
+    return 0 if check == 11 else None if check == 10 else check
 
 
 def nhs_number_valid(digits: str) -> bool:
-    """NHS numbers carry a modulus-11 check digit; a typo is caught here, not on the ward."""
-    if not _NHS.match(digits):
-        return False
-    total = sum(int(d) * (10 - i) for i, d in enumerate(digits[:9]))
-    check = 11 - total % 11
-    if check == 11:
-        check = 0
-    return check != 10 and check == int(digits[9])
+    """Ten ASCII digits whose last is the check digit of the others: a typo is caught here, not on the ward."""
+    return _NHS.fullmatch(digits) is not None and nhs_check_digit(digits[:9]) == int(digits[9])
 
 
 def initials_of(name: str) -> str:

@@ -8,7 +8,7 @@ the server, because whatever reaches a browser is disclosed. Staff roles see the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from whiteboard.types import JSONDict
 
@@ -112,12 +112,3 @@ def event(e: JSONDict, audience: Audience) -> JSONDict:
     if audience.display_fields is None:
         return e
     return {**e, "changes": changes(e["changes"], audience)}
-
-
-def is_displayable(field: str) -> bool:
-    return field in DISPLAYABLE and field not in NEVER_ON_DISPLAY
-
-
-def clean_profile(fields: Any) -> frozenset[str]:
-    """Keep only fields a display may show; used when an admin sets a ward's display profile."""
-    return frozenset(f for f in fields if isinstance(f, str) and is_displayable(f))

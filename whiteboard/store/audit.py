@@ -15,10 +15,9 @@ from typing import Any, Final, cast
 import orjson
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
-from whiteboard.domain.clock import iso
+from whiteboard.domain.clock import as_utc, iso
 from whiteboard.errors import NotFound
 from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
-from whiteboard.store.rows import aware
 from whiteboard.types import JSONDict
 
 GENESIS: Final = "0" * 64
@@ -32,9 +31,7 @@ HASHED_FIELDS: Final = (
 
 def canonical_time(at: dt.datetime) -> str:
     """Microseconds, UTC: what both SQLite and PostgreSQL give back unchanged."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.UTC)
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -168,7 +165,7 @@ def query(
     return [
         {
             "id": r.id,
-            "at": iso(aware(r.at) or r.at),
+            "at": iso(as_utc(r.at)),
             "actor": r.actor,
             "credential_id": r.credential_id,
             "role": r.role,

@@ -9,9 +9,10 @@ from typing import Any, Final, cast
 
 from sqlalchemy import Connection, Table, insert, select, update
 
+from whiteboard.domain.clock import as_utc
 from whiteboard.store import audit
 from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
-from whiteboard.store.rows import Actor, CredentialRow, aware
+from whiteboard.store.rows import Actor, CredentialRow
 
 TOKEN_PREFIX: Final = "wbt_"
 
@@ -67,8 +68,8 @@ def _cred(r: Any) -> CredentialRow:
         r.role,
         tuple(r.wards) if r.wards is not None else None,
         r.label,
-        aware(r.created_at) or r.created_at,
-        aware(r.revoked_at),
+        as_utc(r.created_at),
+        as_utc(r.revoked_at),
     )
 
 

@@ -82,10 +82,3 @@ class OutboxRow:
     seq: int
     log: str
     payload: bytes
-
-
-def aware(ts: dt.datetime | None) -> dt.datetime | None:
-    """SQLite gives naive datetimes back; everything we store is UTC."""
-    if ts is None or ts.tzinfo is not None:
-        return ts
-    return ts.replace(tzinfo=dt.UTC)

@@ -9,11 +9,11 @@ from typing import cast
 from sqlalchemy import Connection, Table, func, insert, select, update
 
 from whiteboard.domain.board import WardState
-from whiteboard.domain.clock import iso
+from whiteboard.domain.clock import as_utc, iso
 from whiteboard.domain.patient import similar_names
 from whiteboard.store import audit
 from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
-from whiteboard.store.rows import Actor, WardInfo, aware
+from whiteboard.store.rows import Actor, WardInfo
 from whiteboard.types import JSONDict
 
 _W = cast(Table, Ward.__table__)
@@ -52,7 +52,7 @@ def load_ward(conn: Connection, ward_id: str) -> WardState | None:
     for r in rows:
         if r.id is None:
             continue
-        updated = aware(r.updated_at)
+        updated = as_utc(r.updated_at)
         state.beds.append(
             {
                 "id": r.id,

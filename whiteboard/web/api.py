@@ -16,7 +16,7 @@ from whiteboard.access.auth import Principal, forbidden
 from whiteboard.domain import news2, offsets, redact
 from whiteboard.domain.beds import BedPatch, parse_display_profile, parse_patch
 from whiteboard.domain.board import WardView
-from whiteboard.domain.clock import utc_now
+from whiteboard.domain.clock import as_utc, utc_now
 from whiteboard.domain.numbers import whole_number
 from whiteboard.errors import ApiError, DomainError
 from whiteboard.eventlog import EventLogUnavailable, recovery
@@ -43,12 +43,18 @@ async def list_wards(request: Request) -> Response:
     return JSONResponse([{"id": w.id, "name": w.name, "beds": w.beds} for w in wards if who.covers(w.id)])
 
 
+def _entity_tags(header: str) -> list[str]:
+    """An If-Match or If-None-Match list as bare tags, weak prefix and quotes removed (empty items kept: they
+    name nothing). The one parser of both headers."""
+    return [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
+
+
 def _etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match, compared weakly (RFC 9110 13.1.2): `*` or any listed tag."""
     if header is None:
         return False
-    tags = [t.strip() for t in header.split(",")]
-    bare = etag.strip('"')
-    return "*" in tags or any(t.removeprefix("W/").strip('"') == bare for t in tags)
+    tags = _entity_tags(header)
+    return "*" in tags or etag.strip('"') in tags
 
 
 async def ward_snapshot(request: Request) -> Response:
@@ -84,7 +90,7 @@ def _if_match(request: Request, loaded: WardChannel | None) -> int | None:
     header = request.headers.get("if-match")
     if header is None or header.strip() == "*":
         return None
-    tag = header.split(",")[0].strip().removeprefix("W/").strip('"')
+    tag = _entity_tags(header)[0]
     bed_tag = tag.startswith("bed-")
     raw_seq, dot, uid = tag.removeprefix("bed-").partition(".")
     ours = loaded is None or uid == loaded.view.uid[:8]
@@ -187,7 +193,7 @@ async def ward_events(request: Request) -> Response:
     view = ch.view
     epoch, entries = await state.eventlog.read(view.log, after, limit)
     top = max(view.seq, entries[-1].seq if entries else 0)
-    if not recovery.is_recovered(after, entries, epoch=epoch, want_epoch=q.get("epoch"), top=top):
+    if not recovery.is_recovered(after, entries, log_epoch=epoch, after_epoch=q.get("epoch"), top=top):
         raise ApiError(
             410,
             "gone",
@@ -216,7 +222,7 @@ def _time_param(request: Request, name: str) -> dt.datetime | None:
     except ValueError:
         raise ApiError(400, "bad_time", f"{name} must be a time like 2026-11-22T09:00:00Z", name) from None
     try:
-        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return as_utc(value)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is past the last representable UTC time
         raise ApiError(400, "bad_time", f"{name} is out of range", name) from None
 

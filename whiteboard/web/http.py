@@ -44,8 +44,9 @@ def credential_token(conn: HTTPConnection) -> tuple[str | None, bool]:
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Cookie-authenticated writes must carry this header. A cross-site form cannot set custom headers, so
-# this stops CSRF for the pages' own fetch() calls (full CSRF tokens arrive with staff sessions).
+# Cookie-authenticated API writes must carry this header. A cross-site form cannot set custom headers, so
+# this stops CSRF for the pages' own fetch() calls; the admin pages' HTML form posts carry a per-session
+# CSRF token instead (web.pages.admin), and sign-in and sign-out forms are checked by origin (web.pages.login).
 CLIENT_HEADER = "x-whiteboard-client"
 
 

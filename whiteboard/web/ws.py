@@ -152,14 +152,15 @@ class _Session:
             self.close_code, self.close_reason = CLOSE_POLICY, "since is not an offset like 12-0"
             raise WebSocketDisconnect(CLOSE_POLICY) from None
         top, epoch = view.seq, view.epoch
-        want_epoch = params.get("epoch")
-        recovered = (want_epoch is None or want_epoch == epoch) and after <= top
+        client_epoch = params.get("epoch")
+        recovered = (client_epoch is None or client_epoch == epoch) and after <= top
         frames: list[str] = []
         cursor = after
         while recovered and cursor < top:
             log_epoch, page = await self.state.eventlog.read(view.log, cursor, REPLAY_PAGE)
             page = [e for e in page if e.seq <= top]
-            if not page or not recovery.is_recovered(cursor, page, epoch=epoch, want_epoch=log_epoch, top=top):
+            # `cursor` is a position in the view's epoch: a log that answers in another was lost and restarted.
+            if not page or not recovery.is_recovered(cursor, page, log_epoch=log_epoch, after_epoch=epoch, top=top):
                 recovered = False
                 break
             frames.extend(event_frame(epoch, e.seq, orjson.loads(e.payload), audience) for e in page)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -154,12 +153,7 @@ async def login(request: Request) -> Response:
 
 
 def _oidc(request: Request) -> Oidc | None:
-    state = wb(request)
-    if not (state.settings.oidc_issuer and state.settings.oidc_client_id):
-        return None
-    if state.oidc is None:
-        state.oidc = Oidc(state.settings, state.accounts)
-    return cast(Oidc, state.oidc)
+    return wb(request).oidc
 
 
 async def oidc_start(request: Request) -> Response:

@@ -121,10 +121,7 @@ def static_dir() -> Path:
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    templates: Jinja2Templates | None = wb(request).templates
-    if templates is None:
-        templates = wb(request).templates = build_templates()
-    return templates.TemplateResponse(request, name, context, status_code=status, headers=PAGE_HEADERS)
+    return wb(request).templates.TemplateResponse(request, name, context, status_code=status, headers=PAGE_HEADERS)
 
 
 async def page_principal(request: Request) -> Principal | None:
