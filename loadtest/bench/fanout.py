@@ -157,6 +157,7 @@ def start(target: str, n_wards: int, beds: int) -> Server:
             cli + list(args), cwd=tmp, env=env, check=True, capture_output=True, text=True
         ).stdout.strip()
 
+    run_cli("db", "upgrade")  # the other commands refuse to create a database
     run_cli("ward", "add", *wards, "--beds", str(beds))
     reader = run_cli("token", "create", "--role", "viewer", "--label", "bench subscribers")
     writer = run_cli("token", "create", "--role", "nurse", "--label", "bench writer")
