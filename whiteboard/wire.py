@@ -46,6 +46,11 @@ NOTES_MAX_CHARS: Final = 500
 TASKS_MAX: Final = 30
 NEWS2_MAX: Final = 20
 OFFSET_PATTERN: Final = r"^(0|[1-9][0-9]{0,18})-(0|[1-9][0-9]{0,18})$"
+# Query limits that are not settings: a page of events by default (the ceiling is `Settings.events_page_max`),
+# and audit records by default and at most (an export is a CSV or FHIR download of at most this many).
+EVENTS_LIMIT_DEFAULT: Final = 100
+AUDIT_LIMIT_DEFAULT: Final = 500
+AUDIT_LIMIT_MAX: Final = 5000
 
 # --- value checks that belong to the value (each raises an error whose type is the contract's code) ---
 
