@@ -23,13 +23,14 @@ import orjson
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from whiteboard import audit, domain, migrate
+from whiteboard.domain.beds import apply_patch, parse_patch
+from whiteboard.domain.clock import utc_now
 from whiteboard.eventlog import open_event_log
-from whiteboard.ingest import Ingest
+from whiteboard.live.ingest import Ingest
 from whiteboard.metrics import Metrics
-from whiteboard.models import AuditRecord, Bed, Outbox, Ward
 from whiteboard.settings import Settings
-from whiteboard.store import Actor, Store, WriteRequest, normalise_url, open_store
+from whiteboard.store import Actor, Store, WriteRequest, audit, migrate, normalise_url, open_store
+from whiteboard.store.models import AuditRecord, Bed, Outbox, Ward
 
 SETUP = Actor("test setup", "admin", source="test")  # who the audit names for fixtures
 
@@ -45,10 +46,7 @@ async def setup(store: Store) -> str:
     ward = "bench-" + uuid.uuid4().hex[:6]
     await store.add_wards([(ward, ward, [(f"B{i}", "Bay") for i in range(BEDS)])], actor=SETUP)
     await store.apply_batch(
-        [
-            WriteRequest(ward, f"B{i}", domain.parse_patch({"patient": {"name": f"Bench {i}"}}), NURSE)
-            for i in range(BEDS)
-        ]
+        [WriteRequest(ward, f"B{i}", parse_patch({"patient": {"name": f"Bench {i}"}}), NURSE) for i in range(BEDS)]
     )
     return ward
 
@@ -64,7 +62,7 @@ async def ours(store: Store, writes: int, concurrency: int) -> tuple[float, floa
 
     async def one(i: int) -> None:
         async with sem:
-            patch = domain.parse_patch(body(i))
+            patch = parse_patch(body(i))
             await ingest.submit(WriteRequest(ward, f"B{i % BEDS}", patch, NURSE))
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -86,20 +84,16 @@ def naive(url: str, ward: str, writes: int) -> tuple[float, float]:
             assert w is not None
             b = session.get(Bed, (ward, f"B{i % BEDS}"))
             assert b is not None
-            patch = domain.parse_patch(body(i))
-            change = domain.apply_patch(
-                {"status": b.status, "notes": b.notes, "patient": b.patient}, patch, domain.utc_now()
-            )
+            patch = parse_patch(body(i))
+            change = apply_patch({"status": b.status, "notes": b.notes, "patient": b.patient}, patch, utc_now())
             if change is None:
                 continue
             w.seq += 1
-            b.status, b.notes, b.patient, b.updated_at = change.status, change.notes, change.patient, domain.utc_now()
+            b.status, b.notes, b.patient, b.updated_at = change.status, change.notes, change.patient, utc_now()
             event = {"kind": change.kind, "ward": ward, "bed": b.id, "changes": change.changes}
-            session.add(
-                Outbox(ward_id=ward, seq=w.seq, log="x", payload=orjson.dumps(event), created_at=domain.utc_now())
-            )
+            session.add(Outbox(ward_id=ward, seq=w.seq, log="x", payload=orjson.dumps(event), created_at=utc_now()))
             record = {
-                "at": domain.utc_now(), "actor": "RN Bench", "credential_id": None, "role": "nurse",
+                "at": utc_now(), "actor": "RN Bench", "credential_id": None, "role": "nurse",
                 "source": "api", "action": change.kind, "ward_id": ward, "bed_id": b.id, "seq": w.seq,
                 "before": change.before, "after": change.changes, "request_id": None, "chain": ward,
                 "pos": w.audit_pos + 1, "prev_hash": w.audit_head,

@@ -120,13 +120,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def eventlog_url(request: pytest.FixtureRequest) -> str:
     if request.param == "memory":
         return "memory://"
-    return request.getfixturevalue("redis_url")
+    return str(request.getfixturevalue("redis_url"))
 
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[object]:
-    from whiteboard import migrate
-    from whiteboard.store import open_store
+    from whiteboard.store import migrate, open_store
 
     await migrate.upgrade(database_url)
     s = open_store(database_url)

@@ -11,27 +11,30 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from whiteboard import domain, first_run, health, migrate, pages
-from whiteboard.accounts import Accounts
-from whiteboard.auth import Authenticator
+from whiteboard import first_run
+from whiteboard.access.accounts import Accounts
+from whiteboard.access.auth import Authenticator
+from whiteboard.access.limits import RateLimiter
+from whiteboard.domain.clock import utc_now
 from whiteboard.eventlog import open_event_log
-from whiteboard.http import EXCEPTION_HANDLERS, RefuseOddPaths
-from whiteboard.hub import Hub
-from whiteboard.ingest import Ingest
-from whiteboard.limits import RateLimiter
-from whiteboard.logs import AccessLog
+from whiteboard.live.hub import Hub
+from whiteboard.live.ingest import Ingest
 from whiteboard.metrics import Metrics, ProcessCollector
-from whiteboard.routes import routes
-from whiteboard.security import SecurityHeaders
 from whiteboard.settings import Settings, mask_url
 from whiteboard.state import State
-from whiteboard.store import open_store
+from whiteboard.store import migrate, open_store
+from whiteboard.web import health
+from whiteboard.web.http import EXCEPTION_HANDLERS, RefuseOddPaths
+from whiteboard.web.logs import AccessLog
+from whiteboard.web.pages import render
+from whiteboard.web.routes import routes
+from whiteboard.web.security import SecurityHeaders
 
 log = logging.getLogger("whiteboard.app")
 SHUTDOWN_STEP_SECS = 10.0
 
 
-def build_state(settings: Settings, clock: Callable[[], dt.datetime] = domain.utc_now) -> State:
+def build_state(settings: Settings, clock: Callable[[], dt.datetime] = utc_now) -> State:
     """`clock` is what sessions take as "now" (tests advance their own instead of sleeping)."""
     store = open_store(settings.database_url)
     eventlog = open_event_log(
@@ -39,10 +42,11 @@ def build_state(settings: Settings, clock: Callable[[], dt.datetime] = domain.ut
     )
     metrics = Metrics()
     metrics.add_collector(ProcessCollector())
-    accounts = Accounts(store, idle_secs=settings.session_idle_secs, max_age_secs=settings.session_max_age_secs,
-                        clock=clock)
+    accounts = Accounts(
+        store, idle_secs=settings.session_idle_secs, max_age_secs=settings.session_max_age_secs, clock=clock
+    )
     return State(
-        templates=pages.build_templates(),
+        templates=render.build_templates(),
         settings=settings,
         store=store,
         eventlog=eventlog,
@@ -57,7 +61,7 @@ def build_state(settings: Settings, clock: Callable[[], dt.datetime] = domain.ut
     )
 
 
-def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datetime] = domain.utc_now) -> Starlette:
+def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datetime] = utc_now) -> Starlette:
     settings = settings or Settings.from_environ()
     state = build_state(settings, clock)
 
@@ -71,7 +75,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         prober = asyncio.create_task(health.probe_forever(state), name="backend-probe")
         demo = None
         if settings.demo:
-            from whiteboard.demo import DemoFeed
+            from whiteboard.demo.feed import DemoFeed
 
             demo = DemoFeed(state)
             await demo.start()

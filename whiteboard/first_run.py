@@ -36,7 +36,7 @@ async def announce_first_admin(state: State) -> None:
     """Log the hint at start-up, after the demo (if on) has written its tokens file."""
     tokens = None
     if state.settings.demo:
-        from whiteboard.demo import tokens_file
+        from whiteboard.demo.feed import tokens_file
 
         path = tokens_file(state.settings.database_url)
         tokens = str(path) if path.exists() else None

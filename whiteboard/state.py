@@ -7,11 +7,11 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
-from whiteboard.auth import Authenticator
+from whiteboard.access.auth import Authenticator
+from whiteboard.access.limits import RateLimiter
 from whiteboard.eventlog import EventLog
-from whiteboard.hub import Hub
-from whiteboard.ingest import Ingest
-from whiteboard.limits import RateLimiter
+from whiteboard.live.hub import Hub
+from whiteboard.live.ingest import Ingest
 from whiteboard.metrics import Metrics
 from whiteboard.settings import Settings
 from whiteboard.store import Store

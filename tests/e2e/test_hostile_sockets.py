@@ -31,6 +31,7 @@ def server(servers: list[ServerProcess], tmp_path: Path) -> Iterator[ServerProce
     s = ServerProcess(database_url=f"sqlite:///{tmp_path / 'wb.db'}", workdir=tmp_path,
                       env={"WHITEBOARD_REQUEST_HEAD_SECS": str(HEAD_SECS)})  # fmt: skip
     servers.append(s)
+    s.cli("db", "upgrade")  # `ward add` refuses a database that does not exist yet
     s.cli("ward", "add", WARD, "--beds", "3", "--name", "Ward Hostile")
     yield s.start()
 

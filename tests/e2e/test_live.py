@@ -388,5 +388,6 @@ async def test_cookie_websockets_need_our_own_origin_and_no_compression(
     own = f"http://127.0.0.1:{s.port}"
     ws = await connect(url, additional_headers={"Cookie": f"wb_session={token}", "Origin": own})
     assert (await next_frame(ws))["type"] == "snapshot"
+    assert ws.response is not None
     assert "permessage-deflate" not in (ws.response.headers.get("Sec-WebSocket-Extensions") or "")
     await ws.close()

@@ -74,8 +74,10 @@ def test_a_patch_through_the_api_changes_one_tile_live(make_server: Make, pages:
     assert {c["bed"] for c in page.evaluate("window.__changes")} == {free}, "only the patched tile changed"
     assert page.evaluate("window.__sameDocument") is True, "the board reloaded"
     assert not pages.errors, pages.errors
-    print(f"\nboard update latency, PATCH sent → tile changed (ms): {[round(x) for x in latencies]}; "
-          f"median {statistics.median(latencies):.0f}, max {max(latencies):.0f}")
+    print(
+        f"\nboard update latency, PATCH sent → tile changed (ms): {[round(x) for x in latencies]}; "
+        f"median {statistics.median(latencies):.0f}, max {max(latencies):.0f}"
+    )
     assert max(latencies) < WAIT_MS
 
 
@@ -118,7 +120,8 @@ def test_an_edit_on_the_phone_reaches_the_board_and_other_phones(make_server: Ma
     expect(tile(board, bed["id"]).locator('[data-slot="tasks"]')).to_have_text(f"Tasks {pending + 1}", timeout=WAIT_MS)
     tasks.get_by_label(re.compile("Chase echo report")).check()
     expect(tile(board, bed["id"]).locator('[data-slot="tasks"]')).to_have_text(
-        f"Tasks {pending}" if pending else "", timeout=WAIT_MS)
+        f"Tasks {pending}" if pending else "", timeout=WAIT_MS
+    )
 
     after = next(b for b in snapshot(s, nurse)["beds"] if b["id"] == bed["id"])["patient"]
     assert after["named_nurse"] == "RN Ada Okoro" and after["red_green"] == "green"
@@ -177,8 +180,13 @@ def test_the_phone_explains_conflicts_and_refusals(make_server: Make, pages: Pag
 
     def race(route: Route) -> None:
         if route.request.method == "PATCH" and not raced:
-            raced.append(httpx.patch(f"{s.url}/api/wards/{WARD}/beds/{bed}", json={"notes": "Theirs again"},
-                                     headers={"Authorization": f"Bearer {admin}"}).status_code)
+            raced.append(
+                httpx.patch(
+                    f"{s.url}/api/wards/{WARD}/beds/{bed}",
+                    json={"notes": "Theirs again"},
+                    headers={"Authorization": f"Bearer {admin}"},
+                ).status_code
+            )
         route.continue_()
 
     phone.route(f"**/api/wards/{WARD}/beds/{bed}", race)
@@ -365,8 +373,10 @@ def test_the_board_does_not_grow_as_events_arrive(make_server: Make, pages: Page
         with s.client(nurse) as c:
             for i in range(n):
                 r1 = c.patch(f"/api/wards/{WARD}/beds/{free}", json={"status": ["cleaning", "empty"][i % 2]})
-                r2 = c.patch(f"/api/wards/{WARD}/beds/{occupied}",
-                             json={"patient": {"named_nurse": f"RN {i}", "flags": ["falls", "allergy"][: i % 3]}})
+                r2 = c.patch(
+                    f"/api/wards/{WARD}/beds/{occupied}",
+                    json={"patient": {"named_nurse": f"RN {i}", "flags": ["falls", "allergy"][: i % 3]}},
+                )
                 assert r1.status_code == r2.status_code == 200
         expect(tile(page, occupied).locator('[data-slot="nurse"]')).to_have_text(f"RN {n - 1}", timeout=WAIT_MS)
 

@@ -46,8 +46,14 @@ BIG_WARD = "ward-30"
 NAMES = ("Ada Morgan", "Bill Okafor", "Cara Singh", "Dev Patel", "Eve Chen", "Finn Walsh", "Gita Rao", "Hugh Ellis")
 NURSES = ("RN Kofi Mensah", "RN Grace Walker", "RN Priya Sharma", "RN Tomasz Nowak")
 FLAG_SETS: tuple[list[str], ...] = (
-    [], ["falls"], ["nil_by_mouth", "allergy"], ["infection", "isolation"], ["dementia", "falls", "frailty"],
-    [], ["allergy"], ["pressure_damage", "similar_name"],
+    [],
+    ["falls"],
+    ["nil_by_mouth", "allergy"],
+    ["infection", "isolation"],
+    ["dementia", "falls", "frailty"],
+    [],
+    ["allergy"],
+    ["pressure_damage", "similar_name"],
 )
 NOT_OCCUPIED = {4: "empty", 11: "cleaning", 17: "closed", 23: "blocked", 28: "empty"}
 
@@ -64,11 +70,15 @@ def fill_big_ward(s: ServerProcess, admin: str) -> None:
             else:
                 score = (0, 1, 2, 3, 5, 7, 4, 0)[i % 8]
                 patient: dict[str, Any] = {
-                    "name": NAMES[i % len(NAMES)], "age": 40 + (i * 7) % 55, "sex": "FM"[i % 2],
-                    "named_nurse": NURSES[i % 4], "red_green": ("red", "green")[i % 3 == 0],
+                    "name": NAMES[i % len(NAMES)],
+                    "age": 40 + (i * 7) % 55,
+                    "sex": "FM"[i % 2],
+                    "named_nurse": NURSES[i % 4],
+                    "red_green": ("red", "green")[i % 3 == 0],
                     "news2": {"score": score, "red_score": score in (3, 4) and i % 2 == 1},
                     "edd": (today + dt.timedelta(days=i % 6)).isoformat() if i % 4 else None,
-                    "medically_optimised": i % 6 == 0, "flags": FLAG_SETS[i % len(FLAG_SETS)],
+                    "medically_optimised": i % 6 == 0,
+                    "flags": FLAG_SETS[i % len(FLAG_SETS)],
                     "discharge_status": ("planned", "awaiting_tto", "ready", "not_planned")[i % 4],
                     "tasks": [{"id": f"t{n}", "kind": "bloods", "text": "FBC", "done": False} for n in range(i % 3)],
                 }
@@ -122,7 +132,8 @@ def test_boards_fit_the_screen_at_1080p_and_4k(make_server: Make, pages: Pages, 
             if ward == BIG_WARD:
                 assert page.locator(".tile").count() == 30
             sizes[(ward, suffix)] = page.evaluate(
-                "parseFloat(getComputedStyle(document.querySelector('.tile[data-patient=yes] .t-initials')).fontSize)")
+                "parseFloat(getComputedStyle(document.querySelector('.tile[data-patient=yes] .t-initials')).fontSize)"
+            )
             if ward == WARD or suffix == "1080p":
                 shoot(page, artifacts, f"{label}-{suffix}.png")
     print(f"\ninitials font size (px): {sizes}")
@@ -193,8 +204,12 @@ def test_no_serious_accessibility_violations(make_server: Make, pages: Pages) ->
     check("login with an error", phone)
     sign_in(phone, s.url, admin, "/m")
     occupied, free = first_bed(snap, "occupied")["id"], first_bed(snap, "empty")["id"]
-    views = {"wards": "#/", "beds": f"#/ward/{WARD}", "occupied bed": f"#/ward/{WARD}/bed/{occupied}",
-             "free bed": f"#/ward/{WARD}/bed/{free}"}
+    views = {
+        "wards": "#/",
+        "beds": f"#/ward/{WARD}",
+        "occupied bed": f"#/ward/{WARD}/bed/{occupied}",
+        "free bed": f"#/ward/{WARD}/bed/{free}",
+    }
     for name, route in views.items():
         phone.goto(f"{s.url}/m{route}")
         phone.wait_for_load_state("networkidle")

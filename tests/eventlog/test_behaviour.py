@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 import redis as redis_sync
 
-from whiteboard.eventlog import AppendStatus, Entry, EventLog, EventLogUnavailable, log_name, open_event_log
-from whiteboard.recovery import is_recovered
+from whiteboard.domain.offsets import log_name
+from whiteboard.eventlog import AppendStatus, Entry, EventLog, EventLogUnavailable, open_event_log
+from whiteboard.eventlog.recovery import is_recovered
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 
-from whiteboard.eventlog import AppendResult, AppendStatus, Entry, EventLog, Position
+from whiteboard.eventlog.base import AppendResult, AppendStatus, Entry, EventLog, Position
 
 
 class _Stream:

@@ -18,7 +18,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from whiteboard.eventlog import AppendResult, AppendStatus, Entry, EventLog, EventLogUnavailable, Position
+from whiteboard.eventlog.base import AppendResult, AppendStatus, Entry, EventLog, EventLogUnavailable, Position
 
 # Keys idle this long expire, so logs of deleted wards or rebuilt databases do not linger forever.
 KEY_TTL_SECS = 90 * 24 * 3600
@@ -81,7 +81,10 @@ class RedisEventLog(EventLog):
         # Every call is bounded: a reply that never comes fails (and is retried by the relay or the
         # reader) instead of hanging a task forever. Tails block for TAIL_BLOCK_MS, so allow that and more.
         self._redis = aioredis.from_url(
-            self._url, decode_responses=False, socket_connect_timeout=3, socket_timeout=TAIL_BLOCK_MS / 1000 + 5,
+            self._url,
+            decode_responses=False,
+            socket_connect_timeout=3,
+            socket_timeout=TAIL_BLOCK_MS / 1000 + 5,
             health_check_interval=30,
         )
         self._append = self._redis.register_script(_APPEND)

@@ -1,0 +1,138 @@
+"""The authorisation matrix: every route × every role × own ward / other ward / no credential / revoked
+credential, each answer checked against the table below (CONTRACT.md: 401 without a credential, 403
+without the right, 200/303 otherwise). A route added to `routes.py` without a row here fails the test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.testclient import TestClient
+
+from tests.support import SETUP, portal_runner
+from whiteboard.access.auth import LADDER
+from whiteboard.app import create_app
+from whiteboard.settings import Settings
+from whiteboard.web.routes import routes
+
+OWN, OTHER = "ward-a", "ward-b"
+ROLES = (*LADDER, "ops")
+OBS = {"respiration_rate": 16, "spo2": 97, "spo2_scale": 1, "on_oxygen": False, "systolic_bp": 120, "pulse": 70,
+       "consciousness": "A", "temperature": 37.0}  # fmt: skip
+
+# (method, path template, body) per route; {ward} is always ward-a, the ward "own" credentials cover.
+REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
+    ("GET", "/api/wards"): ("GET", "/api/wards", None),
+    ("GET", "/api/wards/{ward}"): ("GET", "/api/wards/{ward}", None),
+    ("GET", "/api/wards/{ward}/events"): ("GET", "/api/wards/{ward}/events?since=0-0", None),
+    ("PATCH", "/api/wards/{ward}/beds/{bed}"): ("PATCH", "/api/wards/{ward}/beds/B2", {"notes": "matrix"}),
+    ("POST", "/api/wards/{ward}/beds/{bed}/observations"): ("POST", "/api/wards/{ward}/beds/B1/observations", OBS),
+    ("GET", "/api/wards/{ward}/display-profile"): ("GET", "/api/wards/{ward}/display-profile", None),
+    ("PUT", "/api/wards/{ward}/display-profile"): ("PUT", "/api/wards/{ward}/display-profile", {"fields": None}),
+    ("GET", "/api/audit"): ("GET", "/api/audit?ward={ward}", None),
+    ("GET", "/metrics"): ("GET", "/metrics", None),
+    ("GET", "/api/ops"): ("GET", "/api/ops", None),
+    ("GET", "/board/{ward}"): ("GET", "/board/{ward}", None),
+    ("GET", "/m"): ("GET", "/m", None),
+    ("GET", "/ops"): ("GET", "/ops", None),
+    ("GET", "/audit"): ("GET", "/audit?ward={ward}", None),
+    ("GET", "/admin/displays"): ("GET", "/admin/displays", None),
+    ("POST", "/admin/displays"): ("POST", "/admin/displays", None),
+    ("GET", "/admin/users"): ("GET", "/admin/users", None),
+    ("POST", "/admin/users"): ("POST", "/admin/users", None),
+}
+# No credential needed:
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/", "/login", "/logout", "/login/oidc", "/login/oidc/callback"}
+
+
+def at_least(role: str, floor: str) -> bool:
+    return role in LADDER and LADDER.index(role) >= LADDER.index(floor)
+
+
+def expected(route: tuple[str, str], role: str | None, own: bool) -> int:
+    """The table: what each credential should get."""
+    method, path = route
+    page = not path.startswith("/api") and path != "/metrics"
+    if role is None:  # no credential, or a revoked one
+        return 303 if page else 401
+    ward_scoped = "{ward}" in path or path in ("/api/audit", "/audit")
+    if ward_scoped and role != "ops" and role != "admin" and not own:
+        return 403
+    rule = {
+        ("GET", "/api/wards"): at_least(role, "display"),
+        ("GET", "/api/wards/{ward}"): at_least(role, "display"),
+        ("GET", "/api/wards/{ward}/events"): at_least(role, "display"),
+        ("PATCH", "/api/wards/{ward}/beds/{bed}"): at_least(role, "nurse"),
+        ("POST", "/api/wards/{ward}/beds/{bed}/observations"): at_least(role, "nurse"),
+        ("GET", "/api/wards/{ward}/display-profile"): at_least(role, "ward_manager"),
+        ("PUT", "/api/wards/{ward}/display-profile"): at_least(role, "admin"),
+        ("GET", "/api/audit"): at_least(role, "ward_manager"),
+        ("GET", "/metrics"): role in ("ops", "admin"),
+        ("GET", "/api/ops"): role in ("ops", "admin"),
+        ("GET", "/board/{ward}"): at_least(role, "display"),
+        ("GET", "/m"): at_least(role, "viewer"),
+        ("GET", "/ops"): role in ("ops", "admin"),
+        ("GET", "/audit"): at_least(role, "ward_manager"),
+        ("GET", "/admin/displays"): at_least(role, "admin"),
+        ("POST", "/admin/displays"): at_least(role, "admin"),
+        ("GET", "/admin/users"): at_least(role, "admin"),
+        ("POST", "/admin/users"): at_least(role, "admin"),
+    }[route]
+    return 200 if rule else 403
+
+
+def test_every_route_has_a_row() -> None:
+    listed = set()
+    for r in routes():
+        if isinstance(r, (Mount, WebSocketRoute)) or not isinstance(r, Route) or r.path in PUBLIC:
+            continue
+        for method in r.methods or ():
+            if method != "HEAD":
+                listed.add((method, r.path))
+    assert listed == set(REQUESTS), "add the new route to REQUESTS and to the table in expected()"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    db = Path(tmp_path_factory.mktemp("matrix")) / "m.db"
+    app = create_app(Settings(database_url=f"sqlite:///{db}", write_rate_per_min=0))
+    with TestClient(app) as c:
+        run = portal_runner(c)
+        store = app.state.wb.store
+        run(store.add_wards([(w, w, [("B1", "Bay 1"), ("B2", "Bay 1")]) for w in (OWN, OTHER)], actor=SETUP))
+        tokens: dict[str, str] = {}
+        for role in ROLES:
+            for scope, ward in (("own", OWN), ("other", OTHER)):
+                wards = None if role in ("ops", "admin") else (ward,)
+                tokens[f"{role}:{scope}"] = run(store.create_credential(role, wards, f"{role} {scope}", actor=SETUP))[1]
+        revoked_id, tokens["revoked"] = run(store.create_credential("admin", None, "revoked", actor=SETUP))
+        assert run(store.revoke_credential(revoked_id, SETUP))
+        admin = {"Authorization": f"Bearer {tokens['admin:own']}"}
+        c.patch(f"/api/wards/{OWN}/beds/B1", json={"patient": {"name": "Matrix Patient"}}, headers=admin)
+        yield c, tokens
+
+
+CASES = [
+    (route, who)
+    for route in REQUESTS
+    for who in [*(f"{r}:{s}" for r in ROLES for s in ("own", "other")), "none", "revoked"]
+]
+
+
+@pytest.mark.parametrize(("route", "who"), CASES, ids=[f"{m} {p} as {w}" for (m, p), w in CASES])
+def test_matrix(client: tuple[TestClient, dict[str, str]], route: tuple[str, str], who: str) -> None:
+    c, tokens = client
+    method, path, body = REQUESTS[route]
+    url = path.format(ward=OWN)
+    headers = {"Authorization": f"Bearer {tokens[who]}"} if who in tokens else {}
+    role, _, scope = who.partition(":")
+    want = expected(route, role if who in tokens and who != "revoked" else None, scope == "own")
+    r = c.request(method, url, json=body, headers=headers, follow_redirects=False)
+    assert r.status_code == want, f"{method} {url} as {who}: {r.status_code} {r.text[:200]}"
+    if want in (401, 403) and r.headers.get("content-type", "").startswith("application/json"):
+        assert r.json()["error"]["code"]
+    if want == 303:
+        assert r.headers["location"].startswith("/login")

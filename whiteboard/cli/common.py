@@ -1,0 +1,95 @@
+"""What every command shares: the database option, the actor the audit trail names, failing, opening the store."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+
+from whiteboard.settings import Settings, mask_url
+from whiteboard.store import Actor, Store, migrate, open_store, sqlite_path
+
+T = TypeVar("T")
+
+
+DB_OPTION = click.option(
+    "--database-url",
+    envvar="WHITEBOARD_DATABASE_URL",
+    show_envvar=True,
+    default=Settings.database_url,
+    show_default=True,
+    help="SQLite file (default) or postgresql://user@host/db for production.",
+)
+
+
+def cli_actor() -> Actor:
+    """Who the audit trail names for a command: the operating-system account that ran it."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment or the password database
+        user = "unknown"
+    return Actor(name=f"cli:{user}", role="admin", source="cli")
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def database_label(url: str) -> str:
+    """Which database, for a person: a SQLite file by its absolute path, a server URL with its password masked."""
+    try:
+        path = sqlite_path(url)
+    except ValueError:
+        return mask_url(url)
+    return f"sqlite file {path.resolve()}" if path is not None else mask_url(url)
+
+
+def announce_database(url: str) -> None:
+    click.echo(f"database: {database_label(url)}", err=True)
+
+
+def require_existing_database(url: str) -> None:
+    """Only `serve` and `db upgrade` may create a SQLite file: anywhere else a new, empty one is a mistake
+    (the wrong directory), and a token minted there is one the running server rejects."""
+    try:
+        path = sqlite_path(url)
+    except ValueError as exc:
+        fail(str(exc))
+    if path is not None and not path.exists():
+        fail(
+            f"no database at {path.resolve()}; run from the server's directory or set WHITEBOARD_DATABASE_URL "
+            "(a new installation creates it with `whiteboard db upgrade` or `whiteboard serve`)"
+        )
+
+
+def open_database(url: str) -> None:
+    """Say which database this command uses, and refuse one that does not exist."""
+    announce_database(url)
+    require_existing_database(url)
+
+
+def with_store(url: str, fn: Callable[[Store], Awaitable[T]], *, checked: bool = False) -> T:
+    if not checked:
+        open_database(url)
+
+    async def run() -> T:
+        try:
+            await migrate.upgrade(url)
+        except Exception as exc:
+            fail(
+                f"cannot open the database ({database_label(url)}): {exc}\n"
+                "Check WHITEBOARD_DATABASE_URL / --database-url."
+            )
+        store = open_store(url)
+        await store.connect()
+        try:
+            return await fn(store)
+        finally:
+            await store.aclose()
+
+    return asyncio.run(run())

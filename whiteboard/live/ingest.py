@@ -1,0 +1,216 @@
+"""The one write path: every change, from a nurse's phone or (later) a hospital feed, comes through here.
+
+1. `submit` queues a validated request; the writer task takes whatever has queued up (group commit)
+   and runs it in one transaction that writes bed, audit row and outbox row per change.
+2. After the commit the caller is answered ("saved" means durable), and the committed changes go, in
+   order, to the relay, which appends them to the ward's event log.
+3. The sweeper appends whatever committed changes never reached the log (a crash between commit and
+   append, an event-log outage, another instance that died), then deletes outbox rows the log holds.
+   Appends are idempotent and gap-checked (`eventlog`), so nothing is lost and nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from whiteboard.domain.beds import ReadRecord
+from whiteboard.errors import ApiError, Unavailable
+from whiteboard.eventlog import AppendStatus, EventLog, EventLogUnavailable
+from whiteboard.metrics import Metrics
+from whiteboard.settings import Settings
+from whiteboard.store import Actor, OutboxRow, Store, StoreUnavailable, WriteRequest, Written
+
+log = logging.getLogger("whiteboard.ingest")
+
+CRASH_EXIT_CODE = 70
+SHUTDOWN_STEP_SECS = 5.0
+
+
+@dataclass(slots=True)
+class _Pending:
+    request: WriteRequest
+    future: asyncio.Future[Written]
+    started: float
+
+
+class Ingest:
+    def __init__(self, store: Store, eventlog: EventLog, metrics: Metrics, settings: Settings) -> None:
+        self._store = store
+        self._log = eventlog
+        self._metrics = metrics
+        self._settings = settings
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._relay_queue: asyncio.Queue[Written] = asyncio.Queue()
+        self._tops: dict[str, int] = {}  # ward → highest seq known to be in the log (outbox rows ≤ it can go)
+        self._known_top: dict[str, int] = {}  # ward → highest seq this instance saw in the log (kept across sweeps)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        try:
+            await self.sweep()  # resume the relay from the outbox before serving
+        except (StoreUnavailable, EventLogUnavailable) as exc:
+            # Serve anyway: committed changes wait in the outbox and the sweeper appends them later.
+            log.error("outbox not relayed at start-up, will retry: %s", exc)
+        self._tasks = [
+            asyncio.create_task(self._writer(), name="ingest-writer"),
+            asyncio.create_task(self._relay(), name="ingest-relay"),
+            asyncio.create_task(self._sweeper(), name="ingest-sweeper"),
+        ]
+
+    async def aclose(self) -> None:
+        """Stop the tasks; every step is bounded, so a backend that stopped answering cannot hang a shutdown."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                async with asyncio.timeout(SHUTDOWN_STEP_SECS):
+                    await task
+        # Best effort: hand the log what is committed, so a clean shutdown leaves no outbox behind (what
+        # is left, the next start's sweep appends).
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(SHUTDOWN_STEP_SECS):
+                while not self._relay_queue.empty():
+                    await self._append(self._relay_queue.get_nowait())
+
+    async def audit_read(self, ward_id: str, actor: Actor, action: str, detail: dict[str, Any]) -> None:
+        """Record that a person read identifiable data; returns once the record is durable."""
+        await self.submit(WriteRequest(ward_id, None, ReadRecord(action, detail), actor))
+
+    async def submit(self, request: WriteRequest) -> Written:
+        """Commit one change; returns once it is durable. Raises ApiError for refused or unavailable."""
+        fut: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(request, fut, time.perf_counter()))
+        return await fut
+
+    # --- writer: group commit ---
+
+    async def _writer(self) -> None:
+        max_batch = self._settings.write_batch_max
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await self._store.apply_batch([p.request for p in batch])
+            except StoreUnavailable as exc:
+                log.error("database unavailable, %d writes refused: %s", len(batch), exc)
+                self._metrics.backend_up.labels("database").set(0)
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(Unavailable("the database is unavailable; nothing was saved, try again"))
+                self._metrics.writes.labels("unavailable").inc(len(batch))
+                continue
+            except Exception as exc:
+                log.exception("write batch failed; nothing was saved")
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(exc)
+                continue
+            self._metrics.backend_up.labels("database").set(1)
+            self._metrics.write_batch_size.observe(len(batch))
+            if self._settings.test_crash_after_commit and any(
+                isinstance(r, Written) and r.event is not None for r in results
+            ):
+                log.critical("test hook: exiting between commit and event-log append")
+                os._exit(CRASH_EXIT_CODE)
+            now = time.perf_counter()
+            for p, result in zip(batch, results, strict=True):
+                if isinstance(result, ApiError):  # counted by reason where the HTTP layer answers it
+                    if not p.future.done():
+                        p.future.set_exception(result)
+                    continue
+                self._metrics.writes.labels("committed" if result.event else "unchanged").inc()
+                self._metrics.write_seconds.observe(now - p.started)
+                if result.payload is not None:
+                    self._relay_queue.put_nowait(result)
+                if not p.future.done():
+                    p.future.set_result(result)
+
+    # --- relay: committed changes → event log, in order ---
+
+    async def _relay(self) -> None:
+        while True:
+            written = await self._relay_queue.get()
+            try:
+                await self._append(written)
+            except EventLogUnavailable as exc:
+                # The outbox keeps it; the sweeper retries once the log answers again.
+                log.warning(
+                    "event log unavailable; %s seq %d stays in the outbox: %s", written.ward_id, written.seq, exc
+                )
+                self._metrics.log_appends.labels("unavailable").inc()
+
+    async def _append(self, written: Written | OutboxRow) -> AppendStatus:
+        """Append one committed change, after any earlier one of its ward this instance has not seen appended.
+
+        Predecessors come first even into a fresh log (which accepts any first number): otherwise a
+        change committed by another instance, but not yet relayed, would fall before the epoch's start.
+        """
+        known = self._known_top.get(written.ward_id, 0)
+        if written.seq > known + 1:
+            for row in await self._store.outbox_rows(written.ward_id, known, written.seq - 1):
+                await self._append_one(row)
+        return await self._append_one(written)
+
+    async def _append_one(self, written: Written | OutboxRow) -> AppendStatus:
+        assert written.payload is not None
+        result = await self._log.append(written.log, written.seq, written.payload)
+        if result.status is AppendStatus.GAP:
+            # An earlier change of this ward is committed but not yet in the log (another writer, a
+            # crash): append the missing ones from the outbox first, in order.
+            for row in await self._store.outbox_rows(written.ward_id, result.top, written.seq - 1):
+                await self._log.append(row.log, row.seq, row.payload)
+            result = await self._log.append(written.log, written.seq, written.payload)
+            if result.status is AppendStatus.GAP:
+                log.error(
+                    "%s: cannot append seq %d, log top is %d and the outbox lacks the rows between",
+                    written.ward_id,
+                    written.seq,
+                    result.top,
+                )
+        self._metrics.log_appends.labels(result.status.value).inc()
+        if result.top > self._tops.get(written.ward_id, 0):
+            self._tops[written.ward_id] = result.top
+        if result.status is not AppendStatus.GAP and written.seq > self._known_top.get(written.ward_id, 0):
+            self._known_top[written.ward_id] = written.seq
+        return result.status
+
+    # --- sweeper: nothing committed stays out of the log ---
+
+    async def _sweeper(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.outbox_sweep_secs)
+            try:
+                await self.sweep()
+            except (StoreUnavailable, EventLogUnavailable) as exc:
+                log.warning("outbox sweep postponed: %s", exc)
+            except Exception:
+                log.exception("outbox sweep failed")
+
+    async def sweep(self) -> int:
+        """Append every outbox row the log lacks, then delete rows the log holds. Returns rows appended."""
+        appended = 0
+        rows = await self._store.pending_outbox()
+        for row in rows:
+            if row.seq <= self._tops.get(row.ward_id, 0):
+                continue
+            if await self._append(row) is AppendStatus.APPENDED:
+                appended += 1
+        if appended:
+            self._metrics.outbox_relayed.inc(appended)
+            log.info("relayed %d committed change(s) from the outbox to the event log", appended)
+        if self._tops:
+            tops, self._tops = self._tops, {}
+            try:
+                await self._store.delete_outbox(tops)
+            except Exception:
+                for ward, top in tops.items():  # keep them for the next sweep
+                    self._tops[ward] = max(top, self._tops.get(ward, 0))
+                raise
+        return appended

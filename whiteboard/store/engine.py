@@ -1,0 +1,265 @@
+"""The durable store: SQLite by default, PostgreSQL by URL. Knows nothing of Redis or HTTP.
+
+Every SQL function here is a plain synchronous function of a SQLAlchemy `Connection`, run one of two
+ways: for SQLite in dedicated threads (one writer, a few readers; one thread hop per transaction
+instead of one per statement, as aiosqlite would cost), for PostgreSQL on the asyncpg driver through
+`AsyncConnection.run_sync`. So both backends execute the very same statements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from whiteboard.domain.board import WardState
+from whiteboard.domain.clock import utc_now
+from whiteboard.errors import ApiError
+from whiteboard.store import audit, credentials, outbox, writes
+from whiteboard.store import wards as ward_sql
+from whiteboard.store.rows import Actor, CredentialRow, OutboxRow, StoreUnavailable, WardInfo, WriteRequest, Written
+from whiteboard.types import JSONDict
+
+T = TypeVar("T")
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URLs operators write (`postgres://`, `sqlite:///x.db`) and pick our drivers."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgresql+psycopg2", "postgresql+psycopg"}:
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif parsed.drivername in {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}:
+        parsed = parsed.set(drivername="sqlite+pysqlite")
+    elif parsed.drivername != "postgresql+asyncpg":
+        raise ValueError(
+            f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:///path.db or postgresql://user@host/db"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+class Store:
+    """Async facade over the database. Construct with `open_store(url)`, then `await connect()`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.name = "sqlite" if self.is_sqlite else "postgresql"
+        self._writer_engine: Engine | None = None
+        self._reader_engine: Engine | None = None
+        self._async_engine: AsyncEngine | None = None
+        self._writer_pool: ThreadPoolExecutor | None = None
+        self._reader_pool: ThreadPoolExecutor | None = None
+
+    # --- lifecycle ---
+
+    async def connect(self) -> None:
+        if self.is_sqlite:
+            self._writer_engine = _sqlite_engine(self.url, immediate=True, pool_size=1)
+            self._reader_engine = _sqlite_engine(self.url, immediate=False, pool_size=4)
+            self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="wb-sqlite-writer")
+            self._reader_pool = ThreadPoolExecutor(4, thread_name_prefix="wb-sqlite-reader")
+        else:
+            self._async_engine = create_async_engine(
+                self.url,
+                pool_size=10,
+                max_overflow=10,
+                pool_pre_ping=True,
+                json_serializer=_dumps,
+                json_deserializer=orjson.loads,
+                connect_args={"timeout": 5, "command_timeout": 30},
+            )
+
+    async def aclose(self) -> None:
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+        for pool in (self._writer_pool, self._reader_pool):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        for engine in (self._writer_engine, self._reader_engine):
+            if engine is not None:
+                engine.dispose()
+
+    async def _run(self, fn: Callable[..., T], *args: Any, write: bool) -> T:
+        try:
+            if self._async_engine is not None:
+                async with self._async_engine.begin() as aconn:
+                    return await aconn.run_sync(fn, *args)
+            engine = self._writer_engine if write else self._reader_engine
+            pool = self._writer_pool if write else self._reader_pool
+            assert engine is not None and pool is not None, "Store used before connect()"
+            return await asyncio.get_running_loop().run_in_executor(pool, _in_transaction, engine, fn, args)
+        except ApiError:
+            raise
+        except IntegrityError:
+            raise
+        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+            raise StoreUnavailable(f"{self.name} does not answer: {exc.__class__.__name__}: {exc}") from exc
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._run(fn, *args, write=False)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._run(fn, *args, write=True)
+
+    async def ping(self) -> None:
+        await self.read(_ping)
+
+    # --- the write path ---
+
+    async def apply_batch(self, batch: Sequence[WriteRequest]) -> list[Written | ApiError]:
+        """Group commit: all requests in one transaction; a refused one raised before writing anything."""
+        return await self.write(writes.write_batch, list(batch), utc_now())
+
+    # --- reads and administration ---
+
+    async def load_ward(self, ward_id: str) -> WardState | None:
+        return await self.read(ward_sql.load_ward, ward_id)
+
+    async def list_wards(self) -> list[WardInfo]:
+        return await self.read(ward_sql.list_wards)
+
+    async def add_wards(self, wards: Iterable[tuple[str, str, list[tuple[str, str]]]], *, actor: Actor) -> list[str]:
+        """Create wards with (id, name, [(bed id, bay)]); returns the ids created (existing ones are skipped)."""
+        return await self.write(ward_sql.add_wards, list(wards), actor, utc_now())
+
+    async def seed_beds(self, ward_id: str, beds: list[JSONDict], actor: Actor) -> None:
+        await self.write(ward_sql.seed_beds, ward_id, beds, actor, utc_now())
+
+    async def create_credential(
+        self, role: str, wards: tuple[str, ...] | None, label: str, *, actor: Actor
+    ) -> tuple[str, str]:
+        """Returns (credential id, the token). Only the token's hash is stored; the audit names `actor`."""
+        token = credentials.new_token()
+        cred_id = secrets.token_hex(8)
+        token_hash = credentials.hash_token(token)
+        now = utc_now()
+        await self.write(credentials.insert_credential, cred_id, token_hash, role, wards, label, actor, now)
+        return cred_id, token
+
+    async def find_credential(self, token_hash: str) -> CredentialRow | None:
+        return await self.read(credentials.find_credential, token_hash)
+
+    async def list_credentials(self) -> list[CredentialRow]:
+        return await self.read(credentials.list_credentials)
+
+    async def revoke_credential(self, cred_id: str, actor: Actor) -> bool:
+        """Revoke; the audit record names who did it."""
+        return await self.write(credentials.revoke_credential, cred_id, actor, utc_now())
+
+    async def pending_outbox(self, limit: int = 1000) -> list[OutboxRow]:
+        return await self.read(outbox.pending_outbox, limit)
+
+    async def outbox_rows(self, ward_id: str, after: int, upto: int) -> list[OutboxRow]:
+        return await self.read(outbox.outbox_rows, ward_id, after, upto)
+
+    async def delete_outbox(self, tops: dict[str, int]) -> int:
+        return await self.write(outbox.delete_outbox, dict(tops))
+
+    async def verify_audit(self) -> tuple[int, int, str | None]:
+        return await self.read(audit.verify_chains)
+
+    async def audit(
+        self,
+        *,
+        ward: str | None = None,
+        wards: tuple[str, ...] | None = None,
+        bed: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = 500,
+        person: str | None = None,
+        before: int | None = None,
+    ) -> list[JSONDict]:
+        """Newest first; `before` (a record id) pages back through older records."""
+        return await self.read(audit.query, ward, wards, bed, since, until, limit, person, before)
+
+
+def open_store(url: str) -> Store:
+    return Store(url)
+
+
+PRIVATE_FILE_MODE = 0o600
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names; None for PostgreSQL and for in-memory SQLite."""
+    parsed = make_url(normalise_url(url))
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def create_private_sqlite_file(url: str) -> None:
+    """Create a missing SQLite file with mode 0600, whatever the umask: it holds patient data.
+
+    SQLite creates the -wal and -shm files with the database file's own mode, so they follow.
+    An existing file is left as its owner set it.
+    """
+    path = sqlite_path(url)
+    if path is None:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # the umask may have taken bits we need (0o200 would make it read-only)
+    finally:
+        os.close(fd)
+
+
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
+    create_private_sqlite_file(url)
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        json_serializer=_dumps,
+        json_deserializer=orjson.loads,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Autocommit at the driver so SQLAlchemy's `begin` below decides how transactions start.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # FULL: a nurse told "saved" must not lose the change to a power cut.
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _in_transaction(engine: Engine, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    with engine.begin() as conn:
+        return fn(conn, *args)
+
+
+def _ping(conn: Connection) -> None:
+    conn.execute(text("SELECT 1"))

@@ -1,0 +1,217 @@
+"""The write path's SQL: one bed change (or display profile, or read record) per request, one batch per transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import cast
+
+import orjson
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+
+from whiteboard.domain.beds import DisplayProfile, ReadRecord, apply_patch
+from whiteboard.domain.clock import iso
+from whiteboard.domain.offsets import log_name
+from whiteboard.domain.patient import names_differ, similar_names
+from whiteboard.errors import ApiError, NotFound, PreconditionFailed
+from whiteboard.store import audit
+from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
+from whiteboard.store.rows import WriteRequest, Written
+from whiteboard.types import JSONDict
+
+_W = cast(Table, Ward.__table__)
+_B = cast(Table, Bed.__table__)
+_O = cast(Table, Outbox.__table__)
+_A = cast(Table, AuditRecord.__table__)
+_C = cast(Table, Credential.__table__)
+_AC = cast(Table, AuditChain.__table__)
+
+
+def write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) -> list[Written | ApiError]:
+    results: list[Written | ApiError] = []
+    for req in batch:
+        try:
+            results.append(_write_one(conn, req, now))
+        except ApiError as exc:  # refused before any statement wrote: nothing to undo
+            results.append(exc)
+    return results
+
+
+# The hot path's statements are built once: constructing a Core statement per call costs ~5x its
+# execution (measured in benchmarks/write_path.py), and a write runs six of them.
+_SEL_WARD = (
+    select(_W.c.seq, _W.c.uid, _W.c.audit_pos, _W.c.audit_head).where(_W.c.id == bindparam("ward")).with_for_update()
+)
+_SEL_BED = select(_B.c.status, _B.c.notes, _B.c.patient, _B.c.seq).where(
+    _B.c.ward_id == bindparam("ward"), _B.c.id == bindparam("bed")
+)
+_SEL_PATIENTS = select(_B.c.id, _B.c.patient).where(_B.c.ward_id == bindparam("ward"))
+# A ward's audit-chain head lives on its row: the write already locks and updates it.
+_UPD_SEQ = (
+    update(_W)
+    .where(_W.c.id == bindparam("ward"))
+    .values(seq=bindparam("seq"), audit_pos=bindparam("a_pos"), audit_head=bindparam("a_head"))
+)
+_UPD_BED = (
+    update(_B)
+    .where(_B.c.ward_id == bindparam("ward"), _B.c.id == bindparam("bed"))
+    .values(
+        status=bindparam("status"),
+        notes=bindparam("notes"),
+        patient=bindparam("patient"),
+        updated_at=bindparam("now"),
+        seq=bindparam("seq"),
+    )
+)
+_INS_OUTBOX = insert(_O)
+
+
+def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written:
+    ward = conn.execute(_SEL_WARD, {"ward": req.ward_id}).first()
+    if ward is None:
+        raise NotFound(f"there is no ward {req.ward_id!r}")
+    log = log_name(req.ward_id, ward.uid)
+    head = (int(ward.audit_pos), str(ward.audit_head))
+    if isinstance(req.patch, ReadRecord):
+        pos, digest = audit.append(
+            conn,
+            head=head,
+            at=now,
+            actor=req.actor.name,
+            credential_id=req.actor.credential_id,
+            role=req.actor.role,
+            source=req.actor.source,
+            action=req.patch.action,
+            ward_id=req.ward_id,
+            bed_id=req.bed_id,
+            seq=ward.seq,
+            after=req.patch.detail,
+            request_id=req.request_id,
+        )
+        conn.execute(audit.UPDATE_WARD_HEAD, {"ward": req.ward_id, "a_pos": pos, "a_head": digest})
+        return Written(req.ward_id, log, ward.seq, None, None)
+    if isinstance(req.patch, DisplayProfile):
+        return _write_display_profile(conn, req, req.patch, ward.seq, head, log, now)
+    row = conn.execute(_SEL_BED, {"ward": req.ward_id, "bed": req.bed_id}).first()
+    if row is None:
+        raise NotFound(f"ward {req.ward_id!r} has no bed {req.bed_id!r}")
+    version = int(row.seq)
+    if req.if_match_seq is not None and not version <= req.if_match_seq <= ward.seq:
+        raise PreconditionFailed(
+            f"bed {req.bed_id} has changed since you loaded it (If-Match is stale): reload the bed and apply "
+            "your edit again"
+        )
+    bed = {"status": row.status, "notes": row.notes, "patient": row.patient}
+    change = apply_patch(bed, req.patch, now)
+    if change is None:
+        return Written(req.ward_id, log, ward.seq, None, None, version)
+    seq = ward.seq + 1
+    at = iso(now)
+    similar = _similar_name_moves(conn, req, bed["patient"], change.patient)
+    conn.execute(
+        _UPD_BED,
+        {
+            "ward": req.ward_id,
+            "bed": req.bed_id,
+            "status": change.status,
+            "notes": change.notes,
+            "patient": change.patient,
+            "now": now,
+            "seq": seq,
+        },
+    )
+    evt: JSONDict = {
+        "kind": change.kind,
+        "ward": req.ward_id,
+        "bed": req.bed_id,
+        "changes": {**change.changes, "updated_at": at, "version": seq},
+        "at": at,
+        "by": req.actor.name,
+    }
+    if similar:
+        evt["similar_name"] = similar
+    payload = orjson.dumps(evt)
+    conn.execute(_INS_OUTBOX, {"ward_id": req.ward_id, "seq": seq, "log": log, "payload": payload, "created_at": now})
+    pos, digest = audit.append(
+        conn,
+        head=head,
+        at=now,
+        actor=req.actor.name,
+        credential_id=req.actor.credential_id,
+        role=req.actor.role,
+        source=req.actor.source,
+        action=change.kind,
+        ward_id=req.ward_id,
+        bed_id=req.bed_id,
+        seq=seq,
+        before=change.before,
+        after=change.changes,
+        request_id=req.request_id,
+    )
+    conn.execute(_UPD_SEQ, {"ward": req.ward_id, "seq": seq, "a_pos": pos, "a_head": digest})
+    return Written(req.ward_id, log, seq, evt, payload, seq)
+
+
+def _similar_name_moves(
+    conn: Connection, req: WriteRequest, old: JSONDict | None, new: JSONDict | None
+) -> dict[str, bool]:
+    """The beds whose similar-name warning this change turns on or off (this bed and others), for the event.
+
+    Worked out here, under the ward's row lock, so the event carries the truth to every instance and
+    every replay; only changes of who is on the bed (or their name) can move it.
+    """
+    if not names_differ(old, new):
+        return {}
+    patients: dict[str, JSONDict | None] = {
+        r.id: r.patient for r in conn.execute(_SEL_PATIENTS, {"ward": req.ward_id}).all()
+    }
+    before = similar_names(patients)
+    patients[str(req.bed_id)] = new
+    after = similar_names(patients)
+    return {bed_id: bed_id in after for bed_id in sorted(before ^ after)}
+
+
+def _write_display_profile(
+    conn: Connection,
+    req: WriteRequest,
+    profile: DisplayProfile,
+    seq: int,
+    head: tuple[int, str],
+    log: str,
+    now: dt.datetime,
+) -> Written:
+    """A ward-level change travels the same path as a bed change, so every instance's boards follow it."""
+    before = conn.execute(select(_W.c.display_fields).where(_W.c.id == req.ward_id)).scalar_one()
+    value = sorted(profile.fields) if profile.fields is not None else None
+    if before == value:
+        return Written(req.ward_id, log, seq, None, None)
+    seq += 1
+    at = iso(now)
+    evt: JSONDict = {
+        "kind": "ward.display_profile",
+        "ward": req.ward_id,
+        "bed": None,
+        "changes": {"display_fields": value},
+        "at": at,
+        "by": req.actor.name,
+    }
+    payload = orjson.dumps(evt)
+    conn.execute(insert(_O).values(ward_id=req.ward_id, seq=seq, log=log, payload=payload, created_at=now))
+    pos, digest = audit.append(
+        conn,
+        head=head,
+        at=now,
+        actor=req.actor.name,
+        credential_id=req.actor.credential_id,
+        role=req.actor.role,
+        source=req.actor.source,
+        action="ward.display_profile",
+        ward_id=req.ward_id,
+        seq=seq,
+        before={"display_fields": before},
+        after={"display_fields": value},
+        request_id=req.request_id,
+    )
+    conn.execute(
+        update(_W).where(_W.c.id == req.ward_id).values(seq=seq, display_fields=value, audit_pos=pos, audit_head=digest)
+    )
+    return Written(req.ward_id, log, seq, evt, payload)
