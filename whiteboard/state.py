@@ -32,6 +32,7 @@ class State:
     oidc: Any = None  # oidc.Oidc, made on first use when configured
     login_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     templates: Any = None  # Jinja2Templates, when the pages are mounted
+    openapi: bytes | None = None  # the OpenAPI document for these settings, built on its first request
 
 
 def wb(conn: HTTPConnection) -> State:

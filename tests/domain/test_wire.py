@@ -9,10 +9,13 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
-from whiteboard import domain, news2, redact, wire
+from whiteboard.domain import beds, news2, redact
+from whiteboard.domain.beds import parse_display_profile, parse_patch
+from whiteboard.domain.wire import answers, requests, values
+from whiteboard.domain.wire.schema import components
 from whiteboard.errors import DomainError
 
-SCHEMAS = wire.components(redact.DISPLAYABLE - redact.NEVER_ON_DISPLAY)
+SCHEMAS = components(redact.DISPLAYABLE - redact.NEVER_ON_DISPLAY)
 
 
 def validator(name: str) -> jsonschema.Draft202012Validator:
@@ -31,7 +34,7 @@ def refused(parse: Any, body: Any) -> tuple[str, str | None]:
 
 
 def test_every_model_has_a_valid_schema_under_its_own_name() -> None:
-    for model in (*wire.REQUESTS, *wire.ANSWERS):
+    for model in (*requests.REQUESTS, *answers.ANSWERS):
         assert model.__name__ in SCHEMAS
     for name, schema in SCHEMAS.items():
         jsonschema.Draft202012Validator.check_schema(schema)
@@ -43,15 +46,15 @@ def test_every_model_has_a_valid_schema_under_its_own_name() -> None:
 
 
 def test_vocabularies_are_the_domains() -> None:
-    assert typing.get_args(wire.Status) == domain.STATUSES
-    assert typing.get_args(wire.Flag) == domain.FLAGS
-    assert typing.get_args(wire.TaskKind) == domain.TASK_KINDS
-    assert typing.get_args(wire.DischargeStatus) == domain.DISCHARGE_STATUSES
-    assert typing.get_args(wire.Sex) == domain.SEXES
-    assert set(typing.get_args(wire.Consciousness)) == news2.CONSCIOUSNESS_LEVELS
-    assert set(SCHEMAS["PatientUpdate"]["properties"]) == set(domain.PATIENT_FIELDS)
-    assert set(SCHEMAS["BedUpdate"]["properties"]) == set(domain.BED_FIELDS)
-    assert set(SCHEMAS["Observations"]["required"]) == news2._FIELDS
+    assert typing.get_args(values.Status) == beds.STATUSES
+    assert typing.get_args(values.Flag) == beds.FLAGS
+    assert typing.get_args(values.TaskKind) == beds.TASK_KINDS
+    assert typing.get_args(values.DischargeStatus) == beds.DISCHARGE_STATUSES
+    assert typing.get_args(values.Sex) == beds.SEXES
+    assert set(typing.get_args(values.Consciousness)) == news2.CONSCIOUSNESS_LEVELS
+    assert set(SCHEMAS["PatientUpdate"]["properties"]) == set(beds.PATIENT_FIELDS)
+    assert set(SCHEMAS["BedUpdate"]["properties"]) == set(beds.BED_FIELDS)
+    assert set(SCHEMAS["Observations"]["required"]) == news2.FIELDS
 
 
 def test_display_profile_schema_offers_only_displayable_fields() -> None:
@@ -101,11 +104,11 @@ def test_display_profile_schema_offers_only_displayable_fields() -> None:
     ],
 )
 def test_bed_update_refusals(body: Any, code: str, field: str | None) -> None:
-    assert refused(wire.parse_patch, body) == (code, field)
+    assert refused(parse_patch, body) == (code, field)
 
 
 def test_a_bed_update_holds_exactly_what_was_sent_cleaned() -> None:
-    patch = wire.parse_patch(
+    patch = parse_patch(
         {
             "notes": "n",
             "patient": {
@@ -135,17 +138,17 @@ def test_a_bed_update_holds_exactly_what_was_sent_cleaned() -> None:
             "next_due": "2026-11-22T10:00:00Z",
         },
     }
-    assert not wire.parse_patch({"status": "cleaning"}).touches_patient
-    assert wire.parse_patch({"patient": None}).patient is None
+    assert not parse_patch({"status": "cleaning"}).touches_patient
+    assert parse_patch({"patient": None}).patient is None
 
 
-def test_observations_refusals_are_invalid_and_name_the_field() -> None:
+def test_observations_refusals_name_the_field() -> None:
     good = {
         "respiration_rate": 18, "spo2": 97, "spo2_scale": 1, "on_oxygen": False, "systolic_bp": 120, "pulse": 70,
         "consciousness": "A", "temperature": 37,
     }  # fmt: skip
-    obs = wire.parse_observations(good)
-    assert obs == news2.parse_observations(good) and isinstance(obs.temperature, float)
+    obs = news2.parse_observations(good)
+    assert obs.pulse == 70 and obs.temperature == 37.0 and isinstance(obs.temperature, float)
     for bad, field in [
         ({**good, "spo2_scale": True}, "spo2_scale"),
         ({**good, "spo2_scale": 1.0}, "spo2_scale"),
@@ -154,13 +157,13 @@ def test_observations_refusals_are_invalid_and_name_the_field() -> None:
         ({k: v for k, v in good.items() if k not in ("pulse", "consciousness")}, "consciousness"),
         ([], None),
     ]:
-        assert refused(wire.parse_observations, bad) == ("invalid", field)
+        with pytest.raises(news2.ObservationError) as err:
+            news2.parse_observations(bad)
+        assert err.value.field == field and err.value.message
 
 
 def test_display_profile_refusals() -> None:
-    def parse(body: Any) -> domain.DisplayProfile:
-        return wire.parse_display_profile(body, redact.DISPLAYABLE, redact.NEVER_ON_DISPLAY)
-
+    parse = parse_display_profile
     assert parse({"fields": None}).fields is None
     assert parse({"fields": ["initials"]}).fields == frozenset({"initials"})
     assert refused(parse, {"fields": ["nhs_number"]}) == ("not_displayable", "fields")
@@ -197,9 +200,9 @@ def accepts(parse: Any, body: Any) -> bool:
 def test_the_bed_update_schema_and_parser_agree() -> None:
     check = validator("BedUpdate")
     bodies: list[Any] = [{}, [], {"patient": None}, {"patient": {"bogus": 1}}, {"admit": True}, {"admit": False}]
-    bodies += [{"status": v} for v in [*PROBES, *domain.STATUSES]]
+    bodies += [{"status": v} for v in [*PROBES, *beds.STATUSES]]
     bodies += [{"notes": v} for v in PROBES]
-    bodies += [{"patient": {f: v}} for f in domain.PATIENT_FIELDS for v in PROBES]
+    bodies += [{"patient": {f: v}} for f in beds.PATIENT_FIELDS for v in PROBES]
     bodies += [{"admit": v, "patient": {"name": "A B"}} for v in PROBES]
-    disagree = [b for b in bodies if check.is_valid(b) != accepts(wire.parse_patch, b)]
+    disagree = [b for b in bodies if check.is_valid(b) != accepts(parse_patch, b)]
     assert disagree == []
