@@ -18,6 +18,7 @@ from whiteboard.domain.beds import BedPatch, parse_display_profile, parse_patch
 from whiteboard.domain.board import WardView
 from whiteboard.domain.clock import utc_now
 from whiteboard.domain.numbers import whole_number
+from whiteboard.domain.wire.answers import DisplayProfile, WardSummary
 from whiteboard.domain.wire.values import AUDIT_LIMIT_DEFAULT, AUDIT_LIMIT_MAX, EVENTS_LIMIT_DEFAULT
 from whiteboard.errors import ApiError, DomainError
 from whiteboard.eventlog import EventLogUnavailable, recovery
@@ -41,7 +42,8 @@ async def list_wards(request: Request) -> Response:
     if not who.at_least("display"):
         raise forbidden("this credential sees no ward data")
     wards = await wb(request).store.list_wards()
-    return JSONResponse([{"id": w.id, "name": w.name, "beds": w.beds} for w in wards if who.covers(w.id)])
+    answer: list[WardSummary] = [{"id": w.id, "name": w.name, "beds": w.beds} for w in wards if who.covers(w.id)]
+    return JSONResponse(answer)
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
@@ -273,7 +275,7 @@ async def audit(request: Request) -> Response:
     return JSONResponse(records)
 
 
-def _profile_body(view: WardView) -> dict[str, object]:
+def _profile_body(view: WardView) -> DisplayProfile:
     current = view.display_fields if view.display_fields is not None else redact.DEFAULT_DISPLAY_FIELDS
     return {
         "fields": sorted(current),
