@@ -217,7 +217,8 @@ def test_the_document_states_the_running_servers_limits() -> None:
     assert str(Settings.max_body_bytes) not in description and str(Settings.events_page_max) not in str(events)
 
 
-# --- the body schemas agree with the validators in domain.py and news2.py -------------------------
+# --- the body schemas agree with the parsers (both come from the wire models; the rules no schema states ride
+# along as `if`/`then` where JSON Schema can say them, so the two still have to agree) ---------------------
 
 
 def _validator(name: str) -> jsonschema.Draft202012Validator:

@@ -32,6 +32,8 @@ _EXPECTED: Final = {
     "greater_than_equal": "a whole number of at least {ge}",
     "less_than_equal": "a whole number of at most {le}",
 }
+# Error types the value checks raise (`values`): already the contract's codes.
+_OUR_CODES: Final = frozenset({"bad_character", "invalid", "wrong_type"})
 # Where a list's item is at fault, the hand-written parser named the list (flags) or the item (tasks[0]).
 _NAMED_BY_LIST: Final = frozenset({"flags"})
 
@@ -51,7 +53,7 @@ def field_name(loc: tuple[int | str, ...]) -> str | None:
 
 def _position(err: ErrorDetails, body: Any) -> tuple[tuple[int, ...], str]:
     """Where in the body an error sits: at its level, unknown fields first, then missing ones (by name), then
-    the fields in the order they were sent: the order the hand-written parsers checked them in."""
+    the fields in the order they were sent (the order the parsers before the models checked them in)."""
     loc = err["loc"]
     at: list[int] = []
     node = body
@@ -88,15 +90,13 @@ def refusal(exc: ValidationError, body: Any, *, code: str | None = None, field: 
         message = f"{where or 'the body'} must be {_EXPECTED[kind].format(**ctx)}"
     elif kind == "literal_error":
         message = f"{where} must be one of: {ctx.get('expected', '')}"
-    elif kind in ("string_too_long", "too_long"):
-        limit = ctx.get("max_length", "")
-        message = f"{where} is {len(err['input'])} long; at most {limit} are allowed"
+    elif kind == "string_too_long":
+        message = f"{where} is {len(err['input'])} characters; at most {ctx.get('max_length')} are allowed"
+    elif kind == "too_long":
+        message = f"{where} holds {len(err['input'])} items; at most {ctx.get('max_length')} are allowed"
     elif kind == "missing":
         message = f"{where} is required"
     else:
         message = f"{where or 'the body'} {err['msg']}" if kind in _OUR_CODES else f"{where}: {err['msg']}"
     ours = kind if kind in _OUR_CODES else _CODES.get(kind, "wrong_type")
     return DomainError(message, field if field is not None else where, code or ours)
-
-
-_OUR_CODES: Final = frozenset({"bad_character", "invalid", "wrong_type"})
