@@ -93,7 +93,8 @@ def refusal(exc: ValidationError, body: Any, *, code: str | None = None, field: 
     elif kind == "string_too_long":
         message = f"{where} is {len(err['input'])} characters; at most {ctx.get('max_length')} are allowed"
     elif kind == "too_long":
-        message = f"{where} holds {len(err['input'])} items; at most {ctx.get('max_length')} are allowed"
+        items = err["loc"][-1] if err["loc"] and isinstance(err["loc"][-1], str) else "items"  # "31 tasks"
+        message = f"{where} holds {len(err['input'])} {items}; at most {ctx.get('max_length')} are allowed"
     elif kind == "missing":
         message = f"{where} is required"
     else:
