@@ -83,6 +83,7 @@ def main() -> None:
     env["WHITEBOARD_ACCESS_LOG"] = "false"
     env["WHITEBOARD_WRITE_RATE_PER_MIN"] = "0"  # one credential sends everything: measure the path, not the limiter
     env["WHITEBOARD_LOG_LEVEL"] = "warning"
+    cli(env, "db", "upgrade")  # only `serve` and `db upgrade` create a database
     cli(env, "ward", "add", WARD, "--beds", "24")
     token = cli(env, "token", "create", "--role", "nurse", "--ward", WARD)
     port = free_port()

@@ -66,6 +66,8 @@ class State:
         self.metrics.backend_up.labels(key).set(1)
         return {"backend": name, "status": "ok", "ping_ms": round((time.perf_counter() - started) * 1000, 2)}
 
+    openapi: bytes | None = None  # the OpenAPI document for these settings, built on its first request
+
 
 def wb(conn: HTTPConnection) -> State:
     state: State = conn.app.state.wb

@@ -151,3 +151,19 @@ def test_audit_verify_names_the_first_broken_record(tmp_path: Path) -> None:
         conn.execute("UPDATE audit SET actor = 'someone else' WHERE action = 'credential.created'")
     code, out, err = run("audit", "verify", db=db)
     assert code == 1 and "BROKEN" in err and "altered" in err
+
+
+def test_serve_freezes_the_start_up_heap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Objects built at start-up are moved out of the collector's reach before the first request."""
+    import gc
+
+    import uvicorn
+
+    frozen: list[int] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: frozen.append(gc.get_freeze_count()))
+    try:
+        result = CliRunner().invoke(main, ["serve", "--database-url", f"sqlite:///{tmp_path / 'wb.db'}"])
+    finally:
+        gc.unfreeze()
+    assert result.exit_code == 0, result.output
+    assert frozen and frozen[0] > 0

@@ -38,7 +38,10 @@ from whiteboard.domain.beds import (
     parse_patch,
 )
 from whiteboard.errors import DomainError
+from whiteboard.settings import Settings
 from whiteboard.web import openapi, routes
+
+DEFAULTS = Settings()
 
 WARD = "ward-7a"
 OTHER_WARD = "ward-7b"
@@ -101,7 +104,7 @@ def backend(tmp_path: Path) -> dict[str, str | None]:
 
 
 def test_document_is_valid_openapi_3_1() -> None:
-    doc = openapi.document()
+    doc = openapi.document(DEFAULTS)
     assert doc["openapi"].startswith("3.1.")
     validate_openapi(doc)  # openapi-spec-validator: the 3.1 meta-schema plus reference and parameter rules
     schema = schemathesis.openapi.from_dict(copy.deepcopy(doc))
@@ -121,7 +124,7 @@ def test_the_documented_version_is_the_released_one() -> None:
     from whiteboard.cli import main
 
     released = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]
-    assert openapi.document()["info"]["version"] == released["version"]
+    assert openapi.document(DEFAULTS)["info"]["version"] == released["version"]
     assert importlib.metadata.version(released["name"]) == released["version"]
     assert CliRunner().invoke(main, ["--version"]).output.strip() == f"whiteboard, version {released['version']}"
 
@@ -142,7 +145,7 @@ def _route_operations() -> tuple[set[tuple[str, str]], list[str]]:
 
 
 def test_every_route_is_documented_and_nothing_else() -> None:
-    doc = openapi.document()
+    doc = openapi.document(DEFAULTS)
     documented = {
         (path, method)
         for path, item in doc["paths"].items()
@@ -161,7 +164,7 @@ def test_every_route_is_documented_and_nothing_else() -> None:
 
 
 def test_every_operation_says_how_it_fails() -> None:
-    doc = openapi.document()
+    doc = openapi.document(DEFAULTS)
     for path, item in doc["paths"].items():
         for method, op in item.items():
             if method == "parameters":
@@ -178,21 +181,48 @@ def test_served_document_is_the_built_one() -> None:
     from starlette.testclient import TestClient
 
     from whiteboard.app import create_app
-    from whiteboard.settings import Settings
 
     # No lifespan: /openapi.json needs no database.
-    client = TestClient(create_app(Settings(database_url="sqlite://")))
+    settings = Settings(database_url="sqlite://")
+    client = TestClient(create_app(settings))
     r = client.get("/openapi.json")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
-    assert r.json() == openapi.document()
+    assert r.json() == openapi.document(settings)
+    assert client.get("/openapi.json").content == r.content  # built once, kept in the app's state
 
 
-# --- the body schemas agree with the validators in domain.py and news2.py -------------------------
+def test_the_document_states_the_running_servers_limits() -> None:
+    """Body size, events page and heartbeat are the server's settings, not the class defaults."""
+    from starlette.testclient import TestClient
+
+    from whiteboard.app import create_app
+
+    settings = Settings(
+        database_url="sqlite://",
+        max_body_bytes=12_345,
+        events_page_max=77,
+        heartbeat_secs=7.5,
+        ws_max_message_bytes=999,
+    )
+    doc = TestClient(create_app(settings)).get("/openapi.json").json()
+    events = doc["paths"]["/api/wards/{ward}/events"]["get"]
+    limit = next(p for p in events["parameters"] if p["name"] == "limit")
+    assert limit["schema"]["maximum"] == 77 and "77" in limit["description"]
+    patch = doc["paths"]["/api/wards/{ward}/beds/{bed}"]["patch"]
+    assert "12345 bytes" in patch["responses"]["413"]["description"]
+    description = " ".join(doc["info"]["description"].split())
+    assert "413 (body over 12345 bytes)" in description
+    assert "every 7.5 s" in description and "frame over 999 bytes" in description
+    assert str(Settings.max_body_bytes) not in description and str(Settings.events_page_max) not in str(events)
+
+
+# --- the body schemas agree with the parsers (both come from the wire models; the rules no schema states ride
+# along as `if`/`then` where JSON Schema can say them, so the two still have to agree) ---------------------
 
 
 def _validator(name: str) -> jsonschema.Draft202012Validator:
-    doc = openapi.document()
+    doc = openapi.document(DEFAULTS)
     root = {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
     return jsonschema.Draft202012Validator(root, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
@@ -376,7 +406,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(server: S
 
 def test_schemathesis_run_fails_on_an_undocumented_status(server: ServerProcess) -> None:
     """The harness is not vacuous: drop 401 from one operation and an anonymous run must report it."""
-    doc = copy.deepcopy(openapi.document())
+    doc = copy.deepcopy(openapi.document(DEFAULTS))
     del doc["paths"]["/api/wards"]["get"]["responses"]["401"]
     failures, _ = run_schemathesis(server.url, {**doc, "paths": {"/api/wards": doc["paths"]["/api/wards"]}}, None)
     assert len(failures) == 1
@@ -454,7 +484,7 @@ EDGE_WRITES = sum(1 for method, *_ in EDGE_CASES if method in {"PATCH", "POST", 
 def test_edge_inputs_get_the_contracts_4xx(make_server: Callable[..., ServerProcess]) -> None:
     # A small write allowance, so the last change is refused with the documented 429 and Retry-After.
     server = prepared(make_server, WHITEBOARD_WRITE_BURST=str(EDGE_WRITES), WHITEBOARD_WRITE_RATE_PER_MIN="1")
-    schema = schemathesis.openapi.from_dict(copy.deepcopy(openapi.document()))
+    schema = schemathesis.openapi.from_dict(copy.deepcopy(openapi.document(DEFAULTS)))
     schema.config.update(base_url=server.url)
     token = server.token("admin")
     headers = {"Authorization": f"Bearer {token}"}

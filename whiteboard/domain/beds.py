@@ -1,6 +1,7 @@
 """The ward's rules: what a bed update may say and what it does to a bed.
 
-Pure: no I/O. The write path calls `parse_patch` before touching the database (shape and types)
+Pure: no I/O. The write path calls `parse_patch` before touching the database (shape and types, by the
+`wire.requests.BedUpdate` model, then the rules no schema states)
 and `apply_patch` inside the transaction against the committed bed (state rules), so two nurses
 racing for the same bed are judged against what is really there.
 """
@@ -9,206 +10,35 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, get_args
 
-from whiteboard.domain import news2
+from pydantic import ValidationError
+
+from whiteboard.domain import news2, redact
 from whiteboard.domain.clock import iso, utc_now
-from whiteboard.domain.patient import IDENTITY_FIELDS, initials_of, nhs_number_valid
+from whiteboard.domain.patient import IDENTITY_FIELDS, initials_of
+from whiteboard.domain.wire.refusal import refusal
+from whiteboard.domain.wire.requests import (
+    BED_UPDATE,
+    DISPLAY_PROFILE_UPDATE,
+    BedUpdate,
+    PatientUpdate,
+    TaskInput,
+)
+from whiteboard.domain.wire.values import DischargeStatus, Flag, Sex, Status, TaskKind
 from whiteboard.errors import DomainError
 from whiteboard.types import JSONDict
 
-STATUSES: Final = ("empty", "occupied", "cleaning", "blocked", "closed")
+# The vocabularies and limits are the wire models' (`wire.values`): one definition, here as tuples.
+STATUSES: Final[tuple[str, ...]] = get_args(Status)
 # Coded safety flags (DOMAIN.md). `dnacpr` is a staff-only flag: the privacy filter drops it.
-FLAGS: Final = (
-    "falls",
-    "pressure_damage",
-    "nil_by_mouth",
-    "nutrition",
-    "dementia",
-    "frailty",
-    "learning_disability",
-    "allergy",
-    "infection",
-    "isolation",
-    "dnacpr",
-    "similar_name",
-)
-TASK_KINDS: Final = ("bloods", "tests", "results", "therapy", "tto", "transport", "porter", "other")
-DISCHARGE_STATUSES: Final = ("not_planned", "planned", "awaiting_tto", "awaiting_transport", "ready")
-SEXES: Final = ("F", "M", "X", "U")
-NOTES_MAX_CHARS: Final = 500
-TASKS_MAX: Final = 30
-BED_FIELDS: Final = frozenset({"status", "notes", "patient", "admit"})
+FLAGS: Final[tuple[str, ...]] = get_args(Flag)
+TASK_KINDS: Final[tuple[str, ...]] = get_args(TaskKind)
+DISCHARGE_STATUSES: Final[tuple[str, ...]] = get_args(DischargeStatus)
+SEXES: Final[tuple[str, ...]] = get_args(Sex)
+BED_FIELDS: Final = frozenset(BedUpdate.__annotations__)
+PATIENT_FIELDS: Final = frozenset(PatientUpdate.__annotations__)
 _MISSING: Final = object()
-
-
-# --- field validators: each returns the clean value or raises DomainError naming the field ---
-
-
-def _text(value: Any, field: str, max_len: int, *, allow_empty: bool = True) -> str:
-    if not isinstance(value, str):
-        raise DomainError(f"{field} must be a string", field, "wrong_type")
-    if len(value) > max_len:
-        raise DomainError(f"{field} is {len(value)} characters; at most {max_len} are allowed", field, "too_long")
-    if "\x00" in value:  # never typed by a person, and PostgreSQL refuses it in text and JSON (a 503, not a 422)
-        raise DomainError(f"{field} must not contain a NUL character", field, "bad_character")
-    if not allow_empty and not value.strip():
-        raise DomainError(f"{field} must not be empty", field)
-    return value
-
-
-def _optional(fn: Any) -> Any:
-    def check(value: Any, field: str) -> Any:
-        return None if value is None else fn(value, field)
-
-    return check
-
-
-def _choice(options: tuple[str, ...]) -> Any:
-    def check(value: Any, field: str) -> str:
-        if not isinstance(value, str) or value not in options:
-            raise DomainError(f"{field} must be one of: {', '.join(options)}", field, "unknown_value")
-        return value
-
-    return check
-
-
-def _bool(value: Any, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise DomainError(f"{field} must be true or false", field, "wrong_type")
-    return value
-
-
-def _int_range(lo: int, hi: int) -> Any:
-    def check(value: Any, field: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise DomainError(f"{field} must be a whole number from {lo} to {hi}", field, "wrong_type")
-        return value
-
-    return check
-
-
-def _date(value: Any, field: str) -> str:
-    if not isinstance(value, str):
-        raise DomainError(f"{field} must be a date like 2026-11-22", field, "wrong_type")
-    try:
-        parsed = dt.date.fromisoformat(value)
-    except ValueError:
-        raise DomainError(f"{field} must be a date like 2026-11-22", field, "wrong_type") from None
-    if not 1900 <= parsed.year <= 2200:
-        raise DomainError(f"{field} is out of range", field)
-    return parsed.isoformat()
-
-
-def _datetime(value: Any, field: str) -> str:
-    if not isinstance(value, str):
-        raise DomainError(f"{field} must be a time like 2026-11-22T09:30:00Z", field, "wrong_type")
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise DomainError(f"{field} must be a time like 2026-11-22T09:30:00Z", field, "wrong_type") from None
-    if parsed.tzinfo is None:
-        raise DomainError(f"{field} needs a UTC offset, e.g. 2026-11-22T09:30:00Z", field)
-    if not 1900 <= parsed.year <= 2200:  # as for dates; also keeps UTC and `next_due` inside datetime's range
-        raise DomainError(f"{field} is out of range", field)
-    return iso(parsed)
-
-
-def _nhs_number(value: Any, field: str) -> str:
-    if not isinstance(value, str):
-        raise DomainError(f"{field} must be a string of 10 digits", field, "wrong_type")
-    digits = value.replace(" ", "")
-    if not nhs_number_valid(digits):
-        raise DomainError(f"{field} is not a valid NHS number (10 digits with a correct check digit)", field)
-    return digits
-
-
-def _flags(value: Any, field: str) -> list[str]:
-    if not isinstance(value, list):
-        raise DomainError(f"{field} must be a list of flag codes", field, "wrong_type")
-    out: list[str] = []
-    for item in value:
-        if not isinstance(item, str) or item not in FLAGS:
-            raise DomainError(f"{field} may only hold: {', '.join(FLAGS)}", field, "unknown_value")
-        if item not in out:
-            out.append(item)
-    return out
-
-
-_TASK_FIELDS = {"id", "kind", "text", "done"}
-
-
-def _tasks(value: Any, field: str) -> list[JSONDict]:
-    if not isinstance(value, list):
-        raise DomainError(f"{field} must be a list of tasks", field, "wrong_type")
-    if len(value) > TASKS_MAX:
-        raise DomainError(f"{field} holds {len(value)} tasks; at most {TASKS_MAX} are allowed", field, "too_long")
-    out: list[JSONDict] = []
-    seen: set[str] = set()
-    for i, task in enumerate(value):
-        where = f"{field}[{i}]"
-        if not isinstance(task, dict):
-            raise DomainError(f"{where} must be an object with kind and text", where, "wrong_type")
-        unknown = set(task) - _TASK_FIELDS
-        if unknown:
-            name = sorted(unknown)[0]
-            raise DomainError(f"unknown field {name!r} in a task", f"{where}.{name}", "unknown_field")
-        task_id = _text(task.get("id", f"t{i + 1}"), f"{where}.id", 40, allow_empty=False)
-        if task_id in seen:
-            raise DomainError(f"task id {task_id!r} is used twice", f"{where}.id")
-        seen.add(task_id)
-        out.append(
-            {
-                "id": task_id,
-                "kind": _choice(TASK_KINDS)(task.get("kind", "other"), f"{where}.kind"),
-                "text": _text(task.get("text", ""), f"{where}.text", 200),
-                "done": _bool(task.get("done", False), f"{where}.done"),
-            }
-        )
-    return out
-
-
-def _news2(value: Any, field: str) -> JSONDict:
-    """A feed or nurse may send a bare score; risk and the next-due time are always computed here."""
-    if not isinstance(value, dict):
-        raise DomainError(f"{field} must be an object like {{'score': 3, 'red_score': false}}", field, "wrong_type")
-    unknown = set(value) - {"score", "red_score", "recorded_at"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise DomainError(f"unknown field {name!r} in news2", f"{field}.{name}", "unknown_field")
-    if "score" not in value:
-        raise DomainError("news2 needs a score", f"{field}.score")
-    score = _int_range(0, 20)(value["score"], f"{field}.score")
-    red = _bool(value.get("red_score", False), f"{field}.red_score")
-    if red and score < 3:
-        raise DomainError("a red score (3 in one parameter) means the aggregate is at least 3", f"{field}.red_score")
-    recorded = value.get("recorded_at")
-    recorded_at = (
-        dt.datetime.fromisoformat(_datetime(recorded, f"{field}.recorded_at")) if recorded is not None else utc_now()
-    )
-    result = news2.result_from_score(score, red)
-    return news2.to_json(result, recorded_at)
-
-
-PATIENT_FIELDS: Final[dict[str, Any]] = {
-    "name": lambda v, f: _text(v, f, 100, allow_empty=False),
-    "initials": lambda v, f: _text(v, f, 8),
-    "nhs_number": _optional(_nhs_number),
-    "date_of_birth": _optional(_date),
-    "age": _optional(_int_range(0, 130)),
-    "sex": _optional(_choice(SEXES)),
-    "consultant": _optional(lambda v, f: _text(v, f, 100)),
-    "named_nurse": _optional(lambda v, f: _text(v, f, 100)),
-    "admitted_at": _optional(_datetime),
-    "edd": _optional(_date),
-    "medically_optimised": _bool,
-    "discharge_pathway": _optional(_int_range(0, 3)),
-    "discharge_status": _choice(DISCHARGE_STATUSES),
-    "red_green": _choice(("red", "green")),
-    "news2": _optional(_news2),
-    "flags": _flags,
-    "tasks": _tasks,
-}
 
 
 @dataclass(frozen=True)
@@ -232,40 +62,57 @@ class BedPatch:
 
 
 def parse_patch(body: Any) -> BedPatch:
-    """Check shape and types of a bed update (no state yet): 422 naming the first bad field."""
-    if not isinstance(body, dict):
-        raise DomainError("the body must be a JSON object of bed fields", None, "wrong_type")
-    unknown = set(body) - BED_FIELDS
-    if unknown:
-        name = sorted(unknown)[0]
-        raise DomainError(
-            f"unknown field {name!r}; a bed update may set status, notes and patient", name, "unknown_field"
-        )
-    if not body:
+    """Check shape and types of a bed update (the `BedUpdate` model; no state yet): 422 naming the first bad field."""
+    try:
+        data = BED_UPDATE.validate_python(body)
+    except ValidationError as exc:
+        raise refusal(exc, body) from None
+    if not data:
         raise DomainError("the update is empty; send at least one of status, notes, patient", None, "empty")
-    admit = _bool(body["admit"], "admit") if "admit" in body else False
-    status = _choice(STATUSES)(body["status"], "status") if "status" in body else None
-    notes = _text(body["notes"], "notes", NOTES_MAX_CHARS) if "notes" in body else None
+    admit = data.get("admit", False)
     patient: Any = _MISSING
-    if "patient" in body:
-        raw = body["patient"]
-        if raw is None:
-            patient = None
-        elif isinstance(raw, dict):
-            patient = {}
-            for key, value in raw.items():
-                check = PATIENT_FIELDS.get(key)
-                if check is None:
-                    raise DomainError(f"unknown patient field {key!r}", f"patient.{key}", "unknown_field")
-                patient[key] = check(value, f"patient.{key}")
-        else:
-            raise DomainError("patient must be an object, or null to discharge", "patient", "wrong_type")
+    if "patient" in data:
+        raw = data["patient"]
+        patient = None if raw is None else _patient_fields(raw)
     if admit:
         if not isinstance(patient, dict):
             raise DomainError('"admit": true needs the new patient\'s record in patient', "patient", "missing")
         if "name" not in patient:
             raise DomainError("admitting a patient needs at least their name", "patient.name", "missing")
-    return BedPatch(status=status, notes=notes, patient=patient, admit=admit)
+    return BedPatch(status=data.get("status"), notes=data.get("notes"), patient=patient, admit=admit)
+
+
+def _patient_fields(fields: PatientUpdate) -> JSONDict:
+    """The sent patient fields as stored: tasks numbered and filled in, a bare NEWS2 score classified."""
+    out: JSONDict = dict(fields)
+    if "tasks" in fields:
+        out["tasks"] = _tasks(fields["tasks"])
+    raw = fields.get("news2")
+    if raw is not None:
+        # A feed or nurse may send a bare score; risk and the next-due time are always computed here.
+        red = raw.get("red_score", False)
+        if red and raw["score"] < 3:
+            raise DomainError(
+                "a red score (3 in one parameter) means the aggregate is at least 3", "patient.news2.red_score"
+            )
+        recorded = raw.get("recorded_at")
+        at = dt.datetime.fromisoformat(recorded) if recorded is not None else utc_now()
+        out["news2"] = news2.to_json(news2.result_from_score(raw["score"], red), at)
+    return out
+
+
+def _tasks(tasks: list[TaskInput]) -> list[JSONDict]:
+    """Task ids are unique within the list; a task without one is numbered by its position."""
+    out: list[JSONDict] = []
+    seen: set[str] = set()
+    for i, task in enumerate(tasks):
+        task_id = task.get("id", f"t{i + 1}")
+        if task_id in seen:
+            raise DomainError(f"task id {task_id!r} is used twice", f"patient.tasks[{i}].id")
+        seen.add(task_id)
+        kind, text, done = task.get("kind", "other"), task.get("text", ""), task.get("done", False)
+        out.append({"id": task_id, "kind": kind, "text": text, "done": done})
+    return out
 
 
 @dataclass(frozen=True)
@@ -276,15 +123,13 @@ class DisplayProfile:
 
 
 def parse_display_profile(body: Any) -> DisplayProfile:
-    from whiteboard.domain import redact
-
-    if not isinstance(body, dict) or set(body) != {"fields"}:
-        raise DomainError('send {"fields": [...]} (or {"fields": null} for the safe default)', "fields", "wrong_type")
-    raw = body["fields"]
+    """`{"fields": [...]}` (the `DisplayProfileUpdate` model), then the privacy rule: never an identifier."""
+    try:
+        raw = DISPLAY_PROFILE_UPDATE.validate_python(body)["fields"]
+    except ValidationError as exc:
+        raise refusal(exc, body, code="wrong_type", field="fields") from None
     if raw is None:
         return DisplayProfile(None)
-    if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw):
-        raise DomainError("fields must be a list of field names", "fields", "wrong_type")
     for name in raw:
         if name in redact.NEVER_ON_DISPLAY:
             raise DomainError(

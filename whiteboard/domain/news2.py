@@ -11,25 +11,22 @@ Everything here is pure: no I/O, no clock. Callers pass `recorded_at` so tests a
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Final
+from typing import Any, Final, get_args
 
-CONSCIOUSNESS_LEVELS: Final = frozenset({"A", "C", "V", "P", "U"})
-MAX_SCORE: Final = 20  # highest possible aggregate (RCP definitions table)
+from pydantic import ValidationError
 
-INT_RANGES: Final[dict[str, tuple[int, int]]] = {
-    "respiration_rate": (0, 80),
-    "spo2": (50, 100),
-    "systolic_bp": (30, 300),
-    "pulse": (0, 300),
-}
-TEMPERATURE_RANGE: Final = (25.0, 45.0)
-FIELDS: Final = frozenset(
-    {"respiration_rate", "spo2", "spo2_scale", "on_oxygen", "systolic_bp", "pulse", "consciousness", "temperature"}
-)
+from whiteboard.domain.wire.refusal import refusal
+from whiteboard.domain.wire.requests import OBSERVATIONS
+from whiteboard.domain.wire.requests import Observations as ObservationsBody
+from whiteboard.domain.wire.values import NEWS2_MAX, Consciousness
+
+# The ranges a charted value may take are the wire model's (`wire.requests.Observations`).
+CONSCIOUSNESS_LEVELS: Final = frozenset(get_args(Consciousness))
+MAX_SCORE: Final = NEWS2_MAX
+FIELDS: Final = frozenset(ObservationsBody.__required_keys__)
 
 
 class ObservationError(ValueError):
@@ -78,46 +75,22 @@ class News2Result:
 
 
 def parse_observations(body: object) -> Observations:
-    """Validate a decoded JSON object strictly, so that a typo or a unit mix-up never becomes a score."""
-    if not isinstance(body, dict):
-        raise ObservationError("observations must be a JSON object", None)
-    unknown = sorted(str(k) for k in body if k not in FIELDS)
-    if unknown:
-        raise ObservationError(f"unknown field {unknown[0]!r}", unknown[0])
-    for name in sorted(FIELDS):
-        if name not in body:
-            raise ObservationError(f"{name} is required", name)
-
-    ints = {name: _int_in_range(body[name], name, lo, hi) for name, (lo, hi) in INT_RANGES.items()}
-
-    scale = body["spo2_scale"]
-    if not _is_int(scale) or scale not in (1, 2):
-        raise ObservationError("spo2_scale must be 1 or 2", "spo2_scale")
-
-    on_oxygen = body["on_oxygen"]
-    if not isinstance(on_oxygen, bool):
-        raise ObservationError("on_oxygen must be true or false", "on_oxygen")
-
-    consciousness = body["consciousness"]
-    if not isinstance(consciousness, str) or consciousness not in CONSCIOUSNESS_LEVELS:
-        raise ObservationError("consciousness must be one of 'A', 'C', 'V', 'P', 'U'", "consciousness")
-
-    temperature = body["temperature"]
-    lo_t, hi_t = TEMPERATURE_RANGE
-    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
-        raise ObservationError("temperature must be a number", "temperature")
-    if not math.isfinite(temperature) or not lo_t <= temperature <= hi_t:
-        raise ObservationError(f"temperature must be between {lo_t} and {hi_t} °C", "temperature")
-
+    """Validate a decoded JSON object strictly (the `Observations` wire model), so that a typo or a unit mix-up
+    never becomes a score."""
+    try:
+        obs = OBSERVATIONS.validate_python(body)
+    except ValidationError as exc:
+        refused = refusal(exc, body)
+        raise ObservationError(refused.message, refused.field) from None
     return Observations(
-        respiration_rate=ints["respiration_rate"],
-        spo2=ints["spo2"],
-        spo2_scale=scale,
-        on_oxygen=on_oxygen,
-        systolic_bp=ints["systolic_bp"],
-        pulse=ints["pulse"],
-        consciousness=consciousness,
-        temperature=float(temperature),
+        respiration_rate=obs["respiration_rate"],
+        spo2=obs["spo2"],
+        spo2_scale=obs["spo2_scale"],
+        on_oxygen=obs["on_oxygen"],
+        systolic_bp=obs["systolic_bp"],
+        pulse=obs["pulse"],
+        consciousness=obs["consciousness"],
+        temperature=float(obs["temperature"]),
     )
 
 
@@ -177,14 +150,6 @@ def _classify(total: int, red: bool) -> News2Result:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _int_in_range(value: object, name: str, lo: int, hi: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ObservationError(f"{name} must be an integer", name)
-    if not lo <= value <= hi:
-        raise ObservationError(f"{name} must be between {lo} and {hi}", name)
-    return value
 
 
 def _respiration(rate: int) -> int:

@@ -18,6 +18,8 @@ from whiteboard.domain.beds import BedPatch, parse_display_profile, parse_patch
 from whiteboard.domain.board import WardView
 from whiteboard.domain.clock import as_utc, utc_now
 from whiteboard.domain.numbers import whole_number
+from whiteboard.domain.wire.answers import DisplayProfile, WardSummary
+from whiteboard.domain.wire.values import AUDIT_LIMIT_DEFAULT, AUDIT_LIMIT_MAX, EVENTS_LIMIT_DEFAULT
 from whiteboard.errors import ApiError, DomainError
 from whiteboard.eventlog import EventLogUnavailable, recovery
 from whiteboard.feeds import fhir_audit
@@ -40,7 +42,8 @@ async def list_wards(request: Request) -> Response:
     if not who.at_least("display"):
         raise forbidden("this credential sees no ward data")
     wards = await wb(request).store.list_wards()
-    return JSONResponse([{"id": w.id, "name": w.name, "beds": w.beds} for w in wards if who.covers(w.id)])
+    answer: list[WardSummary] = [{"id": w.id, "name": w.name, "beds": w.beds} for w in wards if who.covers(w.id)]
+    return JSONResponse(answer)
 
 
 def _entity_tags(header: str) -> list[str]:
@@ -185,7 +188,7 @@ async def ward_events(request: Request) -> Response:
         after = offsets.parse(q.get("since", "0-0"))
     except offsets.BadOffset as exc:
         raise ApiError(400, "bad_offset", str(exc), "since") from None
-    limit = whole_number(q.get("limit", "100"))
+    limit = whole_number(q.get("limit", str(EVENTS_LIMIT_DEFAULT)))
     if limit is None or not 1 <= limit <= state.settings.events_page_max:
         raise ApiError(
             400, "bad_limit", f"limit must be a whole number from 1 to {state.settings.events_page_max}", "limit"
@@ -245,9 +248,9 @@ async def audit(request: Request) -> Response:
     ward = q.get("ward") or None
     if ward is not None and not who.covers(ward):
         raise forbidden(f"this credential does not cover ward {ward!r}")
-    limit = whole_number(q.get("limit", "500"))
-    if limit is None or not 1 <= limit <= 5000:
-        raise ApiError(400, "bad_limit", "limit must be a whole number from 1 to 5000", "limit")
+    limit = whole_number(q.get("limit", str(AUDIT_LIMIT_DEFAULT)))
+    if limit is None or not 1 <= limit <= AUDIT_LIMIT_MAX:
+        raise ApiError(400, "bad_limit", f"limit must be a whole number from 1 to {AUDIT_LIMIT_MAX}", "limit")
     fmt = q.get("format", "json")
     if fmt not in ("json", "csv", "fhir"):
         raise ApiError(400, "bad_format", "format must be json, csv or fhir", "format")
@@ -278,7 +281,7 @@ async def audit(request: Request) -> Response:
     return JSONResponse(records)
 
 
-def _profile_body(view: WardView) -> dict[str, object]:
+def _profile_body(view: WardView) -> DisplayProfile:
     current = view.display_fields if view.display_fields is not None else redact.DEFAULT_DISPLAY_FIELDS
     return {
         "fields": sorted(current),

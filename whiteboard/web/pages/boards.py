@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from whiteboard.access import nav
-from whiteboard.domain.beds import DISCHARGE_STATUSES, FLAGS, NOTES_MAX_CHARS, STATUSES, TASK_KINDS, TASKS_MAX
+from whiteboard.domain.beds import DISCHARGE_STATUSES, FLAGS, STATUSES, TASK_KINDS
 from whiteboard.domain.clock import iso, utc_now
+from whiteboard.domain.wire.values import NOTES_MAX_CHARS, TASKS_MAX
 from whiteboard.errors import ApiError
 from whiteboard.state import wb
 from whiteboard.web.http import audit_read, credential_token

@@ -1,0 +1,176 @@
+"""Request bodies: what a client may send, validated strictly (no coercion, unknown fields refused).
+
+A validated body is a plain dict holding exactly the keys sent (the models are `TypedDict`s), so a patient
+update merges field by field. The rules that need the bed's state run later (`beds.apply_patch`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Required
+
+from pydantic import ConfigDict, Field, TypeAdapter, with_config
+from typing_extensions import TypedDict  # pydantic needs this one on Python 3.11
+
+from whiteboard.domain.wire.values import (
+    NEWS2_MAX,
+    OBSERVATION_RANGES,
+    TASKS_MAX,
+    TEMPERATURE_RANGE,
+    Consciousness,
+    DateText,
+    DischargeStatus,
+    Flags,
+    Name40,
+    Name100,
+    NhsNumber,
+    Notes,
+    RedGreen,
+    Sex,
+    Status,
+    TaskKind,
+    Text8,
+    Text100,
+    Text200,
+    Timestamp,
+)
+
+
+def _vital(name: str) -> Any:
+    lo, hi = OBSERVATION_RANGES[name]
+    return Field(ge=lo, le=hi)
+
+
+@with_config(
+    ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"description": "Task ids are unique within the list (default `t1`, `t2`, ... by position)."},
+    )
+)
+class TaskInput(TypedDict, total=False):
+    id: Name40
+    kind: TaskKind
+    text: Text200
+    done: bool
+
+
+@with_config(
+    ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "description": "A bare NEWS2 score (risk and next-due time are computed). A red score needs score >= 3.",
+            # A red score (3 in one parameter) means the aggregate is at least 3 (checked by `domain`).
+            "if": {"properties": {"red_score": {"const": True}}, "required": ["red_score"]},
+            "then": {"properties": {"score": {"minimum": 3}}},
+        },
+    )
+)
+class News2Input(TypedDict, total=False):
+    score: Required[Annotated[int, Field(ge=0, le=NEWS2_MAX)]]
+    red_score: bool
+    recorded_at: Timestamp | None
+
+
+@with_config(
+    ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "description": "Patient fields to set (merged into the current patient); null, not an object, discharges."
+        },
+    )
+)
+class PatientUpdate(TypedDict, total=False):
+    name: Annotated[Name100, Field(description="Full name; required to admit a patient. Never on a display.")]
+    initials: Annotated[Text8, Field(description="Derived from the name when a name is set without initials.")]
+    nhs_number: NhsNumber | None
+    date_of_birth: DateText | None
+    age: Annotated[int, Field(ge=0, le=130)] | None
+    sex: Sex | None
+    consultant: Text100 | None
+    named_nurse: Text100 | None
+    admitted_at: Timestamp | None
+    edd: Annotated[DateText | None, Field(description="Expected discharge date (years 1900 to 2200).")]
+    medically_optimised: bool
+    discharge_pathway: Annotated[int, Field(ge=0, le=3)] | None
+    discharge_status: DischargeStatus
+    red_green: RedGreen
+    news2: News2Input | None
+    flags: Flags
+    tasks: Annotated[list[TaskInput], Field(max_length=TASKS_MAX)]
+
+
+@with_config(
+    ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "description": (
+                "The bed fields to change; at least one. Unknown fields are a 422 naming the field. On an occupied "
+                "bed, `patient` fields merge into the current patient, but the patient's identity (`name`, "
+                "`nhs_number`, `date_of_birth`) cannot change that way: a different value is a 422 "
+                "`patient_identity_change` (discharge or transfer the current patient first). Filling in one that "
+                'was never known, or resending the same value, is fine. `"admit": true` replaces the whole '
+                "patient record with the one sent (a new admission; nothing of the previous patient is kept)."
+            ),
+            "minProperties": 1,
+            "if": {"properties": {"admit": {"const": True}}, "required": ["admit"]},
+            "then": {"properties": {"patient": {"type": "object", "required": ["name"]}}, "required": ["patient"]},
+        },
+    )
+)
+class BedUpdate(TypedDict, total=False):
+    status: Status
+    notes: Annotated[Notes, Field(description="Staff views only: never sent to a display.")]
+    patient: PatientUpdate | None
+    admit: Annotated[
+        bool,
+        Field(
+            description="true: `patient` is a new admission that replaces whatever record is on the bed; "
+            "it needs `patient.name`."
+        ),
+    ]
+
+
+@with_config(
+    ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"description": "One set of vital signs; every field is required (NEWS2, RCP 2017)."},
+    )
+)
+class Observations(TypedDict):
+    respiration_rate: Annotated[int, _vital("respiration_rate")]
+    spo2: Annotated[int, _vital("spo2")]
+    spo2_scale: Annotated[
+        int, Field(ge=1, le=2, json_schema_extra={"enum": [1, 2]}, description="2 only when a clinician prescribed it.")
+    ]
+    on_oxygen: bool
+    systolic_bp: Annotated[int, _vital("systolic_bp")]
+    pulse: Annotated[int, _vital("pulse")]
+    consciousness: Consciousness
+    temperature: Annotated[
+        float,
+        Field(ge=TEMPERATURE_RANGE[0], le=TEMPERATURE_RANGE[1], allow_inf_nan=False, description="Degrees Celsius."),
+    ]
+
+
+@with_config(
+    ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "description": "The patient fields this ward's public boards show; null restores the safe default."
+        },
+    )
+)
+class DisplayProfileUpdate(TypedDict):
+    # The allowed names are the privacy filter's (`redact`); `components` writes them into the schema.
+    fields: list[str] | None
+
+
+REQUESTS: Final = (BedUpdate, Observations, DisplayProfileUpdate)
+BED_UPDATE: Final = TypeAdapter(BedUpdate)
+OBSERVATIONS: Final = TypeAdapter(Observations)
+DISPLAY_PROFILE_UPDATE: Final = TypeAdapter(DisplayProfileUpdate)
