@@ -24,14 +24,12 @@ from tests.support import (
     REDIS_PREFIX_BASE,
     REDIS_URL,
     SETUP,
+    InProcessSite,
     RedisPrefixes,
     delete_redis_keys,
-    free_port,
 )
 from whiteboard.settings import Settings
 from whiteboard.store import create_private_sqlite_file
-
-__all__ = ["free_port"]  # imported from here by older helpers; it lives in tests/support.py
 
 
 @pytest.fixture(scope="session")
@@ -215,39 +213,6 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         redis_key_prefix=request.getfixturevalue("redis_prefix"),
         max_body_bytes=4096,
     )
-
-
-class InProcessSite:
-    """The real app in-process (Starlette's TestClient runs its lifespan) with one ward and a token per role."""
-
-    WARD = "ward-site"
-    WARD_NAME = "Ward Site — Test"
-
-    def __init__(self, client: object, app: object, tokens: dict[str, str]) -> None:
-        from starlette.testclient import TestClient
-
-        assert isinstance(client, TestClient)
-        self.c = client
-        self.app = app
-        self.tokens = tokens
-
-    def as_(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
-
-    def run(self, coro: object) -> object:
-        """Run a coroutine on the app's own event loop (the store's objects live there)."""
-        portal = self.c.portal
-        assert portal is not None
-
-        async def wrapper() -> object:
-            return await coro  # type: ignore[misc]
-
-        return portal.call(wrapper)
-
-    def metric(self, name: str, **labels: str) -> float:
-        """One sample from the app's registry (0 when absent)."""
-        value = self.app.state.wb.metrics.registry.get_sample_value(name, labels)  # type: ignore[attr-defined]
-        return float(value or 0.0)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.conftest import free_port
+from tests.support import free_port
 
 CLIENT_ID = "whiteboard-test"
 CLIENT_SECRET = "test-secret-not-for-production"

@@ -115,3 +115,54 @@ def portal_runner(client: TestClient) -> Callable[[Any], Any]:
         return portal.call(wrapper)
 
     return run
+
+
+# The security header set every answer carries, as written here, not imported from the code: a weakened
+# policy in the code fails the tests that compare with it.
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "permissions-policy": (
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+    ),
+}
+
+
+class InProcessSite:
+    """The real app in-process (Starlette's TestClient runs its lifespan) with one ward and a token per role."""
+
+    WARD = "ward-site"
+    WARD_NAME = "Ward Site — Test"
+
+    def __init__(self, client: object, app: object, tokens: dict[str, str]) -> None:
+        from starlette.testclient import TestClient
+
+        assert isinstance(client, TestClient)
+        self.c = client
+        self.app = app
+        self.tokens = tokens
+
+    def as_(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def run(self, coro: object) -> object:
+        """Run a coroutine on the app's own event loop (the store's objects live there)."""
+        portal = self.c.portal
+        assert portal is not None
+
+        async def wrapper() -> object:
+            return await coro  # type: ignore[misc]
+
+        return portal.call(wrapper)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample from the app's registry (0 when absent)."""
+        value = self.app.state.wb.metrics.registry.get_sample_value(name, labels)  # type: ignore[attr-defined]
+        return float(value or 0.0)

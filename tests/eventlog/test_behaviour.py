@@ -207,7 +207,7 @@ async def test_redis_log_lost_gets_a_new_epoch(redis_url: str, redis_prefix: str
 
 
 async def test_redis_unreachable_raises_unavailable() -> None:
-    from tests.conftest import free_port
+    from tests.support import free_port
 
     log = open_event_log(f"redis://127.0.0.1:{free_port()}/0")
     await log.connect()

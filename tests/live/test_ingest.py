@@ -15,8 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterator
 
 import pytest
 
-from tests.conftest import free_port
-from tests.support import SETUP
+from tests.support import SETUP, free_port
 from whiteboard.domain.beds import parse_patch
 from whiteboard.eventlog import EventLog, open_event_log
 from whiteboard.live.ingest import Ingest

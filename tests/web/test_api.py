@@ -413,7 +413,7 @@ def test_revoked_credential_is_refused_after_the_cache(settings: Settings, tmp_p
 
 
 def test_readyz_names_the_backend_that_is_down(tmp_path: Path) -> None:
-    from tests.conftest import free_port
+    from tests.support import free_port
 
     dead = f"redis://127.0.0.1:{free_port()}/0"
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'r.db'}", redis_url=dead))

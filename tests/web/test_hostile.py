@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.conftest import InProcessSite
+from tests.support import InProcessSite
 
 pytestmark = pytest.mark.parametrize(
     "app_site_settings",

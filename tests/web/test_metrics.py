@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import InProcessSite
+from tests.support import InProcessSite
 
 
 def refused(site: InProcessSite, code: str) -> float:

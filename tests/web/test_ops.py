@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.conftest import InProcessSite
+from tests.support import InProcessSite
 from whiteboard.metrics import RouteSample, Sample, Sampler
 
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 
-from tests.conftest import free_port
+from tests.support import free_port
 from whiteboard.web import protocols
 
 HANDSHAKE_SECS = 0.5

@@ -7,24 +7,10 @@ import re
 
 import httpx2
 
-from tests.conftest import InProcessSite
+from tests.support import SECURITY_HEADERS, InProcessSite
 from whiteboard.web.security import HEADERS
 
-# Compared as written here, not imported, so a weakened policy in the code fails this test.
-EXPECTED = {
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",
-    "x-frame-options": "DENY",
-    "content-security-policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "cross-origin-opener-policy": "same-origin",
-    "cross-origin-resource-policy": "same-origin",
-    "permissions-policy": (
-        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
-    ),
-}
+EXPECTED = SECURITY_HEADERS
 
 
 def security_headers(r: httpx2.Response) -> dict[str, str]:

@@ -9,8 +9,7 @@ import pytest
 from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
-from tests.conftest import InProcessSite
-from tests.support import SETUP
+from tests.support import SETUP, InProcessSite
 
 WARD = InProcessSite.WARD
 URL = f"/ws/wards/{WARD}"
