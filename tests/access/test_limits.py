@@ -79,3 +79,25 @@ def test_the_table_of_keys_is_bounded(clock: Clock) -> None:
     for i in range(25):
         limiter.take(f"forged-{i}")
     assert len(limiter) <= 10
+
+
+def test_a_flood_of_new_keys_never_frees_a_key_that_is_still_limited(clock: Clock) -> None:
+    """The old table cleared itself when full, so forged usernames reset a locked-out address's limit."""
+    limiter = RateLimiter(1, 1, clock=clock, max_keys=10)  # one a minute
+    assert limiter.take("attacker-ip") == 0.0
+    assert limiter.take("attacker-ip") > 0  # limited for a minute
+    clock.now += 5
+    for i in range(50):  # each forged key is spent at once, so it too is still limiting
+        limiter.take(f"forged-{i}")
+        clock.now += 0.01
+    assert len(limiter) <= 10
+    # The oldest limited key may go only when every key is limiting; refilled ones go first.
+    limiter2 = RateLimiter(60, 1, clock=clock, max_keys=3)
+    limiter2.take("locked")
+    limiter2.take("idle-1")
+    limiter2.take("idle-2")
+    clock.now += 2  # the idle ones refill (one a second); "locked" is spent again now
+    assert limiter2.take("locked") == 0.0
+    assert limiter2.take("locked") > 0
+    limiter2.take("newcomer")  # the table is full: the refilled buckets make room, not the limited one
+    assert limiter2.blocked("locked") > 0

@@ -44,7 +44,7 @@ class RateLimiter:
         b = self._buckets.get(key)
         if b is None:
             if len(self._buckets) >= self._max_keys:
-                self._buckets.clear()
+                self._make_room(t)
             b = self._buckets[key] = _Bucket(self.burst, t)
         b.tokens = min(self.burst, b.tokens + (t - b.at) * self.rate)
         b.at = t
@@ -52,6 +52,16 @@ class RateLimiter:
             b.tokens -= 1
             return 0.0
         return (1 - b.tokens) / self.rate
+
+    def _make_room(self, t: float) -> None:
+        """Forget the buckets that have refilled (they mean the same as none), never the ones still limiting:
+        a flood of new keys must not reset everybody's limits (the sign-in limiter included). Only when every
+        key is still being limited does the oldest one go."""
+        full = [k for k, b in self._buckets.items() if b.tokens + (t - b.at) * self.rate >= self.burst]
+        for k in full:
+            del self._buckets[k]
+        if len(self._buckets) >= self._max_keys:
+            del self._buckets[next(iter(self._buckets))]
 
     def blocked(self, key: str) -> float:
         """Like `take` but spends nothing: how long until `key` may try again (0 when it may now)."""
