@@ -29,6 +29,7 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
+from loadtest import publish
 from loadtest.profiles import PROFILES
 from loadtest.report import render, summarise
 
@@ -185,6 +186,11 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     ap.add_argument("--backend", choices=("embedded", "redis+postgresql"), default="embedded")
     ap.add_argument("--host", help="load an existing deployment at this URL instead of starting a server")
     ap.add_argument("--tokens", type=Path, help="with --host: the credentials CSV (kind,ward,token,username,password)")
+    ap.add_argument(
+        "--ops-token",
+        help="with --host: an ops/admin token to record the result on the deployment "
+        "(default: the tokens file's ops row)",
+    )
     ap.add_argument("--fail-p99-ms", type=float, help="override the profile's p99 bar")
     ap.add_argument("--web", action="store_true", help="Locust's web UI on 127.0.0.1 instead of headless")
     ap.add_argument("--run-time", type=seconds, help="bound the run (Locust syntax: 40s, 5m); default: the profile's")
@@ -344,6 +350,16 @@ def main(argv: list[str] | None = None) -> int:
     (REPORTS / "latest.json").write_text(json.dumps(latest, indent=2))
     print(render(summary))
     print(f"report: {report}")
+    if args.host:
+        token = publish.ops_token(args.ops_token, args.tokens)
+        if token is None:
+            log("WARNING: not recorded on the deployment: no --ops-token and no ops row in the tokens file")
+        elif summary["p99_ms"] is None:
+            log("WARNING: not recorded on the deployment: the run measured no requests")
+        else:
+            body = publish.result_body(summary, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), report.name)
+            posted, what = publish.post_result(args.host, token, body)
+            log(what if posted else f"WARNING: not recorded on the deployment: {what}")
     return 0 if summary["thresholds_passed"] else 1
 
 

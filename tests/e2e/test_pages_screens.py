@@ -218,6 +218,17 @@ def test_no_serious_accessibility_violations(make_server: Make, pages: Pages) ->
     phone.goto(f"{s.url}/ops")
     expect(phone.locator(".ops-state")).to_contain_text("Live", timeout=WAIT_MS)
     check("ops", phone)
+    expect(phone.locator('[data-load="none"]')).to_contain_text("No load test recorded yet")
+    with s.client(admin) as c:
+        result = {"finished_at": "2026-12-01T09:30:00Z", "profile": "trust-day", "monthly_multiple": 100.4,
+                  "thresholds_passed": False, "requests": 5000, "failures": 7, "p99_ms": 120.5}  # fmt: skip
+        assert c.post("/api/ops/load-tests", json=result).status_code == 201
+    phone.goto(f"{s.url}/ops")
+    expect(phone.locator('[data-load="result"]')).to_have_text("FAIL")
+    when = phone.locator("time[data-local-time]")  # shown in the browser's local time, not the ISO text
+    expect(when).not_to_have_text("2026-12-01T09:30:00.000Z")
+    expect(when).to_contain_text("2026")
+    check("ops with a load test", phone)
     for admin_page in ("/", "/audit", "/admin/displays", "/admin/users"):
         phone.goto(f"{s.url}{admin_page}")
         expect(phone.locator("h1")).to_be_visible()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 
 import orjson
@@ -354,3 +355,33 @@ async def test_migration_0005_backfills_bed_versions_from_the_audit_trail(databa
     await migrate.run_sync(database_url, _at_0004)
     await migrate.upgrade(database_url, "0005")
     assert await migrate.run_sync(database_url, _bed_versions) == {"B1": 5, "B2": 3, "B3": 0}
+
+
+async def test_load_test_results_round_trip_newest_run_first_and_audited(store: Store) -> None:
+    """A result comes back as sent (times in UTC whatever offset it was sent with), the latest run first, and
+    the audit trail names who recorded it."""
+    ops = Actor(name="ops team", role="ops", credential_id="cred-ops", source="api")
+    base = {"profile": "trust-day", "monthly_multiple": 104.5, "thresholds_passed": True, "requests": 120000,
+            "failures": 0, "p99_ms": 41.5, "report_name": "20261201T090000Z-trust-day"}  # fmt: skip
+    older = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))  # 09:00 UTC
+    newer = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    saved = await store.record_load_test({**base, "finished_at": newer}, actor=ops)
+    await store.record_load_test({**base, "finished_at": older, "profile": "ci", "thresholds_passed": False,
+                                  "report_name": None, "failures": 3}, actor=ops)  # fmt: skip
+    (latest,) = await store.load_tests(1)
+    assert latest == saved
+    assert {k: latest[k] for k in (*base, "finished_at", "recorded_by")} == {
+        **base, "finished_at": "2026-12-01T09:00:00.000Z", "recorded_by": "ops team"}  # fmt: skip
+    both = await store.load_tests(10)
+    assert [
+        (r["profile"], r["finished_at"], r["thresholds_passed"], r["failures"], r["report_name"]) for r in both
+    ] == [
+        ("trust-day", "2026-12-01T09:00:00.000Z", True, 0, "20261201T090000Z-trust-day"),
+        ("ci", "2026-11-30T09:00:00.000Z", False, 3, None),
+    ]
+    records = [r for r in await store.audit(limit=10) if r["action"] == "load_test.recorded"]
+    assert len(records) == 2
+    assert (records[0]["actor"], records[0]["role"], records[0]["credential_id"], records[0]["source"]) == (
+        "ops team", "ops", "cred-ops", "api")  # fmt: skip
+    assert records[0]["after"]["profile"] == "ci" and records[1]["after"]["id"] == saved["id"]
+    assert (await store.verify_audit())[2] is None

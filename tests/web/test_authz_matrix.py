@@ -22,6 +22,8 @@ OWN, OTHER = "ward-a", "ward-b"
 ROLES = (*LADDER, "ops")
 OBS = {"respiration_rate": 16, "spo2": 97, "spo2_scale": 1, "on_oxygen": False, "systolic_bp": 120, "pulse": 70,
        "consciousness": "A", "temperature": 37.0}  # fmt: skip
+LOAD_TEST = {"finished_at": "2026-12-01T09:00:00Z", "profile": "ci", "monthly_multiple": 1.5, "thresholds_passed": True,
+             "requests": 900, "failures": 0, "p99_ms": 12.0}  # fmt: skip
 
 # (method, path template, body) per route; {ward} is always ward-a, the ward "own" credentials cover.
 REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
@@ -35,6 +37,8 @@ REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("GET", "/api/audit"): ("GET", "/api/audit?ward={ward}", None),
     ("GET", "/metrics"): ("GET", "/metrics", None),
     ("GET", "/api/ops"): ("GET", "/api/ops", None),
+    ("GET", "/api/ops/load-tests"): ("GET", "/api/ops/load-tests", None),
+    ("POST", "/api/ops/load-tests"): ("POST", "/api/ops/load-tests", LOAD_TEST),
     ("GET", "/board/{ward}"): ("GET", "/board/{ward}", None),
     ("GET", "/m"): ("GET", "/m", None),
     ("GET", "/ops"): ("GET", "/ops", None),
@@ -72,6 +76,8 @@ def expected(route: tuple[str, str], role: str | None, own: bool) -> int:
         ("GET", "/api/audit"): at_least(role, "ward_manager"),
         ("GET", "/metrics"): role in ("ops", "admin"),
         ("GET", "/api/ops"): role in ("ops", "admin"),
+        ("GET", "/api/ops/load-tests"): role in ("ops", "admin"),
+        ("POST", "/api/ops/load-tests"): role in ("ops", "admin"),
         ("GET", "/board/{ward}"): at_least(role, "display"),
         ("GET", "/m"): at_least(role, "viewer"),
         ("GET", "/ops"): role in ("ops", "admin"),
@@ -81,7 +87,9 @@ def expected(route: tuple[str, str], role: str | None, own: bool) -> int:
         ("GET", "/admin/users"): at_least(role, "admin"),
         ("POST", "/admin/users"): at_least(role, "admin"),
     }[route]
-    return 200 if rule else 403
+    if not rule:
+        return 403
+    return 201 if route == ("POST", "/api/ops/load-tests") else 200
 
 
 def test_every_route_has_a_row() -> None:

@@ -40,6 +40,7 @@ from whiteboard.domain.beds import (
 from whiteboard.errors import DomainError
 from whiteboard.settings import Settings
 from whiteboard.web import openapi, routes
+from whiteboard.web.ops import parse_load_test
 
 DEFAULTS = Settings()
 
@@ -309,6 +310,18 @@ def test_display_profile_schema_matches_domain() -> None:
     bodies: list[Any] = [{}, [], {"fields": None}, {"fields": []}, {"fields": None, "x": 1}, {"fields": "initials"}]
     bodies += [{"fields": [f]} for f in ["name", "nhs_number", "notes", "bogus", 1, "initials", "tasks_pending"]]
     disagree = [b for b in bodies if validator.is_valid(b) != _server_accepts(parse_display_profile, b)]
+    assert disagree == []
+
+
+def test_load_test_result_schema_matches_the_server() -> None:
+    validator = _validator("LoadTestResult")
+    good = {"finished_at": "2026-12-01T09:00:00Z", "profile": "ci", "monthly_multiple": 2, "thresholds_passed": True,
+            "requests": 10, "failures": 0, "p99_ms": 5.5, "report_name": None}  # fmt: skip
+    bodies: list[Any] = [good, {**good, "report_name": "r"}, {**good, "extra": 1}, [], {}]
+    for field in good:
+        bodies.append({k: v for k, v in good.items() if k != field})
+        bodies += [{**good, field: v} for v in [*_PROBES, -1, 0, 7.5, "x" * 201]]
+    disagree = [b for b in bodies if validator.is_valid(b) != _server_accepts(parse_load_test, b)]
     assert disagree == []
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from tests.support import InProcessSite
 from whiteboard.metrics import RouteSample, Sample, Sampler
 
@@ -67,3 +69,88 @@ def test_polling_faster_than_the_spacing_still_builds_a_window() -> None:
     spacing = [b.at - a.at for a, b in zip(sampler.samples, list(sampler.samples)[1:], strict=False)]
     assert len(sampler.samples) >= 3 and all(gap >= 0.5 - 1e-9 for gap in spacing[:-1])
     assert sampler.samples[-1].at == 101.9
+
+
+RESULT = {"finished_at": "2026-12-01T10:15:00+01:00", "profile": "trust-day", "monthly_multiple": 104.2,
+          "thresholds_passed": True, "requests": 250000, "failures": 0, "p99_ms": 38.0,
+          "report_name": "20261201T091500Z-trust-day"}  # fmt: skip
+
+
+def test_a_load_test_result_is_kept_listed_and_audited(app_site: InProcessSite) -> None:
+    s = app_site
+    r = s.c.post("/api/ops/load-tests", json=RESULT, headers=s.as_("ops"))
+    assert r.status_code == 201, r.text
+    saved = r.json()
+    assert saved["finished_at"] == "2026-12-01T09:15:00.000Z" and saved["recorded_by"] == "site ops"
+    assert {k: saved[k] for k in RESULT if k != "finished_at"} == {
+        k: v for k, v in RESULT.items() if k != "finished_at"
+    }
+    later = {**RESULT, "finished_at": "2026-12-01T12:00:00Z", "profile": "ci", "thresholds_passed": False}
+    del later["report_name"]  # optional
+    assert s.c.post("/api/ops/load-tests", json=later, headers=s.as_("admin")).status_code == 201
+    listed = s.c.get("/api/ops/load-tests?limit=5", headers=s.as_("ops")).json()
+    assert [(x["profile"], x["thresholds_passed"], x["report_name"]) for x in listed] == [
+        ("ci", False, None), ("trust-day", True, "20261201T091500Z-trust-day")]  # fmt: skip
+    assert [x["profile"] for x in s.c.get("/api/ops/load-tests?limit=1", headers=s.as_("ops")).json()] == ["ci"]
+    trail = s.c.get("/api/audit", headers=s.as_("admin")).json()
+    recorded = [a for a in trail if a["action"] == "load_test.recorded"]
+    assert [(a["actor"], a["role"], a["source"], a["after"]["profile"]) for a in recorded] == [
+        ("site admin", "admin", "api", "ci"), ("site ops", "ops", "api", "trust-day")]  # fmt: skip
+
+
+def test_only_ops_and_admin_see_or_record_load_tests(app_site: InProcessSite) -> None:
+    s = app_site
+    for role in ("nurse", "display", "ward_manager"):
+        assert s.c.post("/api/ops/load-tests", json=RESULT, headers=s.as_(role)).status_code == 403
+        assert s.c.get("/api/ops/load-tests", headers=s.as_(role)).status_code == 403
+    assert s.c.post("/api/ops/load-tests", json=RESULT).status_code == 401
+    assert s.c.get("/api/ops/load-tests", headers=s.as_("ops")).json() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"finished_at": "yesterday"}, "finished_at", "wrong_type"),
+        ({"finished_at": "2026-12-01T09:00:00"}, "finished_at", "invalid"),
+        ({"monthly_multiple": "100"}, "monthly_multiple", "wrong_type"),
+        ({"monthly_multiple": -1}, "monthly_multiple", None),
+        ({"thresholds_passed": "yes"}, "thresholds_passed", "wrong_type"),
+        ({"requests": 1.5}, "requests", "wrong_type"),
+        ({"failures": -2}, "failures", None),
+        ({"profile": ""}, "profile", None),
+        ({"report_name": "x" * 201}, "report_name", None),
+        ({"surprise": 1}, "surprise", None),
+        ({"p99_ms": None}, "p99_ms", "wrong_type"),
+    ],
+)
+def test_a_bad_load_test_result_is_a_422_naming_the_field_and_nothing_is_kept(
+    app_site: InProcessSite, change: dict[str, Any], field: str, code: str | None
+) -> None:
+    s = app_site
+    r = s.c.post("/api/ops/load-tests", json={**RESULT, **change}, headers=s.as_("ops"))
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["field"] == field and error["message"]
+    if code is not None:
+        assert error["code"] == code
+    missing = {k: v for k, v in RESULT.items() if k != "requests"}
+    r = s.c.post("/api/ops/load-tests", json=missing, headers=s.as_("ops"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "requests"
+    assert s.c.post("/api/ops/load-tests", json=[1], headers=s.as_("ops")).status_code == 422
+    assert s.c.get("/api/ops/load-tests", headers=s.as_("ops")).json() == []
+    assert s.c.get("/api/ops/load-tests?limit=0", headers=s.as_("ops")).json()["error"]["field"] == "limit"
+
+
+def test_the_ops_page_shows_the_latest_load_test_or_says_there_is_none(app_site: InProcessSite) -> None:
+    s = app_site
+    empty = s.c.get("/ops", headers=s.as_("ops"))
+    assert empty.status_code == 200 and "No load test recorded yet" in empty.text and "scripts/loadtest" in empty.text
+    s.c.post("/api/ops/load-tests", json={**RESULT, "thresholds_passed": False, "failures": 12}, headers=s.as_("ops"))
+    s.c.post("/api/ops/load-tests", json={**RESULT, "finished_at": "2026-11-01T09:00:00Z"}, headers=s.as_("ops"))
+    page = s.c.get("/ops", headers=s.as_("admin")).text
+    assert "No load test recorded yet" not in page
+    assert "104.2×" in page and "a large trust's monthly load" in page
+    assert '<time data-local-time datetime="2026-12-01T09:15:00.000Z">' in page  # the newest run, not the last sent
+    assert ">FAIL</span>" in page and ">PASS<" not in page
+    assert '<dd data-load="requests">250,000</dd>' in page and '<dd data-load="failures">12</dd>' in page
+    assert '<dd data-load="profile">trust-day</dd>' in page

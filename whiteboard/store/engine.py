@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from whiteboard.domain.board import WardState
 from whiteboard.domain.clock import utc_now
 from whiteboard.errors import ApiError
-from whiteboard.store import audit, credentials, outbox, writes
+from whiteboard.store import audit, credentials, load_tests, outbox, writes
 from whiteboard.store import wards as ward_sql
 from whiteboard.store.rows import Actor, CredentialRow, OutboxRow, StoreUnavailable, WardInfo, WriteRequest, Written
 from whiteboard.types import JSONDict
@@ -171,6 +171,14 @@ class Store:
 
     async def delete_outbox(self, tops: dict[str, int]) -> int:
         return await self.write(outbox.delete_outbox, dict(tops))
+
+    async def record_load_test(self, result: dict[str, Any], *, actor: Actor) -> JSONDict:
+        """Keep a load-test result (`finished_at` a datetime); the audit record names `actor`. Returns it as stored."""
+        return await self.write(load_tests.insert_load_test, dict(result), actor, utc_now())
+
+    async def load_tests(self, limit: int = 1) -> list[JSONDict]:
+        """The latest load-test results, newest run first."""
+        return await self.read(load_tests.list_load_tests, limit)
 
     async def verify_audit(self) -> tuple[int, int, str | None]:
         return await self.read(audit.verify_chains)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -164,3 +164,21 @@ class PairingCode(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     credential_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class LoadTest(Base):
+    """One load-test result this deployment was shown (`scripts/loadtest --host`): its proven capacity."""
+
+    __tablename__ = "load_tests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    profile: Mapped[str] = mapped_column(String(40), nullable=False)
+    monthly_multiple: Mapped[float] = mapped_column(Float, nullable=False)
+    thresholds_passed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    requests: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    failures: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    p99_ms: Mapped[float] = mapped_column(Float, nullable=False)
+    report_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)

@@ -7,19 +7,26 @@ that a `Sampler` keeps for a short window, so they mean the same whether one ops
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import time
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from whiteboard.access.auth import forbidden
 from whiteboard.domain.clock import iso, utc_now
+from whiteboard.domain.numbers import whole_number
+from whiteboard.domain.wire.refusal import refusal
+from whiteboard.domain.wire.requests import LOAD_TEST_RESULT
+from whiteboard.domain.wire.values import LOAD_TESTS_LIMIT_DEFAULT, LOAD_TESTS_LIMIT_MAX
+from whiteboard.errors import ApiError
 from whiteboard.metrics import Labels, refusals, sum_of, take_sample
 from whiteboard.state import PROBE_TIMEOUT_SECS, State, wb
 from whiteboard.store import StoreUnavailable, WardInfo
-from whiteboard.web.http import JSONResponse, principal
+from whiteboard.web.http import JSONResponse, principal, read_json, request_actor
 
 
 def read_registry(state: State) -> dict[tuple[str, Labels], float]:
@@ -93,3 +100,29 @@ async def figures(request: Request) -> Response:
         "process": {"rss_bytes": process["rss_bytes"]},
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+def parse_load_test(body: Any) -> dict[str, Any]:
+    """A `LoadTestResult` body (the model is the rule; a refusal is the contract's 422), `finished_at` parsed."""
+    try:
+        result: dict[str, Any] = dict(LOAD_TEST_RESULT.validate_python(body))
+    except ValidationError as exc:
+        raise refusal(exc, body) from None
+    result["finished_at"] = dt.datetime.fromisoformat(result["finished_at"])
+    return result
+
+
+async def load_tests(request: Request) -> Response:
+    """`GET` the latest load-test results, `POST` one (`scripts/loadtest --host` does): ops and admin only."""
+    who = await principal(request)
+    if not who.sees_metrics:
+        raise forbidden("load-test results are for the ops and admin roles")
+    store = wb(request).store
+    if request.method == "POST":
+        result = parse_load_test(await read_json(request))
+        saved = await store.record_load_test(result, actor=request_actor(who, request))
+        return JSONResponse(saved, status_code=201, headers={"Cache-Control": "no-store"})
+    limit = whole_number(request.query_params.get("limit", str(LOAD_TESTS_LIMIT_DEFAULT)))
+    if limit is None or not 1 <= limit <= LOAD_TESTS_LIMIT_MAX:
+        raise ApiError(400, "bad_limit", f"limit must be a whole number from 1 to {LOAD_TESTS_LIMIT_MAX}", "limit")
+    return JSONResponse(await store.load_tests(limit), headers={"Cache-Control": "no-store"})

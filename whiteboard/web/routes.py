@@ -38,5 +38,6 @@ def routes() -> list[BaseRoute]:
         Route("/m", boards.mobile),
         Route("/ops", boards.ops_page),
         Route("/api/ops", ops.figures),
+        Route("/api/ops/load-tests", ops.load_tests, methods=["GET", "POST"]),
         Mount("/static", VersionedStaticFiles(StaticVersions(render.static_dir())), name="static"),
     ]

@@ -140,5 +140,10 @@
     window.setTimeout(poll, interval);
   }
 
+  // Times the server rendered (UTC) shown in the viewer's own local time.
+  document.querySelectorAll("time[data-local-time]").forEach((node) => {
+    const at = new Date(Date.parse(node.getAttribute("datetime")));
+    if (!Number.isNaN(at.getTime())) setText(node, at.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" }));
+  });
   poll();
 })();

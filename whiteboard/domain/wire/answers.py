@@ -242,6 +242,22 @@ class OpsFigures(TypedDict):
     process: NotRequired[dict[str, Any]]
 
 
+class LoadTestRecord(TypedDict):
+    """A stored load-test result, as `GET /api/ops/load-tests` lists them (newest run first)."""
+
+    id: int
+    finished_at: Moment
+    profile: str
+    monthly_multiple: float
+    thresholds_passed: bool
+    requests: int
+    failures: int
+    p99_ms: float
+    report_name: str | None
+    recorded_at: Moment
+    recorded_by: str
+
+
 ANSWERS: Final = (
     Error,
     WardSummary,
@@ -253,4 +269,5 @@ ANSWERS: Final = (
     AuditRecord,
     Readiness,
     OpsFigures,
+    LoadTestRecord,
 )

@@ -170,7 +170,40 @@ class DisplayProfileUpdate(TypedDict):
     fields: list[str] | None
 
 
-REQUESTS: Final = (BedUpdate, Observations, DisplayProfileUpdate)
+@with_config(
+    ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "description": (
+                "One load-test result (`scripts/loadtest --host` posts its summary); the ops page shows the latest."
+            )
+        },
+    )
+)
+class LoadTestResult(TypedDict, total=False):
+    finished_at: Required[Annotated[Timestamp, Field(description="When the run ended.")]]
+    profile: Required[Name40]
+    monthly_multiple: Required[
+        Annotated[
+            float,
+            Field(
+                ge=0,
+                le=1e9,
+                allow_inf_nan=False,
+                description="Sustained requests/s x seconds in a month, as a multiple of a large trust's 7 million.",
+            ),
+        ]
+    ]
+    thresholds_passed: Required[bool]
+    requests: Required[Annotated[int, Field(ge=0, le=2**62)]]
+    failures: Required[Annotated[int, Field(ge=0, le=2**62)]]
+    p99_ms: Required[Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]]
+    report_name: Text200 | None
+
+
+REQUESTS: Final = (BedUpdate, Observations, DisplayProfileUpdate, LoadTestResult)
 BED_UPDATE: Final = TypeAdapter(BedUpdate)
 OBSERVATIONS: Final = TypeAdapter(Observations)
 DISPLAY_PROFILE_UPDATE: Final = TypeAdapter(DisplayProfileUpdate)
+LOAD_TEST_RESULT: Final = TypeAdapter(LoadTestResult)

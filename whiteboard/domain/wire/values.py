@@ -49,6 +49,8 @@ OFFSET_PATTERN: Final = OFFSET_RE.pattern
 EVENTS_LIMIT_DEFAULT: Final = 100
 AUDIT_LIMIT_DEFAULT: Final = 500
 AUDIT_LIMIT_MAX: Final = 5000
+LOAD_TESTS_LIMIT_DEFAULT: Final = 10
+LOAD_TESTS_LIMIT_MAX: Final = 100
 
 # --- value checks that belong to the value (each raises an error whose type is the contract's code) ---
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from whiteboard.domain.wire.values import AUDIT_LIMIT_DEFAULT, AUDIT_LIMIT_MAX, EVENTS_LIMIT_DEFAULT, OFFSET_PATTERN
+from whiteboard.domain.wire.values import (
+    AUDIT_LIMIT_DEFAULT,
+    AUDIT_LIMIT_MAX,
+    EVENTS_LIMIT_DEFAULT,
+    LOAD_TESTS_LIMIT_DEFAULT,
+    LOAD_TESTS_LIMIT_MAX,
+    OFFSET_PATTERN,
+)
 from whiteboard.settings import Settings
 from whiteboard.web.openapi.parts import API_ERRORS, BED_ETAG_HEADER, ETAG_HEADER, NO_AUTH, body, error, errors, ok, ref
 
@@ -276,5 +283,40 @@ def paths(settings: Settings) -> dict[str, Any]:
                 "summary": "Live figures for the ops page (`ops` and `admin`); no patient data.",
                 "responses": {"200": ok("The figures.", ref("OpsFigures")), **errors(*API_ERRORS)},
             }
+        },
+        "/api/ops/load-tests": {
+            "get": {
+                "operationId": "listLoadTests",
+                "tags": ["health"],
+                "summary": "The latest load-test results of this deployment, newest run first (`ops` and `admin`).",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": LOAD_TESTS_LIMIT_MAX,
+                            "default": LOAD_TESTS_LIMIT_DEFAULT,
+                        },
+                    }
+                ],
+                "responses": {
+                    "200": ok("Results, newest run first.", {"type": "array", "items": ref("LoadTestRecord")}),
+                    **errors(*API_ERRORS, 400),
+                },
+            },
+            "post": {
+                "operationId": "recordLoadTest",
+                "tags": ["health"],
+                "summary": "Keep a load-test result (`scripts/loadtest --host` posts it; `ops` and `admin`); audited.",
+                "requestBody": body("LoadTestResult"),
+                "responses": {
+                    "201": ok("The result as stored.", ref("LoadTestRecord")),
+                    **errors(*API_ERRORS, 400, 422),
+                    "413": too_large,
+                },
+            },
         },
     }

@@ -11,6 +11,7 @@ from whiteboard.domain.clock import iso, utc_now
 from whiteboard.domain.wire.values import NOTES_MAX_CHARS, TASKS_MAX
 from whiteboard.errors import ApiError
 from whiteboard.state import wb
+from whiteboard.store import StoreUnavailable
 from whiteboard.web.http import audit_read, credential_token
 from whiteboard.web.pages.render import (
     FIELD_LABELS,
@@ -142,4 +143,11 @@ async def ops_page(request: Request) -> Response:
             who,
             (home_for(who), "Go to your start page"),
         )
-    return render(request, "ops.html", {"who": who})
+    try:
+        latest = await wb(request).store.load_tests(1)
+        load_test, unavailable = (latest[0] if latest else None), False
+    except StoreUnavailable:  # the live figures still work (health says why); the proven capacity waits
+        load_test, unavailable = None, True
+    if load_test is not None:
+        load_test["multiple_text"] = f"{load_test['monthly_multiple']:,.1f}".removesuffix(".0")
+    return render(request, "ops.html", {"who": who, "load_test": load_test, "load_test_unavailable": unavailable})
