@@ -14,16 +14,18 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from whiteboard.access.auth import SESSION_PREFIX, Principal, validate_role_scope
 from whiteboard.domain.clock import as_utc, utc_now
 from whiteboard.store import Actor, Store, audit_append, hash_token
-from whiteboard.store.models import Credential, User, WebSession
+from whiteboard.store.models import CREDENTIALS as _C
+from whiteboard.store.models import SESSIONS as _S
+from whiteboard.store.models import USERS as _U
 from whiteboard.types import JSONDict
 
 PASSWORD_MIN_CHARS: Final = 12  # ASVS 5.0 V6.2.1
@@ -32,9 +34,6 @@ PASSWORD_MAX_CHARS: Final = 128
 TOUCH_EVERY_SECS: Final = 60
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
-_U = cast(Table, User.__table__)
-_S = cast(Table, WebSession.__table__)
-_C = cast(Table, Credential.__table__)
 Clock = Callable[[], dt.datetime]
 
 

@@ -11,21 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import Final, cast
+from typing import Final
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from whiteboard.domain.clock import as_utc, iso, utc_now
 from whiteboard.errors import NotFound
 from whiteboard.store import Actor, Store, audit_append, hash_token, insert_credential, new_token
-from whiteboard.store.models import Credential, PairingCode, Ward
+from whiteboard.store.models import CREDENTIALS as _C
+from whiteboard.store.models import PAIRING_CODES as _P
+from whiteboard.store.models import WARDS as _W
 
 ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 PAIRING_TTL_SECS: Final = 15 * 60
-
-_P = cast(Table, PairingCode.__table__)
-_C = cast(Table, Credential.__table__)
-_W = cast(Table, Ward.__table__)
 
 
 def normalise(code: str) -> str:

@@ -12,9 +12,7 @@ import logging
 import os
 import random
 from pathlib import Path
-from typing import cast
 
-from sqlalchemy import Connection, Table, select
 from sqlalchemy.engine import make_url
 
 from whiteboard.demo.changes import random_change
@@ -24,7 +22,6 @@ from whiteboard.domain.clock import utc_now
 from whiteboard.errors import ApiError
 from whiteboard.state import State
 from whiteboard.store import PRIVATE_FILE_MODE, Actor, StoreUnavailable, WriteRequest
-from whiteboard.store.models import AuditRecord
 
 log = logging.getLogger("whiteboard.demo")
 
@@ -83,7 +80,7 @@ class DemoFeed:
     async def start(self) -> None:
         created = await seed(self._state, self._rng)
         # Fixed at start: seeding happens only here, so no later ward can be the demo's.
-        self._seeded = frozenset(await self._state.store.read(_seeded_ward_ids))
+        self._seeded = frozenset(await self._state.store.wards_seeded_by(SEED_ACTOR.source))
         wards = await self._state.store.list_wards()
         if created:
             log.info("demo data seeded: %d wards", len(created))
@@ -126,12 +123,3 @@ class DemoFeed:
         bed_id, body = change
         await self._state.ingest.submit(WriteRequest(ward.id, bed_id, parse_patch(body), FEED_ACTOR))
         return True
-
-
-_A = cast(Table, AuditRecord.__table__)
-
-
-def _seeded_ward_ids(conn: Connection) -> list[str]:
-    """Wards the demo seeded, as the audit trail records it (so a restart remembers, and nothing else counts)."""
-    q = select(_A.c.ward_id).where(_A.c.action == "ward.seeded", _A.c.source == SEED_ACTOR.source).distinct()
-    return [r for (r,) in conn.execute(q).all() if r is not None]

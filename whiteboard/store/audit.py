@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from whiteboard.domain.clock import as_utc, iso
 from whiteboard.errors import NotFound
-from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
+from whiteboard.store.models import AUDIT as _A
+from whiteboard.store.models import AUDIT_CHAINS as _AC
+from whiteboard.store.models import WARDS as _W
 from whiteboard.types import JSONDict
 
 GENESIS: Final = "0" * 64
@@ -60,12 +62,6 @@ def verify_chain(chain: str, records: list[dict[str, Any]], head: tuple[int, str
 
 # --- the chains' SQL (in the caller's transaction) ---
 
-_W = cast(Table, Ward.__table__)
-_B = cast(Table, Bed.__table__)
-_O = cast(Table, Outbox.__table__)
-_A = cast(Table, AuditRecord.__table__)
-_C = cast(Table, Credential.__table__)
-_AC = cast(Table, AuditChain.__table__)
 _INS_AUDIT = insert(_A)
 _SEL_CHAIN = select(_AC.c.pos, _AC.c.head).where(_AC.c.chain == bindparam("chain")).with_for_update()
 _UPD_CHAIN = (

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from typing import Any, Final, cast
+from typing import Any, Final
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from whiteboard.domain.clock import as_utc
 from whiteboard.store import audit
-from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
+from whiteboard.store.models import CREDENTIALS as _C
 from whiteboard.store.rows import Actor, CredentialRow
 
 TOKEN_PREFIX: Final = "wbt_"
@@ -23,14 +23,6 @@ def new_token() -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-_W = cast(Table, Ward.__table__)
-_B = cast(Table, Bed.__table__)
-_O = cast(Table, Outbox.__table__)
-_A = cast(Table, AuditRecord.__table__)
-_C = cast(Table, Credential.__table__)
-_AC = cast(Table, AuditChain.__table__)
 
 
 def insert_credential(

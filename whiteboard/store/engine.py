@@ -135,6 +135,10 @@ class Store:
     async def list_wards(self) -> list[WardInfo]:
         return await self.read(ward_sql.list_wards)
 
+    async def wards_seeded_by(self, source: str) -> list[str]:
+        """The wards a seeder (the demo's `source`) filled, so its feed never touches a ward added for real."""
+        return await self.read(ward_sql.seeded_ward_ids, source)
+
     async def add_wards(self, wards: Iterable[tuple[str, str, list[tuple[str, str]]]], *, actor: Actor) -> list[str]:
         """Create wards with (id, name, [(bed id, bay)]); returns the ids created (existing ones are skipped)."""
         return await self.write(ward_sql.add_wards, list(wards), actor, utc_now())

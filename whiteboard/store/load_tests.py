@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, insert, select
 
 from whiteboard.domain.clock import as_utc, iso
 from whiteboard.store import audit
-from whiteboard.store.models import LoadTest
+from whiteboard.store.models import LOAD_TESTS as _L
 from whiteboard.store.rows import Actor
 from whiteboard.types import JSONDict
 
-_L = cast(Table, LoadTest.__table__)
 FIELDS = ("finished_at", "profile", "monthly_multiple", "thresholds_passed", "requests", "failures", "p99_ms",
           "report_name")  # fmt: skip
 

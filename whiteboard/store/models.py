@@ -7,9 +7,22 @@ so a write is a single-row update and a snapshot a single scan, with no object g
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -182,3 +195,16 @@ class LoadTest(Base):
     report_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+# The Core tables the store's prebuilt statements use: defined once here, beside the classes they come from.
+WARDS = cast(Table, Ward.__table__)
+BEDS = cast(Table, Bed.__table__)
+OUTBOX = cast(Table, Outbox.__table__)
+AUDIT = cast(Table, AuditRecord.__table__)
+AUDIT_CHAINS = cast(Table, AuditChain.__table__)
+CREDENTIALS = cast(Table, Credential.__table__)
+USERS = cast(Table, User.__table__)
+SESSIONS = cast(Table, WebSession.__table__)
+PAIRING_CODES = cast(Table, PairingCode.__table__)
+LOAD_TESTS = cast(Table, LoadTest.__table__)

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from typing import cast
+from sqlalchemy import Connection, delete, select
 
-from sqlalchemy import Connection, Table, delete, select
-
-from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
+from whiteboard.store.models import OUTBOX as _O
 from whiteboard.store.rows import OutboxRow
-
-_W = cast(Table, Ward.__table__)
-_B = cast(Table, Bed.__table__)
-_O = cast(Table, Outbox.__table__)
-_A = cast(Table, AuditRecord.__table__)
-_C = cast(Table, Credential.__table__)
-_AC = cast(Table, AuditChain.__table__)
 
 
 def pending_outbox(conn: Connection, limit: int) -> list[OutboxRow]:

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import cast
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from whiteboard.domain.board import WardState
 from whiteboard.domain.clock import as_utc, iso
 from whiteboard.domain.patient import similar_names
 from whiteboard.store import audit
-from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
+from whiteboard.store.models import AUDIT as _A
+from whiteboard.store.models import BEDS as _B
+from whiteboard.store.models import WARDS as _W
 from whiteboard.store.rows import Actor, WardInfo
 from whiteboard.types import JSONDict
-
-_W = cast(Table, Ward.__table__)
-_B = cast(Table, Bed.__table__)
-_O = cast(Table, Outbox.__table__)
-_A = cast(Table, AuditRecord.__table__)
-_C = cast(Table, Credential.__table__)
-_AC = cast(Table, AuditChain.__table__)
 
 
 def load_ward(conn: Connection, ward_id: str) -> WardState | None:
@@ -130,3 +124,9 @@ def seed_beds(conn: Connection, ward_id: str, beds: list[JSONDict], actor: Actor
         ward_id=ward_id,
         after={"beds": len(beds)},
     )
+
+
+def seeded_ward_ids(conn: Connection, source: str) -> list[str]:
+    """Wards seeded by `source`, as the audit trail records it: a restart remembers, and nothing else counts."""
+    q = select(_A.c.ward_id).where(_A.c.action == "ward.seeded", _A.c.source == source).distinct()
+    return [r for (r,) in conn.execute(q).all() if r is not None]

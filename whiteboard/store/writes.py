@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from whiteboard.domain.beds import DisplayProfile, ReadRecord, apply_patch
 from whiteboard.domain.clock import iso
@@ -14,16 +13,11 @@ from whiteboard.domain.offsets import log_name
 from whiteboard.domain.patient import names_differ, similar_names
 from whiteboard.errors import ApiError, NotFound, PreconditionFailed
 from whiteboard.store import audit
-from whiteboard.store.models import AuditChain, AuditRecord, Bed, Credential, Outbox, Ward
+from whiteboard.store.models import BEDS as _B
+from whiteboard.store.models import OUTBOX as _O
+from whiteboard.store.models import WARDS as _W
 from whiteboard.store.rows import WriteRequest, Written
 from whiteboard.types import JSONDict
-
-_W = cast(Table, Ward.__table__)
-_B = cast(Table, Bed.__table__)
-_O = cast(Table, Outbox.__table__)
-_A = cast(Table, AuditRecord.__table__)
-_C = cast(Table, Credential.__table__)
-_AC = cast(Table, AuditChain.__table__)
 
 
 def write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) -> list[Written | ApiError]:
