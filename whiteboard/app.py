@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 
 from whiteboard import first_run
 from whiteboard.access.accounts import Accounts
@@ -24,12 +23,11 @@ from whiteboard.metrics import Metrics, ProcessCollector
 from whiteboard.settings import Settings, mask_url
 from whiteboard.state import State
 from whiteboard.store import migrate, open_store
-from whiteboard.web import health
-from whiteboard.web.http import EXCEPTION_HANDLERS, RefuseOddPaths
-from whiteboard.web.logs import AccessLog
+from whiteboard.web import health, ws
+from whiteboard.web.edge import SecuredStarlette
+from whiteboard.web.http import EXCEPTION_HANDLERS
 from whiteboard.web.pages import render
 from whiteboard.web.routes import routes
-from whiteboard.web.security import SecuredStarlette
 
 log = logging.getLogger("whiteboard.app")
 SHUTDOWN_STEP_SECS = 10.0
@@ -57,7 +55,7 @@ def build_state(settings: Settings, clock: Callable[[], dt.datetime] = utc_now) 
         auth=Authenticator(store, settings.credential_cache_secs, accounts.resolve),
         accounts=accounts,
         login_limiter=RateLimiter(settings.login_failures_per_min, max(1, int(settings.login_failures_per_min))),
-        hub=Hub(store, eventlog, metrics, queue_size=settings.ws_queue_size),
+        hub=Hub(store, eventlog, metrics, queue_size=settings.ws_queue_size, heartbeat_secs=settings.heartbeat_secs),
         ingest=Ingest(store, eventlog, metrics, settings),
         write_limiter=RateLimiter(settings.write_rate_per_min, settings.write_burst),
         connect_limiter=RateLimiter(settings.ws_connect_rate_per_min, settings.ws_connect_burst),
@@ -76,6 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         await state.eventlog.connect()
         await state.ingest.start()
         prober = asyncio.create_task(health.probe_forever(state), name="backend-probe")
+        rechecker = asyncio.create_task(ws.recheck_forever(state), name="ws-recheck")
         demo = None
         if settings.demo:
             from whiteboard.demo.feed import DemoFeed
@@ -91,6 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
             yield
         finally:
             prober.cancel()
+            rechecker.cancel()
             # In order, each bounded: a backend that stopped answering must not hold a shutdown.
             steps = [("demo feed", demo.aclose() if demo is not None else None), ("hub", state.hub.aclose()),
                      ("ingest", state.ingest.aclose()), ("event log", state.eventlog.aclose()),
@@ -105,12 +105,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
                     log.warning("shutdown: %s did not close within %.0f s; going on", name, SHUTDOWN_STEP_SECS)
                 log.debug("shutdown: %s closed", name)
 
-    app = SecuredStarlette(  # the security headers wrap everything, the server-error answer included
+    app = SecuredStarlette(  # one layer (`Edge`) dresses every answer, the server-error one included
         routes=routes(),
-        middleware=[
-            Middleware(AccessLog, metrics=state.metrics),
-            Middleware(RefuseOddPaths),
-        ],
+        metrics=state.metrics,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -19,6 +19,7 @@ _HTTP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         r = self.registry
         self.writes = Counter(
             "whiteboard_writes",
@@ -79,8 +80,17 @@ class Metrics:
         self.writes.labels(f"refused_{code}").inc()
 
     def http_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(route, method, str(status)).inc()
-        self.http_seconds.labels(route, method, str(status)).observe(seconds)
+        # The labelled children, looked up once per (route, method, status): `labels()` costs more than the count.
+        key = (route, method, status)
+        children = self._http_children.get(key)
+        if children is None:
+            labels = (route, method, str(status))
+            children = self._http_children[key] = (
+                self.http_requests.labels(*labels),
+                self.http_seconds.labels(*labels),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def add_collector(self, collector: Collector) -> None:
         self.registry.register(collector)

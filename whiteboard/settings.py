@@ -98,6 +98,13 @@ class Settings:
     ws_queue_size: int = setting(
         256, minimum=1, help="Frames queued for one WebSocket before it counts as a slow client and is closed (1013)."
     )
+    # Frames go straight to the socket; what the kernel cannot take yet waits in the server. 256 KiB is the
+    # 256 frames of `ws_queue_size` at a typical event's 1 KiB, or a few whole-ward snapshots.
+    ws_send_buffer_bytes: int = setting(
+        256 * 1024, minimum=1024,
+        help="Bytes waiting unsent to one WebSocket (beyond the kernel's buffer) before it counts as a slow client "
+        "and is closed (1013).",
+    )  # fmt: skip
     heartbeat_secs: float = setting(15.0, above=0, help="Seconds without a frame after which a heartbeat is sent.")
     # Client-to-server frames are optional pings; anything larger is abuse.
     ws_max_message_bytes: int = setting(4096, minimum=1, help="Largest frame a client may send.")

@@ -208,7 +208,14 @@ async def test_crash_between_commit_and_append_loses_and_duplicates_nothing(
 
 async def test_slow_client_is_closed_while_others_keep_receiving(make_server: Callable[..., ServerProcess]) -> None:
     # Rate limits off: this test writes far faster than any nurse to fill the slow client's buffers.
-    s = prepared(make_server, env={"WHITEBOARD_WS_QUEUE_SIZE": "16", "WHITEBOARD_WRITE_RATE_PER_MIN": "0"}).start()
+    s = prepared(
+        make_server,
+        env={
+            "WHITEBOARD_WS_QUEUE_SIZE": "16",
+            "WHITEBOARD_WS_SEND_BUFFER_BYTES": "65536",
+            "WHITEBOARD_WRITE_RATE_PER_MIN": "0",
+        },
+    ).start()
     nurse, ops = s.token("nurse", WARD), s.token("ops")
     slow = raw_upgrade(s.port, f"/ws/wards/{WARD}", nurse)  # handshake done; never reads again
     fast = await open_ws(s.ws_url, WARD, nurse)

@@ -12,7 +12,7 @@ import pytest
 from tests.support import SETUP
 from whiteboard.domain.beds import parse_patch
 from whiteboard.eventlog import EventLog, open_event_log
-from whiteboard.live.hub import Hub, Subscriber
+from whiteboard.live.hub import Hub, OutFrame, Subscriber
 from whiteboard.live.ingest import Ingest
 from whiteboard.metrics import Metrics
 from whiteboard.settings import Settings
@@ -44,8 +44,13 @@ async def write(ingest: Ingest, ward: str, body: dict[str, object]) -> int:
     return (await ingest.submit(WriteRequest(ward, "B1", parse_patch(body), NURSE))).seq
 
 
-async def frames(sub: Subscriber, n: int) -> list[str]:
-    return [(await asyncio.wait_for(sub.queue.get(), 10))[1] for _ in range(n)]
+def queue(sub: Subscriber) -> asyncio.Queue[tuple[int, OutFrame, bool]]:
+    assert sub.queue is not None, "a subscriber that has not gone live keeps its queue"
+    return sub.queue
+
+
+async def frames(sub: Subscriber, n: int) -> list[OutFrame]:
+    return [(await asyncio.wait_for(queue(sub).get(), 10))[1] for _ in range(n)]
 
 
 async def test_one_reader_per_ward_and_one_encoding_per_audience(
@@ -63,10 +68,10 @@ async def test_one_reader_per_ward_and_one_encoding_per_audience(
     await write(ingest, ward, {"patient": {"name": "Edith Cavell"}})
     staff_frames = [(await frames(s, 1))[0] for s in staff]
     board_frames = [(await frames(b, 1))[0] for b in boards]
-    assert all(f is staff_frames[0] for f in staff_frames)  # the very same string object
+    assert all(f is staff_frames[0] for f in staff_frames)  # the very same frame object, encoded once
     assert all(f is board_frames[0] for f in board_frames)
-    assert "Edith Cavell" in staff_frames[0] and "Edith Cavell" not in board_frames[0]
-    assert orjson.loads(board_frames[0])["event"]["changes"]["patient"]["initials"] == "E.C."
+    assert "Edith Cavell" in staff_frames[0].text and "Edith Cavell" not in board_frames[0].text
+    assert orjson.loads(board_frames[0].data)["event"]["changes"]["patient"]["initials"] == "E.C."
 
 
 async def test_a_full_queue_marks_only_that_subscriber(parts: tuple[Store, EventLog, Hub, Ingest, str]) -> None:
@@ -79,7 +84,7 @@ async def test_a_full_queue_marks_only_that_subscriber(parts: tuple[Store, Event
 
     async def drain() -> None:
         while len(got) < 12:
-            seq, _, _ = await fast.queue.get()
+            seq, _, _ = await queue(fast).get()
             got.append(seq)
 
     drainer = asyncio.create_task(drain())
@@ -88,7 +93,7 @@ async def test_a_full_queue_marks_only_that_subscriber(parts: tuple[Store, Event
     await asyncio.wait_for(drainer, 10)
     assert got == list(range(1, 13))
     assert overflowed == ["slow"] and slow.overflowed and not fast.overflowed
-    assert slow.queue.qsize() == 8  # bounded: nothing more was queued for it
+    assert queue(slow).qsize() == 8  # bounded: nothing more was queued for it
 
 
 async def test_view_follows_the_log_and_wait_for_reads_our_writes(

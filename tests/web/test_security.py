@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
 
 from tests.support import SECURITY_HEADERS
-from whiteboard.web.security import SecuredStarlette
+from whiteboard.web.edge import SecuredStarlette
 
 IMPOSED = SECURITY_HEADERS
 

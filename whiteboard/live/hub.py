@@ -1,10 +1,14 @@
-"""Per-process fan-out: one event-log reader per ward, one bounded queue per connection.
+"""Per-process fan-out: one event-log reader per ward; per connection, one write of shared bytes.
 
 Each ward this instance serves has a `WardChannel`: its in-memory view and its subscribers. One task
-per ward tails the log, applies each event to the view, encodes it once per audience and offers the
-frame to every subscriber's queue without awaiting anyone, so a slow phone never slows a board. A
-subscriber whose queue is full is closed (1013) and resumes later by offset (websockets'
-broadcast.rst; Home Assistant's websocket_api).
+per ward tails the log, applies each event to the view, encodes it once per audience (an `OutFrame`) and
+offers that same frame to every subscriber without awaiting anyone, so a slow phone never slows a board.
+
+A subscriber starts in a bounded queue (while its snapshot or replay is sent) and then goes live: with a
+`direct` writer (the WebSocket's transport, `web/protocols.py`) each frame is one `write` of bytes encoded
+once for all its audience; without one, a task drains the queue. A subscriber whose queue is full, or whose
+unsent bytes pass the limit, is closed (1013) and resumes later by offset (websockets' broadcast.rst; Home
+Assistant's websocket_api). One ticker per hub sends heartbeats to idle subscribers: no timer per connection.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,7 +25,7 @@ import orjson
 
 from whiteboard.domain import offsets, redact
 from whiteboard.domain.board import WardView
-from whiteboard.domain.clock import utc_now
+from whiteboard.domain.clock import iso, utc_now
 from whiteboard.domain.redact import Audience
 from whiteboard.errors import NotFound
 from whiteboard.eventlog import Entry, EventLog, EventLogUnavailable
@@ -32,24 +37,93 @@ log = logging.getLogger("whiteboard.hub")
 CLOSE_SLOW_CLIENT = 1013  # "try again later": resume by offset when ready
 
 
-@dataclass(eq=False)
+class OutFrame:
+    """One frame's JSON text, shared by every subscriber of an audience; `wire` caches its WebSocket encoding."""
+
+    __slots__ = ("data", "wire")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.wire: bytes | None = None
+
+    @classmethod
+    def of(cls, text: str) -> OutFrame:
+        return cls(text.encode())
+
+    @property
+    def text(self) -> str:
+        return self.data.decode()
+
+
+DirectWriter = Callable[[OutFrame], bool]  # writes the frame now; False when the client is too far behind
+
+
 class Subscriber:
-    """One WebSocket's place in a ward: its audience and its bounded queue of (seq, frame, is_snapshot)."""
+    """One WebSocket's place in a ward: its audience, what it has been sent (`floor`), and where frames go."""
 
-    audience: Audience
-    role: str
-    queue: asyncio.Queue[tuple[int, str, bool]]
-    on_overflow: Callable[[], None]
-    overflowed: bool = False
+    __slots__ = ("audience", "role", "queue", "on_overflow", "overflowed", "floor", "direct", "live", "last_sent",
+                 "owner")  # fmt: skip
 
-    def offer(self, seq: int, frame: str, snapshot: bool = False) -> None:
+    def __init__(
+        self, audience: Audience, role: str, queue_size: int, on_overflow: Callable[[], None], owner: object = None
+    ) -> None:
+        self.audience = audience
+        self.role = role
+        # (seq, frame, always): `always` frames (snapshots, heartbeats) are sent whatever the floor.
+        self.queue: asyncio.Queue[tuple[int, OutFrame, bool]] | None = asyncio.Queue(queue_size)
+        self.on_overflow = on_overflow
+        self.overflowed = False
+        self.floor = 0  # highest seq the client has been given
+        self.direct: DirectWriter | None = None
+        self.live = False  # its snapshot or replay is out: heartbeats may go to it
+        self.last_sent = time.monotonic()
+        self.owner = owner  # the connection, for whoever manages connections (revocation)
+
+    def offer(self, seq: int, frame: OutFrame, snapshot: bool = False) -> None:
         if self.overflowed:
             return
-        try:
-            self.queue.put_nowait((seq, frame, snapshot))
-        except asyncio.QueueFull:
-            self.overflowed = True
-            self.on_overflow()
+        direct = self.direct
+        if direct is None:
+            assert self.queue is not None
+            try:
+                self.queue.put_nowait((seq, frame, snapshot))
+            except asyncio.QueueFull:
+                self._overflow()
+            return
+        if not snapshot and seq <= self.floor:
+            return  # already in the snapshot or replay this client got
+        if seq >= 0:  # control frames (heartbeats, pongs) carry -1 and move nothing
+            self.floor = seq
+        self.last_sent = time.monotonic()
+        if not direct(frame):
+            self._overflow()
+
+    def go_live(self, floor: int, direct: DirectWriter | None) -> None:
+        """The first frames are out, up to `floor`: from now on frames go straight to `direct` (if given)."""
+        self.floor = floor
+        self.live = True
+        if direct is None:
+            return  # a task drains the queue (`take`)
+        queued = self.queue
+        self.queue = None  # nothing is queued any more: one write per frame
+        self.direct = direct
+        while queued is not None and not queued.empty():
+            self.offer(*queued.get_nowait())
+
+    async def take(self) -> OutFrame | None:
+        """For a connection without a direct writer: the next frame to send (None: skip it)."""
+        assert self.queue is not None
+        seq, frame, always = await self.queue.get()
+        if not always and seq <= self.floor:
+            return None
+        if seq >= 0:
+            self.floor = seq
+        self.last_sent = time.monotonic()
+        return frame
+
+    def _overflow(self) -> None:
+        self.overflowed = True
+        self.on_overflow()
 
 
 @dataclass(eq=False)
@@ -70,7 +144,9 @@ class WardChannel:
 
 
 class Hub:
-    def __init__(self, store: Store, eventlog: EventLog, metrics: Metrics, *, queue_size: int) -> None:
+    def __init__(
+        self, store: Store, eventlog: EventLog, metrics: Metrics, *, queue_size: int, heartbeat_secs: float = 15.0
+    ) -> None:
         self._store = store
         self._log = eventlog
         self._metrics = metrics
@@ -78,6 +154,8 @@ class Hub:
         self._channels: dict[str, WardChannel] = {}
         self._loading: dict[str, asyncio.Lock] = {}
         self._closed = False
+        self._heartbeat_secs = heartbeat_secs
+        self._heartbeats: asyncio.Task[None] | None = None
 
     @property
     def channels(self) -> dict[str, WardChannel]:
@@ -107,9 +185,13 @@ class Hub:
             if not lock.locked() and self._loading.get(ward_id) is lock:
                 del self._loading[ward_id]
 
-    def subscribe(self, ch: WardChannel, role: str, on_overflow: Callable[[], None]) -> Subscriber:
-        sub = Subscriber(ch.view.audience_for(role), role, asyncio.Queue(self._queue_size), on_overflow)
+    def subscribe(
+        self, ch: WardChannel, role: str, on_overflow: Callable[[], None], owner: object = None
+    ) -> Subscriber:
+        sub = Subscriber(ch.view.audience_for(role), role, self._queue_size, on_overflow, owner)
         ch.subscribers.add(sub)
+        if self._heartbeats is None and not self._closed:
+            self._heartbeats = asyncio.create_task(self._beat(), name="hub-heartbeats")
         self._metrics.ws_connections.labels(ch.view.id, role).inc()
         return sub
 
@@ -121,11 +203,33 @@ class Hub:
     async def aclose(self) -> None:
         self._closed = True
         readers = [ch.reader for ch in self._channels.values() if ch.reader is not None]
+        if self._heartbeats is not None:
+            readers.append(self._heartbeats)
         for task in readers:
             task.cancel()
         for task in readers:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    # --- heartbeats: one ticker for every connection ---
+
+    async def _beat(self) -> None:
+        """Every live subscriber gets a frame at least every `heartbeat_secs` (the contract): a heartbeat when
+        nothing else went out. A tick every quarter period keeps the gap within [0.75, 1] × the period."""
+        every = self._heartbeat_secs
+        tick = every / 4
+        while True:
+            await asyncio.sleep(tick)
+            due = time.monotonic() - every + tick
+            at = iso(utc_now())
+            beats: dict[int, OutFrame] = {}
+            for ch in tuple(self._channels.values()):
+                for sub in tuple(ch.subscribers):
+                    if sub.live and sub.last_sent <= due:
+                        frame = beats.get(sub.floor)
+                        if frame is None:
+                            frame = beats[sub.floor] = heartbeat_frame(sub.floor, at)
+                        sub.offer(-1, frame, snapshot=True)
 
     # --- the reader: log → view → subscribers ---
 
@@ -161,7 +265,7 @@ class Hub:
         ch.view.apply(entry.seq, event)
         self._metrics.events.labels(ch.view.id).inc()
         profile_changed = event.get("kind") == "ward.display_profile"
-        frames: dict[str, str] = {}
+        frames: dict[str, OutFrame] = {}
         for sub in tuple(ch.subscribers):
             if profile_changed and sub.role == "display":
                 # The public field set changed: displays get a fresh snapshot in their new audience.
@@ -169,12 +273,12 @@ class Hub:
                 key = "snapshot:" + sub.audience.key
                 frame = frames.get(key)
                 if frame is None:
-                    frame = frames[key] = ch.view.snapshot_frame(sub.audience)
+                    frame = frames[key] = OutFrame.of(ch.view.snapshot_frame(sub.audience))
                 sub.offer(entry.seq, frame, snapshot=True)
                 continue
             frame = frames.get(sub.audience.key)
             if frame is None:
-                frame = frames[sub.audience.key] = event_frame(ch.view.epoch, entry.seq, event, sub.audience)
+                frame = frames[sub.audience.key] = OutFrame(event_bytes(ch.view.epoch, entry.seq, event, sub.audience))
             sub.offer(entry.seq, frame)
         self._metrics.frames_sent.inc(len(ch.subscribers))
         ch.advanced.set()
@@ -195,17 +299,25 @@ class Hub:
         position = await self._log.position(state.log)
         log.warning("ward %s: %s in the event log; view reloaded at %s", ch.view.id, reason, state.seq)
         ch.view.reset(state, position.epoch)
-        frames: dict[str, str] = {}
+        frames: dict[str, OutFrame] = {}
         for sub in tuple(ch.subscribers):
             frame = frames.get(sub.audience.key)
             if frame is None:
-                frame = frames[sub.audience.key] = ch.view.snapshot_frame(sub.audience, recovered=False)
+                frame = frames[sub.audience.key] = OutFrame.of(ch.view.snapshot_frame(sub.audience, recovered=False))
             sub.offer(ch.view.seq, frame, snapshot=True)
         ch.advanced.set()
         ch.advanced = asyncio.Event()
 
 
-def event_frame(epoch: str, seq: int, event: dict[str, object], audience: Audience) -> str:
+def event_bytes(epoch: str, seq: int, event: dict[str, object], audience: Audience) -> bytes:
     return orjson.dumps(
         {"type": "event", "epoch": epoch, "offset": offsets.format(seq), "event": redact.event(event, audience)}
-    ).decode()
+    )
+
+
+def event_frame(epoch: str, seq: int, event: dict[str, object], audience: Audience) -> str:
+    return event_bytes(epoch, seq, event, audience).decode()
+
+
+def heartbeat_frame(floor: int, at: str) -> OutFrame:
+    return OutFrame(orjson.dumps({"type": "heartbeat", "offset": offsets.format(floor), "at": at}))

@@ -11,7 +11,6 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from whiteboard.access.auth import COOKIE_NAME, Principal, bearer_token, unauthorized
 from whiteboard.domain.numbers import whole_number
@@ -167,22 +166,6 @@ async def handle_client_gone(request: Request, exc: Exception) -> Response:
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(ApiError(500, "internal", "the server failed; the error is logged (nothing was saved)"))
-
-
-class RefuseOddPaths:
-    """404 before routing for a path no route may see. Routing works on the *decoded* path, so an encoded `/`
-    inside a segment (`/api/wards/x%2Fevents`) would reach another endpoint, or a 405; and no ward or bed id holds
-    a NUL, which PostgreSQL refuses in text (a misleading 503)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (b"%2f" in (scope.get("raw_path") or b"").lower() or "\x00" in scope["path"]):
-            response = error_response(ApiError(404, "not_found", "no such resource: ids never hold '/' or NUL"))
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

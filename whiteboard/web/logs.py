@@ -8,9 +8,7 @@ import time
 
 import orjson
 from starlette.routing import Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from whiteboard.metrics import Metrics
+from starlette.types import Scope
 
 _SKIP = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 
@@ -43,7 +41,6 @@ def configure(level: str = "info", *, json: bool = True) -> None:
         logging.getLogger(name).propagate = True
 
 
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
 
 
@@ -54,42 +51,3 @@ def route_template(scope: Scope) -> str:
     if not isinstance(path, str):
         return UNMATCHED
     return path + "/{path}" if isinstance(route, Mount) else path
-
-
-class AccessLog:
-    """Logs method, path (never the query string, which may carry secrets), status and duration, and counts
-    each answer in the request metrics by route template, method and status."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.log = logging.getLogger("whiteboard.access")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            elapsed = time.perf_counter() - start
-            if self.metrics is not None:
-                method = scope["method"] if scope["method"] in METHODS else "OTHER"
-                self.metrics.http_request(route_template(scope), method, status, elapsed)
-            if self.log.isEnabledFor(logging.INFO) and scope["path"] not in ("/healthz",):
-                self.log.info(
-                    "%s %s %d",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    extra={"status": status, "ms": round(elapsed * 1000, 2)},
-                )

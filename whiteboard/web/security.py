@@ -2,17 +2,13 @@
 no sniffing, no cross-origin referrer or embedding, no powerful browser features, a strict CSP (no inline
 script), HSTS over TLS, and nothing stored in a cache unless the answer says so (patient data is the default).
 
-The set is *imposed*, not defaulted: an endpoint cannot send a weaker policy by accident. Only
+`edge.Edge` imposes the set, not defaults it: an endpoint cannot send a weaker policy by accident. Only
 `Cache-Control` is the endpoint's to choose (static files are immutable under versioned URLs).
 """
 
 from __future__ import annotations
 
 from typing import Final
-
-from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -36,35 +32,3 @@ HEADERS: Final = {
 }
 # Identifiable data must never rest in a browser or proxy cache; answers that may be cached say so.
 DEFAULT_CACHE_CONTROL: Final = "no-store"
-
-
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        tls = scope.get("scheme") == "https"
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in HEADERS.items():
-                    headers[name] = value
-                if tls:
-                    headers["Strict-Transport-Security"] = HSTS
-                headers.setdefault("Cache-Control", DEFAULT_CACHE_CONTROL)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class SecuredStarlette(Starlette):
-    """A Starlette app whose outermost layer is `SecurityHeaders`. Starlette puts its server-error handler outside
-    every middleware in the `middleware` list, so there the 500 answer (the one a bug produces) left without the
-    set; wrapped here, no answer does."""
-
-    def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())

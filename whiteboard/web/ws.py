@@ -3,6 +3,12 @@
 The subscriber is registered with the hub *before* the snapshot is taken or the replay read, so no
 event can fall between them; anything queued at or below what the client already has is skipped by
 offset (zulip's "create the queue first, then fetch the state").
+
+Once live, a connection costs one task (this handler, waiting for the client's frames) and one transport
+write per event: the hub writes the shared encoded frame itself (`protocols.FRAME_WRITER`), the hub's one
+ticker sends heartbeats, and one task per process (`recheck_forever`) re-checks every open connection's
+credential, once per distinct credential. A connection is ended from outside (slow, revoked) by cancelling
+its handler, which then closes it with the code it was given.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import orjson
@@ -20,10 +27,11 @@ from whiteboard.domain import offsets
 from whiteboard.domain.clock import iso, utc_now
 from whiteboard.errors import ApiError
 from whiteboard.eventlog import EventLogUnavailable, recovery
-from whiteboard.live.hub import CLOSE_SLOW_CLIENT, Subscriber, WardChannel, event_frame
+from whiteboard.live.hub import CLOSE_SLOW_CLIENT, OutFrame, Subscriber, WardChannel, event_frame
 from whiteboard.state import State, wb
 from whiteboard.store import StoreUnavailable
 from whiteboard.web.http import audit_read, credential_token, error_response, log_refusal
+from whiteboard.web.protocols import FRAME_WRITER, text_frame
 
 log = logging.getLogger("whiteboard.ws")
 
@@ -84,51 +92,111 @@ async def ward_socket(ws: WebSocket) -> None:
         await ws.close(code=1011)
         return
     await ws.accept()
-    session = _Session(ws, state, ch, who)
-    await session.run()
+    await Session(ws, state, ch, who).run()
 
 
-class _Session:
+def direct_writer(ws: WebSocket, limit: int) -> Callable[[OutFrame], bool] | None:
+    """The hub's one-write path to this connection, when the server offers it (else frames go through ASGI)."""
+    write = ws.scope.get("extensions", {}).get(FRAME_WRITER)
+    if write is None:
+        return None
+
+    def send(frame: OutFrame) -> bool:
+        wire = frame.wire
+        if wire is None:
+            wire = frame.wire = text_frame(frame.data)
+        return bool(write(wire) <= limit)
+
+    return send
+
+
+async def recheck_forever(state: State) -> None:
+    """A revoked or narrowed credential loses its open connections within seconds, not at reconnect: one
+    look-up per distinct credential per period, whatever the number of connections holding it."""
+    every = max(state.settings.credential_cache_secs, 1.0)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await recheck(state)
+        except (StoreUnavailable, EventLogUnavailable) as exc:
+            log.warning("open connections not re-checked (will retry): %s", exc)
+
+
+async def recheck(state: State) -> None:
+    sessions = [
+        sub.owner for ch in tuple(state.hub.channels.values()) for sub in tuple(ch.subscribers)
+        if isinstance(sub.owner, Session)
+    ]  # fmt: skip
+    verdicts: dict[str | None, Principal | None] = {}
+    for session in sessions:
+        if session.token not in verdicts:
+            verdicts[session.token] = await state.auth.authenticate(session.token)
+        who = verdicts[session.token]
+        if who is None or not who.can_read_ward(session.ch.view.id):
+            if session.end(CLOSE_POLICY, "this credential was revoked; sign in again"):
+                state.metrics.ws_closed.labels("revoked").inc()
+                log.info(
+                    "closing connection of revoked credential %s on %s", session.who.credential_id, session.ch.view.id
+                )
+
+
+class Session:
     def __init__(self, ws: WebSocket, state: State, ch: WardChannel, who: Principal) -> None:
         self.ws = ws
         self.state = state
         self.ch = ch
         self.who = who
-        self.floor = 0  # highest seq the client has been given
+        self.token, _ = credential_token(ws)
         self.close_code: int | None = None
         self.close_reason = ""
-        self.writer: asyncio.Task[None] | None = None
-        self.sub: Subscriber = state.hub.subscribe(ch, who.role, self._overflow)
+        self.task: asyncio.Task[object] | None = None
+        self.ending = False
+        self.sub: Subscriber = state.hub.subscribe(ch, who.role, self._overflow, owner=self)
 
     def _overflow(self) -> None:
-        self.close_code, self.close_reason = CLOSE_SLOW_CLIENT, "too slow: resume from your last offset"
-        self.state.metrics.ws_closed.labels("slow_client").inc()
-        log.info("closing slow client on %s (%s)", self.ch.view.id, self.who.credential_id)
-        if self.writer is not None:
-            self.writer.cancel()
+        if self.end(CLOSE_SLOW_CLIENT, "too slow: resume from your last offset"):
+            self.state.metrics.ws_closed.labels("slow_client").inc()
+            log.info("closing slow client on %s (%s)", self.ch.view.id, self.who.credential_id)
+
+    def end(self, code: int, reason: str) -> bool:
+        """End this connection from outside its handler (hub, re-check); False if it is already ending."""
+        if self.ending or self.task is None:
+            return False
+        self.ending = True
+        self.close_code, self.close_reason = code, reason
+        self.task.cancel()
+        return True
 
     async def run(self) -> None:
-        reader: asyncio.Task[None] | None = None
-        checker: asyncio.Task[None] | None = None
+        self.task = asyncio.current_task()
+        writer: asyncio.Task[None] | None = None
         try:
             await self._start()
             if self.sub.overflowed:
                 return
-            self.writer = asyncio.create_task(self._write_loop())
-            reader = asyncio.create_task(self._read_loop())
-            checker = asyncio.create_task(self._recheck_loop())
-            await asyncio.wait({self.writer, reader, checker}, return_when=asyncio.FIRST_COMPLETED)
+            limit = self.state.settings.ws_send_buffer_bytes
+            direct = direct_writer(self.ws, limit)
+            self.sub.go_live(self.sub.floor, direct)
+            if direct is None:
+                writer = asyncio.create_task(self._write_loop())
+                writer.add_done_callback(lambda _: self.end(self.close_code or 1011, self.close_reason))
+            await self._read_loop()
+        except asyncio.CancelledError:
+            if not self.ending:
+                raise
+            if self.task is not None:
+                self.task.uncancel()  # we cancelled ourselves to stop reading; now close properly
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         except (EventLogUnavailable, StoreUnavailable):
             self.close_code, self.close_reason = 1011, "a backing service is unavailable; retry shortly"
         finally:
+            self.ending = True
             self.state.hub.unsubscribe(self.ch, self.sub)
-            for task in (self.writer, reader, checker):
-                if task is not None and not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+            if writer is not None and not writer.done():
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await writer
             if self.ws.application_state == WebSocketState.CONNECTED:
                 # Bounded: a client that stopped reading would otherwise hold this task forever.
                 with contextlib.suppress(Exception):
@@ -174,7 +242,7 @@ class _Session:
         await audit_read(self.ws, self.who, view.id, "read.ws_replay", replayed)
         for frame in frames:
             await self.ws.send_text(frame)
-        self.floor = top
+        self.sub.floor = top
         await self.ws.send_text(
             orjson.dumps({"type": "resumed", "epoch": epoch, "offset": offsets.format(top), "recovered": True}).decode()
         )
@@ -182,38 +250,15 @@ class _Session:
 
     async def _send_snapshot(self, *, recovered: bool | None) -> None:
         view = self.ch.view
-        self.floor = view.seq
+        self.sub.floor = view.seq
         await self.ws.send_text(view.snapshot_frame(self.sub.audience, recovered=recovered))
 
-    async def _recheck_loop(self) -> None:
-        """A revoked or narrowed credential loses its open connections within seconds, not at reconnect."""
-        token, _ = credential_token(self.ws)
-        every = max(self.state.settings.credential_cache_secs, 1.0)
-        while True:
-            await asyncio.sleep(every)
-            who = await self.state.auth.authenticate(token)
-            if who is None or not who.can_read_ward(self.ch.view.id):
-                self.close_code, self.close_reason = CLOSE_POLICY, "this credential was revoked; sign in again"
-                self.state.metrics.ws_closed.labels("revoked").inc()
-                log.info("closing connection of revoked credential %s on %s", self.who.credential_id, self.ch.view.id)
-                return
-
     async def _write_loop(self) -> None:
-        heartbeat = self.state.settings.heartbeat_secs
-        queue = self.sub.queue
+        """Without a direct writer (another ASGI server, or compression negotiated): frames through ASGI `send`."""
         while True:
-            try:
-                async with asyncio.timeout(heartbeat):
-                    seq, frame, is_snapshot = await queue.get()
-            except TimeoutError:
-                beat = {"type": "heartbeat", "offset": offsets.format(self.floor), "at": iso(utc_now())}
-                await self.ws.send_text(orjson.dumps(beat).decode())
-                continue
-            if not is_snapshot and seq <= self.floor:
-                continue  # already in the snapshot or replay this client got
-            if seq >= 0:  # control frames (pong) carry -1 and move nothing
-                self.floor = seq
-            await self.ws.send_text(frame)
+            frame = await self.sub.take()
+            if frame is not None:
+                await self.ws.send_text(frame.text)
 
     async def _read_loop(self) -> None:
         """Client frames are optional pings; anything malformed or oversized ends this connection only."""
@@ -237,6 +282,6 @@ class _Session:
             if not isinstance(msg, dict) or msg.get("type") != "ping":
                 self.close_code, self.close_reason = CLOSE_POLICY, 'the only client frame is {"type": "ping"}'
                 return
-            beat = {"type": "heartbeat", "offset": offsets.format(self.floor), "at": iso(utc_now())}
-            # Through the queue, so it never interleaves with a frame being written.
-            self.sub.offer(-1, orjson.dumps(beat).decode(), snapshot=True)
+            beat = {"type": "heartbeat", "offset": offsets.format(self.sub.floor), "at": iso(utc_now())}
+            # Through the subscriber, so it never interleaves with a frame being written.
+            self.sub.offer(-1, OutFrame(orjson.dumps(beat)), snapshot=True)
