@@ -9,6 +9,7 @@ instead of one per statement, as aiosqlite would cost), for PostgreSQL on the as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -66,6 +67,7 @@ class Store:
         self._async_engine: AsyncEngine | None = None
         self._writer_pool: ThreadPoolExecutor | None = None
         self._reader_pool: ThreadPoolExecutor | None = None
+        self._writer_conn: Connection | None = None  # SQLite: the one writer's connection, kept (writer thread only)
 
     # --- lifecycle ---
 
@@ -89,6 +91,8 @@ class Store:
     async def aclose(self) -> None:
         if self._async_engine is not None:
             await self._async_engine.dispose()
+        if self._writer_pool is not None:
+            await asyncio.get_running_loop().run_in_executor(self._writer_pool, self._drop_writer_conn)
         for pool in (self._writer_pool, self._reader_pool):
             if pool is not None:
                 pool.shutdown(wait=True)
@@ -101,16 +105,39 @@ class Store:
             if self._async_engine is not None:
                 async with self._async_engine.begin() as aconn:
                     return await aconn.run_sync(fn, *args)
-            engine = self._writer_engine if write else self._reader_engine
-            pool = self._writer_pool if write else self._reader_pool
-            assert engine is not None and pool is not None, "Store used before connect()"
-            return await asyncio.get_running_loop().run_in_executor(pool, _in_transaction, engine, fn, args)
+            loop = asyncio.get_running_loop()
+            if write:
+                assert self._writer_pool is not None, "Store used before connect()"
+                return await loop.run_in_executor(self._writer_pool, self._in_write_transaction, fn, args)
+            assert self._reader_engine is not None and self._reader_pool is not None, "Store used before connect()"
+            return await loop.run_in_executor(self._reader_pool, _in_transaction, self._reader_engine, fn, args)
         except ApiError:
             raise
         except IntegrityError:
             raise
         except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
             raise StoreUnavailable(f"{self.name} does not answer: {exc.__class__.__name__}: {exc}") from exc
+
+    def _in_write_transaction(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """SQLite's one writer keeps its connection: a pool checkout, reset and return per transaction cost more
+        CPU than the statements of a one-bed write (docs/PERFORMANCE.md, issue 9). Runs in the writer thread."""
+        conn = self._writer_conn
+        if conn is None or conn.closed or conn.invalidated:
+            assert self._writer_engine is not None, "Store used before connect()"
+            conn = self._writer_conn = self._writer_engine.connect()
+        try:
+            with conn.begin():
+                return fn(conn, *args)
+        except DBAPIError as exc:
+            if not isinstance(exc, IntegrityError):  # a refused row leaves the connection sound
+                self._drop_writer_conn()  # a fresh connection next time, whatever state this one was left in
+            raise
+
+    def _drop_writer_conn(self) -> None:
+        conn, self._writer_conn = self._writer_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._run(fn, *args, write=False)
