@@ -5,6 +5,10 @@ script may touch both: `{prefix}:{<ward>:<uid>}:s` (the stream, ids `SEQ-0`) and
 the epoch and the top sequence number). The append is one Lua script, so the contiguity check, the
 `XADD ... MAXLEN ~` and the top update are atomic (centrifuge's broker_history_add_stream.lua).
 Every entry carries its epoch, so a tail notices when the log under it was lost and recreated.
+
+Two kinds of connection per instance, both named `client_name` (CLIENT LIST shows whose they are): a
+small pool for commands, and one connection on which `redis_tail.TailReader` tails every ward with one
+blocking XREAD (`<client_name>-tail`).
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from whiteboard.eventlog.base import AppendResult, AppendStatus, Entry, EventLog, EventLogUnavailable, Position
+from whiteboard.eventlog.redis_tail import WAKE_TTL_SECS, TailReader, entry_of
 
 # Keys idle this long expire, so logs of deleted wards or rebuilt databases do not linger forever.
 KEY_TTL_SECS = 90 * 24 * 3600
-TAIL_BLOCK_MS = 5000
+TAIL_BLOCK_MS = 5000  # a new tail wakes the read; this bounds only how long a lost wake can delay it
+TAIL_COUNT = 500  # entries per stream per read
+COMMAND_TIMEOUT_SECS = 5
 
 _APPEND = """
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
@@ -59,11 +66,15 @@ def _text(value: Any) -> str:
 class RedisEventLog(EventLog):
     name = "redis"
 
-    def __init__(self, url: str, *, key_prefix: str = "wb", maxlen: int = 10_000) -> None:
+    def __init__(
+        self, url: str, *, key_prefix: str = "wb", maxlen: int = 10_000, client_name: str | None = None
+    ) -> None:
         self._url = url
         self._prefix = key_prefix
         self._maxlen = maxlen
+        self.client_name = client_name or f"wb-{uuid.uuid4().hex[:12]}"
         self._redis: aioredis.Redis | None = None
+        self._tails: TailReader | None = None
         self._append: Any = None
         self._position: Any = None
 
@@ -79,18 +90,39 @@ class RedisEventLog(EventLog):
 
     async def connect(self) -> None:
         # Every call is bounded: a reply that never comes fails (and is retried by the relay or the
-        # reader) instead of hanging a task forever. Tails block for TAIL_BLOCK_MS, so allow that and more.
+        # reader) instead of hanging a task forever.
         self._redis = aioredis.from_url(
             self._url,
             decode_responses=False,
             socket_connect_timeout=3,
-            socket_timeout=TAIL_BLOCK_MS / 1000 + 5,
+            socket_timeout=COMMAND_TIMEOUT_SECS,
             health_check_interval=30,
+            client_name=self.client_name,
         )
         self._append = self._redis.register_script(_APPEND)
         self._position = self._redis.register_script(_POSITION)
+        # The tail connection's socket timeout must outlast its block, or every idle read would fail.
+        tail_pool = aioredis.ConnectionPool.from_url(
+            self._url,
+            decode_responses=False,
+            socket_connect_timeout=3,
+            socket_timeout=TAIL_BLOCK_MS / 1000 + COMMAND_TIMEOUT_SECS,
+            client_name=self.client_name + "-tail",
+        )
+        wake_key = f"{self._prefix}:wake:{self.client_name}".encode()
+        self._tails = TailReader(
+            tail_pool.make_connection, self._wake, wake_key, block_ms=TAIL_BLOCK_MS, count=TAIL_COUNT
+        )
+
+    async def _wake(self, key: bytes, wake_id: int) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(key, {"w": b"1"}, id=f"{wake_id}-0", maxlen=1, approximate=False)
+            pipe.expire(key, WAKE_TTL_SECS)
+            await pipe.execute()
 
     async def aclose(self) -> None:
+        if self._tails is not None:
+            await self._tails.aclose()
         if self._redis is not None:
             # Bounded: a connection left mid-command by a cancelled task must not hang a shutdown.
             with contextlib.suppress(TimeoutError, RedisError, OSError):
@@ -138,17 +170,15 @@ class RedisEventLog(EventLog):
 
     @staticmethod
     def _entry(entry_id: bytes, fields: dict[bytes, bytes]) -> Entry:
-        return Entry(int(entry_id.split(b"-", 1)[0]), fields[b"e"].decode(), fields[b"d"])
+        return entry_of(entry_id, fields)
 
-    async def tail(self, log: str, after: int) -> AsyncIterator[Entry]:
+    @property
+    def tailed_streams(self) -> int:
+        """How many ward logs this instance's one tail connection is following."""
+        return self._tails.streams if self._tails is not None else 0
+
+    def tail(self, log: str, after: int) -> AsyncIterator[Entry]:
+        if self._tails is None:
+            raise RuntimeError("RedisEventLog used before connect()")
         stream, _ = self.keys(log)
-        last = f"{after}-0"
-        while True:
-            try:
-                reply: Any = await self.redis.xread({stream: last}, block=TAIL_BLOCK_MS, count=500)
-            except (RedisError, OSError) as exc:
-                raise EventLogUnavailable(f"redis tail failed: {exc}") from exc
-            for _key, rows in reply or ():
-                for entry_id, fields in rows:
-                    last = entry_id.decode()
-                    yield self._entry(entry_id, fields)
+        return self._tails.tail(stream.encode(), after)
