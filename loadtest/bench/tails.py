@@ -1,6 +1,6 @@
 """What tailing many wards costs one instance: Redis connections, idle CPU and CPU per delivered entry.
 
-    .venv/bin/python -m loadtest.bench.tails --wards 2000 --before-ref main
+    .venv/bin/python -m loadtest.bench.tails --wards 2000 --before-ref main --per-connection 128,2000
 
 Each variant runs in a child process pinned to core 0 that tails every ward the way the hub does
 (`async for entry in eventlog.tail(log, 0)`, one task per ward). This process, pinned to core 1, appends
@@ -33,7 +33,7 @@ import redis as redis_sync
 
 from whiteboard.domain.offsets import log_name
 from whiteboard.eventlog import EventLog, EventLogUnavailable
-from whiteboard.eventlog.redis import RedisEventLog
+from whiteboard.eventlog.redis import STREAMS_PER_CONNECTION, RedisEventLog
 
 SERVER_CORE, CLIENT_CORE = 0, 1
 
@@ -51,8 +51,8 @@ def ward_logs(prefix: str, wards: int) -> list[str]:
 
 
 def _load_log(impl: str, url: str, prefix: str) -> EventLog:
-    if impl == "after":
-        return RedisEventLog(url, key_prefix=prefix)
+    if impl.startswith("after:"):
+        return RedisEventLog(url, key_prefix=prefix, streams_per_connection=int(impl.split(":", 1)[1]))
     spec = importlib.util.spec_from_file_location("redis_before", impl)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -93,9 +93,10 @@ async def child(impl: str, url: str, prefix: str, wards: int) -> None:
             give_up = time.monotonic() + 60
             while len(started) < wards and time.monotonic() < give_up:
                 await asyncio.sleep(0.05)
+        if line == "reset":
+            latencies.clear()
         cpu = psutil.Process().cpu_times()
         lat = sorted(latencies)
-        latencies.clear()
         print(
             json.dumps(
                 {
@@ -152,7 +153,7 @@ class Child:
 
 
 def redis_cpu(admin: redis_sync.Redis) -> float:
-    info: dict[str, Any] = admin.info("cpu")  # type: ignore[assignment]
+    info: dict[str, Any] = admin.info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
@@ -189,7 +190,7 @@ async def run_variant(impl: str, label: str, args: argparse.Namespace) -> dict[s
         idle0 = await asyncio.to_thread(child_proc.ask, "mark")
         sockets = child_proc.redis_sockets(port)
         await asyncio.sleep(args.idle)
-        idle1 = await asyncio.to_thread(child_proc.ask, "mark")
+        idle1 = await asyncio.to_thread(child_proc.ask, "reset")
         r0 = redis_cpu(admin)
         sent = await write_phase(writer, logs, tops, args.rate, args.duration)
         deadline = time.monotonic() + 30
@@ -240,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=20.0, help="seconds of writes")
     p.add_argument("--idle", type=float, default=10.0, help="seconds of the idle phase")
     p.add_argument("--url", default=os.environ.get("WHITEBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    p.add_argument(
+        "--per-connection",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[STREAMS_PER_CONNECTION],
+        help="wards per tail connection, one 'after' run each (comma-separated, e.g. 128,2000)",
+    )
     p.add_argument("--before-ref", help="also run whiteboard/eventlog/redis.py from this git ref (e.g. main)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--prefix", help=argparse.SUPPRESS)
@@ -252,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     _pin(CLIENT_CORE)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        variants = [("after", "after (one tail connection)")]
+        variants = [(f"after:{n}", f"after, {n} wards/connection") for n in args.per_connection]
         if args.before_ref:
             variants.insert(0, (before_module(args.before_ref, Path(tmp)), f"before ({args.before_ref})"))
         for impl, label in variants:

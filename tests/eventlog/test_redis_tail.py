@@ -58,8 +58,21 @@ async def eventually(check: object, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_many_wards_share_one_tail_connection(rlog: RedisEventLog, redis_url: str) -> None:
-    """300 wards tailed at once hold one tail connection, and each still gets its own entries in order."""
+@pytest.mark.parametrize(("per_connection", "readers"), [(1000, 1), (128, 3)])
+async def test_many_wards_share_a_tail_connection(
+    redis_url: str, redis_prefix: str, per_connection: int, readers: int
+) -> None:
+    """300 wards tailed at once hold one tail connection per `streams_per_connection` wards, and each ward
+    still gets its own entries in order."""
+    rlog = RedisEventLog(redis_url, key_prefix=redis_prefix, streams_per_connection=per_connection)
+    await rlog.connect()
+    try:
+        await _many_wards(rlog, redis_url, readers)
+    finally:
+        await rlog.aclose()
+
+
+async def _many_wards(rlog: RedisEventLog, redis_url: str, readers: int) -> None:
     streams = [name() for _ in range(300)]
     got: dict[str, list[Entry]] = {s: [] for s in streams}
     tasks = [asyncio.create_task(collect(rlog, s, 0, 2, got[s])) for s in streams]
@@ -70,8 +83,8 @@ async def test_many_wards_share_one_tail_connection(rlog: RedisEventLog, redis_u
     assert all([e.seq for e in got[s]] == [1, 2] for s in streams)
     assert all(e.payload == b'{"n":2}' for s in streams for e in got[s][1:])
     names = connections(redis_url, rlog.client_name)
-    assert names.count(rlog.client_name + "-tail") == 1
-    assert len(names) <= 3, names  # the tail and the (sequentially used) command pool
+    assert names.count(rlog.client_name + "-tail") == readers
+    assert len(names) <= readers + 2, names  # the tails and the (sequentially used) command pool
     await eventually(lambda: rlog.tailed_streams == 0)
 
 

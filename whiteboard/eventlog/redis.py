@@ -29,6 +29,10 @@ from whiteboard.eventlog.redis_tail import WAKE_TTL_SECS, TailReader, entry_of
 KEY_TTL_SECS = 90 * 24 * 3600
 TAIL_BLOCK_MS = 5000  # a new tail wakes the read; this bounds only how long a lost wake can delay it
 TAIL_COUNT = 500  # entries per stream per read
+# Redis's cost of a blocking XREAD grows with its keys (measured ~1.7 us per key, paid again on every
+# re-issue, i.e. per event: docs/PERFORMANCE.md), so an instance tails up to this many wards per
+# connection: 2,000 wards hold 16 connections, and an event costs Redis a 128-key read, not 2,000.
+STREAMS_PER_CONNECTION = 128
 COMMAND_TIMEOUT_SECS = 5
 
 _APPEND = """
@@ -67,14 +71,22 @@ class RedisEventLog(EventLog):
     name = "redis"
 
     def __init__(
-        self, url: str, *, key_prefix: str = "wb", maxlen: int = 10_000, client_name: str | None = None
+        self,
+        url: str,
+        *,
+        key_prefix: str = "wb",
+        maxlen: int = 10_000,
+        client_name: str | None = None,
+        streams_per_connection: int = STREAMS_PER_CONNECTION,
     ) -> None:
         self._url = url
         self._prefix = key_prefix
         self._maxlen = maxlen
         self.client_name = client_name or f"wb-{uuid.uuid4().hex[:12]}"
+        self._streams_per_connection = streams_per_connection
         self._redis: aioredis.Redis | None = None
-        self._tails: TailReader | None = None
+        self._tail_pool: aioredis.ConnectionPool | None = None
+        self._tails: list[TailReader] = []
         self._append: Any = None
         self._position: Any = None
 
@@ -101,17 +113,13 @@ class RedisEventLog(EventLog):
         )
         self._append = self._redis.register_script(_APPEND)
         self._position = self._redis.register_script(_POSITION)
-        # The tail connection's socket timeout must outlast its block, or every idle read would fail.
-        tail_pool = aioredis.ConnectionPool.from_url(
+        # The tail connections' socket timeout must outlast their block, or every idle read would fail.
+        self._tail_pool = aioredis.ConnectionPool.from_url(
             self._url,
             decode_responses=False,
             socket_connect_timeout=3,
             socket_timeout=TAIL_BLOCK_MS / 1000 + COMMAND_TIMEOUT_SECS,
             client_name=self.client_name + "-tail",
-        )
-        wake_key = f"{self._prefix}:wake:{self.client_name}".encode()
-        self._tails = TailReader(
-            tail_pool.make_connection, self._wake, wake_key, block_ms=TAIL_BLOCK_MS, count=TAIL_COUNT
         )
 
     async def _wake(self, key: bytes, wake_id: int) -> None:
@@ -121,8 +129,8 @@ class RedisEventLog(EventLog):
             await pipe.execute()
 
     async def aclose(self) -> None:
-        if self._tails is not None:
-            await self._tails.aclose()
+        for reader in self._tails:
+            await reader.aclose()
         if self._redis is not None:
             # Bounded: a connection left mid-command by a cancelled task must not hang a shutdown.
             with contextlib.suppress(TimeoutError, RedisError, OSError):
@@ -174,11 +182,30 @@ class RedisEventLog(EventLog):
 
     @property
     def tailed_streams(self) -> int:
-        """How many ward logs this instance's one tail connection is following."""
-        return self._tails.streams if self._tails is not None else 0
+        """How many ward logs this instance's tail connections are following."""
+        return sum(reader.streams for reader in self._tails)
 
-    def tail(self, log: str, after: int) -> AsyncIterator[Entry]:
-        if self._tails is None:
+    async def tail(self, log: str, after: int) -> AsyncIterator[Entry]:
+        if self._tail_pool is None:
             raise RuntimeError("RedisEventLog used before connect()")
-        stream, _ = self.keys(log)
-        return self._tails.tail(stream.encode(), after)
+        key = self.keys(log)[0].encode()
+        # The reader is chosen when iteration starts, so tails created together still spread out.
+        async with contextlib.aclosing(self._reader_for(key).tail(key, after)) as entries:
+            async for entry in entries:
+                yield entry
+
+    def _reader_for(self, key: bytes) -> TailReader:
+        """The reader already tailing `key`, else the first with room, else a new one (a new connection)."""
+        for reader in self._tails:
+            if reader.follows(key):
+                return reader
+        for reader in self._tails:
+            if reader.streams < self._streams_per_connection:
+                return reader
+        assert self._tail_pool is not None
+        wake_key = f"{self._prefix}:wake:{self.client_name}-{len(self._tails)}".encode()
+        reader = TailReader(
+            self._tail_pool.make_connection, self._wake, wake_key, block_ms=TAIL_BLOCK_MS, count=TAIL_COUNT
+        )
+        self._tails.append(reader)
+        return reader

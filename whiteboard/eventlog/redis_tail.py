@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import Any
 
 from redis.asyncio.connection import AbstractConnection
@@ -120,9 +120,12 @@ class TailReader:
     def streams(self) -> int:
         return len(self._streams)
 
+    def follows(self, key: bytes) -> bool:
+        return key in self._streams
+
     # --- the consumer side ---
 
-    async def tail(self, key: bytes, after: int) -> AsyncIterator[Entry]:
+    async def tail(self, key: bytes, after: int) -> AsyncGenerator[Entry, None]:
         t = self._add(key, after)
         try:
             while True:
