@@ -293,3 +293,23 @@ async def test_a_closed_log_ends_its_tails(redis_url: str, redis_prefix: str) ->
     with pytest.raises(EventLogUnavailable):
         await asyncio.wait_for(task, 5)
     await eventually(lambda: connections(redis_url, log.client_name) == [])
+
+
+async def test_a_malformed_entry_fails_only_its_wards_tails(rlog: RedisEventLog, redis_url: str) -> None:
+    """Something else writing to a ward's stream ends that ward's tail (the hub resyncs); other wards read on."""
+    bad, good = name(), name()
+    got: list[Entry] = []
+    broken = asyncio.create_task(collect(rlog, bad, 0, 99, []))
+    fine = asyncio.create_task(collect(rlog, good, 0, 2, got))
+    await eventually(lambda: rlog.tailed_streams == 2)
+    await append(rlog, good, 1)
+    admin = redis_sync.Redis.from_url(redis_url)
+    try:
+        admin.xadd(rlog.keys(bad)[0], {"x": "not ours"}, id="5-0")
+    finally:
+        admin.close()
+    with pytest.raises(EventLogUnavailable, match="malformed"):
+        await asyncio.wait_for(broken, 10)
+    await append(rlog, good, 2)
+    await asyncio.wait_for(fine, 10)
+    assert [e.seq for e in got] == [1, 2]

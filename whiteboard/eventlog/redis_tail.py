@@ -238,6 +238,11 @@ class TailReader:
                 self._fail_all(EventLogUnavailable(f"redis tail failed: {exc}"))
                 await asyncio.sleep(min(0.05 * failures, 1.0))
                 continue
+            except Exception as exc:  # a bug must not leave every tail waiting for ever
+                log.exception("event log reader failed")
+                self._fail_all(EventLogUnavailable(f"redis tail failed: {exc!r}"))
+                await asyncio.sleep(0.1)
+                continue
             self._dispatch(reply)
 
     def _command(self) -> bytes | None:
@@ -275,7 +280,12 @@ class TailReader:
             stream = self._streams.get(key)
             if stream is None or not rows:
                 continue  # the wake stream, or a stream nobody tails any more
-            entries = [entry_of(entry_id, fields) for entry_id, fields in rows]
+            try:
+                entries = [entry_of(entry_id, fields) for entry_id, fields in rows]
+            except (KeyError, ValueError, IndexError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+                # Not ours (a stranger wrote to the key): this ward's tails fail, the others read on.
+                self._fail_stream(stream, EventLogUnavailable(f"malformed entry in {key!r}: {exc!r}"))
+                continue
             for t in stream.tails:
                 if t.paused:
                     continue
@@ -295,6 +305,13 @@ class TailReader:
                 self._dirty = True
             elif stream.index >= 0 and not self._dirty:
                 self._parts[stream.index] = _id(position)
+
+    def _fail_stream(self, stream: TailedStream, error: Exception) -> None:
+        for t in stream.tails:
+            t.error = error
+            t.ready.set()
+        del self._streams[stream.key]
+        self._dirty = True
 
     def _fail_all(self, error: Exception) -> None:
         """Every current tail raises `error` after what it already holds; tails added later start afresh."""
