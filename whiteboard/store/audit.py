@@ -83,17 +83,32 @@ def append(conn: Connection, *, head: tuple[int, str] | None = None, **fields: A
     store_head = head is None
     if head is None:
         head = _lock_head(conn, chain)
-    pos, prev = head
-    record = {**_AUDIT_DEFAULTS, **fields, "chain": chain, "pos": pos + 1, "prev_hash": prev}
-    record["hash"] = record_hash(record)
+    record = chained_record(head, **fields)
     conn.execute(_INS_AUDIT, record)
-    new_head = (pos + 1, str(record["hash"]))
+    new_head = (int(record["pos"]), str(record["hash"]))
     if store_head:
         if chain == SYSTEM_CHAIN:
             conn.execute(_UPD_CHAIN, {"c_chain": chain, "c_pos": new_head[0], "c_head": new_head[1]})
         else:
             conn.execute(UPDATE_WARD_HEAD, {"ward": chain, "a_pos": new_head[0], "a_head": new_head[1]})
     return new_head
+
+
+def chained_record(head: tuple[int, str], **fields: Any) -> dict[str, Any]:
+    """The audit row that extends the chain at `head` (its `pos` and `hash` are the new head), unwritten.
+
+    For a caller that folds the insert into a statement of its own (`writes.py` on PostgreSQL).
+    """
+    pos, prev = head
+    record = {**_AUDIT_DEFAULTS, **fields, "chain": fields.get("ward_id") or SYSTEM_CHAIN, "pos": pos + 1}
+    record["prev_hash"] = prev
+    record["hash"] = record_hash(record)
+    return record
+
+
+def insert_record(conn: Connection, record: dict[str, Any]) -> None:
+    """Write a `chained_record`; the caller stores the new head with its own ward update."""
+    conn.execute(_INS_AUDIT, record)
 
 
 _SEL_WARD_HEAD = select(_W.c.audit_pos, _W.c.audit_head).where(_W.c.id == bindparam("ward")).with_for_update()

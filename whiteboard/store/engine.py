@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import os
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +34,8 @@ from whiteboard.store.rows import Actor, CredentialRow, OutboxRow, StoreUnavaila
 from whiteboard.types import JSONDict
 
 T = TypeVar("T")
+log = logging.getLogger("whiteboard.store")
+POOL_RECYCLE_SECS = 1800
 
 
 def _dumps(obj: Any) -> str:
@@ -78,11 +81,16 @@ class Store:
             self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="wb-sqlite-writer")
             self._reader_pool = ThreadPoolExecutor(4, thread_name_prefix="wb-sqlite-reader")
         else:
+            # No pre-ping: asyncpg's costs three round trips (BEGIN, `;`, ROLLBACK) on every checkout, i.e. on
+            # every write. A dead pooled connection (a restarted or failed-over server) shows on the first
+            # statement instead, and `_run_async` retries that once on a fresh connection; `pool_recycle`
+            # retires connections before middleboxes' idle timeouts silently drop them.
             self._async_engine = create_async_engine(
                 self.url,
                 pool_size=10,
                 max_overflow=10,
-                pool_pre_ping=True,
+                pool_pre_ping=False,
+                pool_recycle=POOL_RECYCLE_SECS,
                 json_serializer=_dumps,
                 json_deserializer=orjson.loads,
                 connect_args={"timeout": 5, "command_timeout": 30},
@@ -103,8 +111,7 @@ class Store:
     async def _run(self, fn: Callable[..., T], *args: Any, write: bool) -> T:
         try:
             if self._async_engine is not None:
-                async with self._async_engine.begin() as aconn:
-                    return await aconn.run_sync(fn, *args)
+                return await self._run_async(self._async_engine, fn, args)
             loop = asyncio.get_running_loop()
             if write:
                 assert self._writer_pool is not None, "Store used before connect()"
@@ -138,6 +145,27 @@ class Store:
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
+
+    @staticmethod
+    async def _run_async(engine: AsyncEngine, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """One transaction; when the connection turns out dead before COMMIT, once more on a fresh one.
+
+        A connection lost before COMMIT was sent leaves nothing committed (the server rolls the
+        transaction back), so running `fn` again cannot write twice. A loss during COMMIT is ambiguous
+        and is not retried: the caller gets StoreUnavailable, as before.
+        """
+        for attempt in (1, 2):
+            committing = False
+            try:
+                async with engine.begin() as aconn:
+                    result = await aconn.run_sync(fn, *args)
+                    committing = True
+                return result
+            except DBAPIError as exc:
+                if attempt == 2 or committing or not exc.connection_invalidated:
+                    raise
+                log.warning("store: a pooled connection was dead (%s); retrying on a fresh one", exc.orig)
+        raise AssertionError("unreachable")
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._run(fn, *args, write=False)
