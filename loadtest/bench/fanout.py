@@ -337,13 +337,17 @@ async def traffic_phase(
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        cpu0, t0 = server.cpu(), time.perf_counter()
+        me = psutil.Process()
+        cpu0, t0, mine0 = server.cpu(), time.perf_counter(), sum(me.cpu_times()[:2])
         errors = await write_all(server, rate, duration, tally)
         expected = len(tally.sent) * subs
         deadline = time.monotonic() + float(os.environ.get("LOADTEST_DRAIN_S") or DRAIN_S)
         while tally.delivered < expected and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         elapsed, cpu = time.perf_counter() - t0, server.cpu() - cpu0
+        client_share = (
+            sum(me.cpu_times()[:2]) - mine0
+        ) / elapsed  # near 1.0: the clients, not the server, set the pace
         if spy is not None:
             spy.wait(duration + 30)
         by_ward: dict[str, set[str]] = defaultdict(set)
@@ -371,6 +375,8 @@ async def traffic_phase(
             "lost": lost,
             "duplicated": dup,
             "server_cpu_s": round(cpu, 3),
+            "server_core_share": round(cpu / elapsed, 3),
+            "client_core_share": round(client_share, 3),
             "cpu_ms_per_1000_delivered": round(cpu / max(1, tally.delivered) * 1e6, 2),
             "rss_kib_per_conn": round((full - warm) / max(1, conns - wards) / 1024, 1),
         }
