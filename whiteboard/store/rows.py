@@ -30,6 +30,16 @@ class Actor:
         return {"actor": self.name, "credential_id": self.credential_id, "role": self.role, "source": self.source}
 
 
+@dataclass(frozen=True, slots=True)
+class FeedReceipt:
+    """A feed message's identity and the ACKs it gets once applied: stored in the change's transaction, so a
+    resend (same `sender`, same `control_id`) is answered with `acks` again instead of being applied twice."""
+
+    sender: str  # the sending application and facility (MSH-3, MSH-4)
+    control_id: str  # MSH-10
+    acks: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class WriteRequest:
     ward_id: str
@@ -40,6 +50,7 @@ class WriteRequest:
     # every bed); the write is refused when the bed changed after it. None: unconditional.
     if_match_seq: int | None = None
     request_id: str | None = None
+    receipt: FeedReceipt | None = None  # a feed message: applied once per sender and control id
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +63,8 @@ class Written:
     event: JSONDict | None
     payload: bytes | None
     version: int | None = None  # the bed's version after the write (bed writes only)
+    # A feed message seen before: nothing was written, and these are the ACKs it got the first time.
+    prior_acks: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from whiteboard.domain.clock import iso
 from whiteboard.domain.offsets import log_name
 from whiteboard.domain.patient import names_differ, similar_names
 from whiteboard.errors import ApiError, NotFound, PreconditionFailed
-from whiteboard.store import audit
+from whiteboard.store import audit, feed_messages
 from whiteboard.store.models import BEDS as _B
 from whiteboard.store.models import OUTBOX as _O
 from whiteboard.store.models import WARDS as _W
@@ -24,8 +24,11 @@ def write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) -
     results: list[Written | ApiError] = []
     for req in batch:
         try:
-            results.append(_write_one(conn, req, now))
-        except ApiError as exc:  # refused before any statement wrote: nothing to undo
+            if req.receipt is not None:  # a feed message: applied once, with its receipt, in a savepoint
+                results.append(feed_messages.write_once(conn, req, now, _write_one))
+            else:
+                results.append(_write_one(conn, req, now))
+        except ApiError as exc:  # refused before any statement wrote (or undone by its savepoint)
             results.append(exc)
     return results
 

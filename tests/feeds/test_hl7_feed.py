@@ -1,0 +1,181 @@
+"""ADT messages end to end on the real write path (SQLite and PostgreSQL): what each event does to the board,
+its ACK, duplicates, cancels, wrong patients and unknown locations (nothing half-applied, nothing guessed)."""
+
+from __future__ import annotations
+
+import hl7  # type: ignore[import-untyped]
+import pytest
+
+from whiteboard.feeds.compose import Person, adt
+from whiteboard.feeds.hl7_feed import Hl7Feed
+from whiteboard.feeds.locations import LocationMap
+from whiteboard.store import Store
+from whiteboard.types import JSONDict
+
+from .conftest import ZONE
+
+ADA = Person("Lovelace", "Ada", "9434765919", "19451210", "F")
+MARY = Person("Seacole", "Mary", "4010232137", "19500123", "F")
+
+
+def msa(ack: str) -> tuple[str, str, str]:
+    m = hl7.parse(ack)
+    return str(m.segment("MSA")[1]), str(m.segment("MSA")[2]), str(m.segment("MSA")[3])
+
+
+async def bed(store: Store, ward: str, bed_id: str) -> JSONDict:
+    state = await store.load_ward(ward)
+    assert state is not None
+    return next(b for b in state.beds if b["id"] == bed_id)
+
+
+async def audit_sources(store: Store, ward: str) -> list[tuple[str, str]]:
+    records = await store.audit(ward=ward)
+    return [(r["action"], r["source"]) for r in records]
+
+
+async def test_admit_update_discharge(feed: Hl7Feed, store: Store, wards: tuple[str, str]) -> None:
+    w = wards[0]
+    [ack] = await feed.handle(adt("A01", "M1", ADA, f"{w}^BAY1^B1", consultant="C1^HOPPER^GRACE^^^DR").encode())
+    assert msa(ack)[:2] == ("AA", "M1")
+    b = await bed(store, w, "B1")
+    assert b["status"] == "occupied"
+    assert b["patient"]["name"] == "Ada Lovelace" and b["patient"]["nhs_number"] == "9434765919"
+    assert b["patient"]["date_of_birth"] == "1945-12-10" and b["patient"]["consultant"] == "Dr Grace Hopper"
+    renamed = Person("Byron", "Ada", "9434765919", "19451210", "F")  # a name corrected by the PAS (A08)
+    [ack] = await feed.handle(adt("A08", "M2", renamed, f"{w}^BAY1^B1").encode())
+    assert msa(ack)[0] == "AA"
+    assert (await bed(store, w, "B1"))["patient"]["name"] == "Ada Byron"
+    [ack] = await feed.handle(adt("A03", "M3", ADA, f"{w}^BAY1^B1").encode())
+    assert msa(ack)[0] == "AA"
+    b = await bed(store, w, "B1")
+    assert b["patient"] is None and b["status"] == "cleaning"
+    sources = await audit_sources(store, w)
+    assert ("patient.admitted", "feed:hl7") in sources and ("patient.discharged", "feed:hl7") in sources
+
+
+async def test_resend_is_applied_once_and_gets_the_same_ack(
+    feed: Hl7Feed, store: Store, wards: tuple[str, str]
+) -> None:
+    w = wards[0]
+    message = adt("A01", "DUP1", ADA, f"{w}^^B2").encode()
+    first = await feed.handle(message)
+    seq = (await store.load_ward(w)).seq  # type: ignore[union-attr]
+    again = await feed.handle(message)
+    assert again == first and msa(first[0])[0] == "AA"
+    assert (await store.load_ward(w)).seq == seq  # type: ignore[union-attr]  # nothing written the second time
+    # The same control id from another facility is another message.
+    [other] = await feed.handle(adt("A01", "DUP1", MARY, f"{w}^^B3", facility="OTHER").encode())
+    assert msa(other)[0] == "AA" and (await bed(store, w, "B3"))["patient"]["name"] == "Mary Seacole"
+
+
+async def test_discharge_of_someone_else_changes_nothing(feed: Hl7Feed, store: Store, wards: tuple[str, str]) -> None:
+    w = wards[0]
+    await feed.handle(adt("A01", "W1", ADA, f"{w}^^B1").encode())
+    before = await bed(store, w, "B1")
+    [ack] = await feed.handle(adt("A03", "W2", MARY, f"{w}^^B1").encode())
+    code, control, reason = msa(ack)
+    assert (code, control) == ("AE", "W2") and "not the one named" in reason
+    assert hl7.parse(ack).segment("ERR")  # the reason in ERR too
+    assert await bed(store, w, "B1") == before
+    # Refused, so not kept: once the right message comes, it applies.
+    [ack] = await feed.handle(adt("A03", "W3", ADA, f"{w}^^B1").encode())
+    assert msa(ack)[0] == "AA"
+
+
+async def test_duplicate_admit_of_another_patient_to_an_occupied_bed_is_refused(
+    feed: Hl7Feed, store: Store, wards: tuple[str, str]
+) -> None:
+    w = wards[0]
+    await feed.handle(adt("A01", "D1", ADA, f"{w}^^B1").encode())
+    [ack] = await feed.handle(adt("A01", "D2", MARY, f"{w}^^B1").encode())
+    assert msa(ack)[0] == "AE" and "patient_identity_change" in msa(ack)[2]
+    assert (await bed(store, w, "B1"))["patient"]["name"] == "Ada Lovelace"
+    # The same patient admitted again (a PAS resend with a new control id) is no second patient.
+    [ack] = await feed.handle(adt("A01", "D3", ADA, f"{w}^^B1").encode())
+    assert msa(ack)[0] == "AA" and (await bed(store, w, "B1"))["patient"]["name"] == "Ada Lovelace"
+
+
+async def test_cancels(feed: Hl7Feed, store: Store, wards: tuple[str, str]) -> None:
+    w = wards[0]
+    await feed.handle(adt("A01", "C1", ADA, f"{w}^^B1").encode())
+    [ack] = await feed.handle(adt("A11", "C2", ADA, f"{w}^^B1").encode())  # cancel admit: as if never here
+    assert msa(ack)[0] == "AA"
+    b = await bed(store, w, "B1")
+    assert b["patient"] is None and b["status"] == "empty"
+    await feed.handle(adt("A01", "C3", MARY, f"{w}^^B2").encode())
+    await feed.handle(adt("A03", "C4", MARY, f"{w}^^B2").encode())
+    [ack] = await feed.handle(adt("A13", "C5", MARY, f"{w}^^B2").encode())  # cancel discharge: back in bed
+    assert msa(ack)[0] == "AA"
+    b = await bed(store, w, "B2")
+    assert b["status"] == "occupied" and b["patient"]["name"] == "Mary Seacole"
+
+
+async def test_cancel_before_its_event_is_refused_and_changes_nothing(
+    feed: Hl7Feed, store: Store, wards: tuple[str, str]
+) -> None:
+    w = wards[0]
+    before = await store.load_ward(w)
+    [ack] = await feed.handle(adt("A11", "O1", ADA, f"{w}^^B3").encode())  # no admission to cancel
+    assert msa(ack)[0] == "AE" and "no patient" in msa(ack)[2]
+    [ack] = await feed.handle(adt("A03", "O2", ADA, f"{w}^^B3").encode())  # discharge before its admit
+    assert msa(ack)[0] == "AE"
+    assert (await store.load_ward(w)).seq == before.seq  # type: ignore[union-attr]
+
+
+async def test_leave_of_absence_and_bed_status(feed: Hl7Feed, store: Store, wards: tuple[str, str]) -> None:
+    w = wards[0]
+    await feed.handle(adt("A01", "L1", ADA, f"{w}^^B1").encode())
+    [ack] = await feed.handle(adt("A21", "L2", ADA, f"{w}^^B1").encode())
+    assert msa(ack)[0] == "AA" and "on_leave" in (await bed(store, w, "B1"))["patient"]["flags"]
+    [ack] = await feed.handle(adt("A22", "L3", ADA, f"{w}^^B1").encode())
+    assert msa(ack)[0] == "AA" and "on_leave" not in (await bed(store, w, "B1"))["patient"]["flags"]
+    for code, status in (("C", "closed"), ("U", "empty"), ("H", "cleaning"), ("K", "blocked")):
+        [ack] = await feed.handle(adt("A20", f"S{code}", None, npu=(f"{w}^^B4", code)).encode())
+        assert msa(ack)[0] == "AA", ack
+        assert (await bed(store, w, "B4"))["status"] == status
+    [ack] = await feed.handle(adt("A20", "SI", None, npu=(f"{w}^^B1", "I")).encode())
+    assert msa(ack)[0] == "AA" and "isolation" in (await bed(store, w, "B1"))["patient"]["flags"]
+    [ack] = await feed.handle(adt("A20", "SX", None, npu=(f"{w}^^B4", "Q")).encode())
+    assert msa(ack)[0] == "AE" and "0116" in msa(ack)[2]
+
+
+async def test_unknown_locations_are_reported_not_guessed(ingest: object, store: Store, wards: tuple[str, str]) -> None:
+    w = wards[0]
+    mapped = Hl7Feed(ingest, LocationMap.from_json({"wards": {"AMU": w}}), ZONE)  # type: ignore[arg-type]
+    [ack] = await mapped.handle(adt("A01", "U1", ADA, "AMU^BAY1^B2").encode())
+    assert msa(ack)[0] == "AA" and (await bed(store, w, "B2"))["patient"] is not None
+    [ack] = await mapped.handle(adt("A01", "U2", MARY, f"{w}^^B3").encode())  # the board's id, not the map's
+    assert msa(ack)[0] == "AE" and "not in the location map" in msa(ack)[2]
+    [ack] = await mapped.handle(adt("A01", "U3", MARY, "AMU^BAY1^B99").encode())  # no such bed
+    assert msa(ack)[0] == "AE" and "B99" in msa(ack)[2]
+    assert (await bed(store, w, "B3"))["patient"] is None
+
+
+@pytest.mark.parametrize(
+    ("accept", "app", "codes"),
+    [("AL", "AL", ["CA", "AA"]), ("AL", "NE", ["CA"]), ("NE", "AL", ["AA"]), ("ER", "ER", []), ("SU", "ER", ["CA"])],
+)
+async def test_enhanced_acknowledgement_modes(
+    feed: Hl7Feed, wards: tuple[str, str], accept: str, app: str, codes: list[str]
+) -> None:
+    w = wards[0]
+    answers = await feed.handle(adt("A01", "E1", ADA, f"{w}^^B1", accept_ack=accept, app_ack=app).encode())
+    assert [msa(a)[0] for a in answers] == codes
+
+
+async def test_enhanced_mode_error_acks(feed: Hl7Feed, wards: tuple[str, str]) -> None:
+    w = wards[0]
+    answers = await feed.handle(adt("A03", "E2", ADA, f"{w}^^B1", accept_ack="ER", app_ack="AL").encode())
+    assert [msa(a)[0] for a in answers] == ["AE"]  # accepted (no CA asked on success), then the error
+    answers = await feed.handle(adt("A99", "E3", ADA, f"{w}^^B1", accept_ack="AL", app_ack="AL").encode())
+    assert [msa(a)[0] for a in answers] == ["CR"]  # unsupported: refused at once
+
+
+async def test_unreadable_and_unsupported_messages(feed: Hl7Feed, wards: tuple[str, str]) -> None:
+    [ack] = await feed.handle(b"this is not HL7")
+    assert msa(ack)[0] == "AR"
+    [ack] = await feed.handle(adt("A01", "V1", ADA, f"{wards[0]}^^B1", version="3.0").encode())
+    assert msa(ack)[0] == "AR" and "version" in msa(ack)[2]
+    [ack] = await feed.handle(adt("A01", "V2", Person("X", "Y", "1234567890"), f"{wards[0]}^^B1").encode())
+    assert msa(ack)[0] == "AE" and "nhs_number" in msa(ack)[2]  # fails its check digit: nothing admitted
