@@ -27,6 +27,7 @@ from whiteboard.settings import Settings
 
 log = logging.getLogger("whiteboard.feeds.mllp")
 READ_CHUNK = 64 * 1024
+TLS_HANDSHAKE_SECS = 10.0
 _UTC = ZoneInfo("UTC")
 
 
@@ -71,9 +72,13 @@ class MllpListener:
         return len(self._connections)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._accept, self._host, self._port, ssl=self._tls, limit=READ_CHUNK, ssl_handshake_timeout=10.0
-        )
+        if self._tls is not None:
+            self._server = await asyncio.start_server(
+                self._accept, self._host, self._port, limit=READ_CHUNK, ssl=self._tls,
+                ssl_handshake_timeout=TLS_HANDSHAKE_SECS,
+            )  # fmt: skip
+        else:
+            self._server = await asyncio.start_server(self._accept, self._host, self._port, limit=READ_CHUNK)
         scheme = "mllp+tls" if self._tls else "mllp"
         log.info("HL7 v2 listener on %s://%s:%d", scheme, self._host, self.port)
 
