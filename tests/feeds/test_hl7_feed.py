@@ -179,3 +179,46 @@ async def test_unreadable_and_unsupported_messages(feed: Hl7Feed, wards: tuple[s
     assert msa(ack)[0] == "AR" and "version" in msa(ack)[2]
     [ack] = await feed.handle(adt("A01", "V2", Person("X", "Y", "1234567890"), f"{wards[0]}^^B1").encode())
     assert msa(ack)[0] == "AE" and "nhs_number" in msa(ack)[2]  # fails its check digit: nothing admitted
+
+
+async def test_transfer_across_wards_and_its_cancel(feed: Hl7Feed, store: Store, wards: tuple[str, str]) -> None:
+    a, b = wards
+    await feed.handle(adt("A01", "T1", ADA, f"{a}^^B1").encode())
+    [ack] = await feed.handle(adt("A02", "T2", ADA, f"{b}^^B3", prior=f"{a}^^B1").encode())
+    assert msa(ack)[0] == "AA"
+    assert (await bed(store, a, "B1"))["patient"] is None and (await bed(store, a, "B1"))["status"] == "cleaning"
+    assert (await bed(store, b, "B3"))["patient"]["name"] == "Ada Lovelace"
+    assert ("patient.transferred_in", "feed:hl7") in await audit_sources(store, b)
+    # A12: PV1-3 is where the patient returns to, PV1-6 where the cancelled transfer put them.
+    [ack] = await feed.handle(adt("A12", "T3", ADA, f"{a}^^B1", prior=f"{b}^^B3").encode())
+    assert msa(ack)[0] == "AA", msa(ack)
+    assert (await bed(store, a, "B1"))["patient"]["name"] == "Ada Lovelace"
+    assert (await bed(store, b, "B3"))["patient"] is None
+
+
+async def test_transfer_of_someone_else_or_to_a_taken_bed_changes_nothing(
+    feed: Hl7Feed, store: Store, wards: tuple[str, str]
+) -> None:
+    a, b = wards
+    await feed.handle(adt("A01", "X1", ADA, f"{a}^^B1").encode())
+    await feed.handle(adt("A01", "X2", MARY, f"{b}^^B2").encode())
+    seqs = [(await store.load_ward(w)).seq for w in wards]  # type: ignore[union-attr]
+    [ack] = await feed.handle(adt("A02", "X3", MARY, f"{b}^^B4", prior=f"{a}^^B1").encode())  # Ada is on B1
+    assert msa(ack)[0] == "AE" and "not the one named" in msa(ack)[2]
+    [ack] = await feed.handle(adt("A02", "X4", ADA, f"{b}^^B2", prior=f"{a}^^B1").encode())  # B2 is Mary's
+    assert msa(ack)[0] == "AE" and "bed_occupied" in msa(ack)[2]
+    assert [(await store.load_ward(w)).seq for w in wards] == seqs  # type: ignore[union-attr]
+
+
+async def test_swap(feed: Hl7Feed, store: Store, wards: tuple[str, str]) -> None:
+    a = wards[0]
+    await feed.handle(adt("A01", "W1", ADA, f"{a}^^B1").encode())
+    await feed.handle(adt("A01", "W2", MARY, f"{a}^^B2").encode())
+    [ack] = await feed.handle(adt("A17", "W3", ADA, f"{a}^^B1", second=(MARY, f"{a}^^B2")).encode())
+    assert msa(ack)[0] == "AA"
+    assert (await bed(store, a, "B1"))["patient"]["name"] == "Mary Seacole"
+    assert (await bed(store, a, "B2"))["patient"]["name"] == "Ada Lovelace"
+    # The same pair named the wrong way round (the board has already swapped them): refused, nothing moves.
+    [ack] = await feed.handle(adt("A17", "W4", ADA, f"{a}^^B1", second=(MARY, f"{a}^^B2")).encode())
+    assert msa(ack)[0] == "AE"
+    assert (await bed(store, a, "B1"))["patient"]["name"] == "Mary Seacole"

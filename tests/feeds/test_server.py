@@ -54,6 +54,37 @@ async def test_admit_and_discharge_reach_the_boards(make_server: Callable[..., S
     assert any(r["source"] == "feed:hl7" and r["action"] == "patient.admitted" for r in records)
 
 
+async def test_admit_transfer_discharge_across_two_wards_updates_both_boards(
+    make_server: Callable[..., ServerProcess],
+) -> None:
+    s, mllp = feed_server(make_server)
+    staff = s.token("viewer")
+    boards = [await open_ws(s.ws_url, w, staff) for w in WARDS]
+    try:
+        for ws in boards:
+            assert (await next_frame(ws))["type"] == "snapshot"
+        async with MllpClient("127.0.0.1", mllp) as pas:
+            [ack] = await pas.send(adt("A01", "X1", ADA, f"{WARDS[0]}^^B02"))
+            assert code(ack) == "AA"
+            assert (await next_frame(boards[0]))["event"]["kind"] == "patient.admitted"
+            [ack] = await pas.send(adt("A02", "X2", ADA, f"{WARDS[1]}^^B04", prior=f"{WARDS[0]}^^B02"))
+            assert code(ack) == "AA"
+            out = (await next_frame(boards[0]))["event"]
+            into = (await next_frame(boards[1]))["event"]
+            assert out["kind"] == "patient.transferred_out" and out["changes"]["status"] == "cleaning"
+            assert into["kind"] == "patient.transferred_in" and into["bed"] == "B04"
+            assert into["changes"]["patient"]["name"] == "Ada Lovelace"
+            [ack] = await pas.send(adt("A03", "X3", ADA, f"{WARDS[1]}^^B04"))
+            assert code(ack) == "AA"
+            assert (await next_frame(boards[1]))["event"]["kind"] == "patient.discharged"
+    finally:
+        for ws in boards:
+            await ws.close()
+    viewer = s.client(staff)
+    assert viewer.get(f"/api/wards/{WARDS[0]}").json()["beds"][1]["status"] == "cleaning"
+    assert viewer.get(f"/api/wards/{WARDS[1]}").json()["beds"][3]["patient"] is None
+
+
 async def test_feed_demo_sends_a_stream(make_server: Callable[..., ServerProcess]) -> None:
     s, mllp = feed_server(make_server)
     result = s.cli("feed", "demo", "--port", str(mllp), "--count", "30", "--rate", "100", "--seed", "7")

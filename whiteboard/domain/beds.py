@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from whiteboard.domain import news2, redact
 from whiteboard.domain.clock import iso, utc_now
-from whiteboard.domain.patient import IDENTITY_FIELDS, initials_of
+from whiteboard.domain.patient import IDENTITY_FIELDS, check_expected, initials_of
 from whiteboard.domain.wire.refusal import refusal
 from whiteboard.domain.wire.requests import (
     BED_UPDATE,
@@ -177,7 +177,7 @@ def apply_patch(bed: JSONDict, patch: BedPatch, now: dt.datetime) -> BedChange |
     """Judge `patch` against the committed `bed`; None when it changes nothing."""
     old_patient: JSONDict | None = bed["patient"]
     if patch.expect is not None:
-        _check_expected(old_patient, patch.expect)
+        check_expected(old_patient, patch.expect)
     new_patient = old_patient
     kind = "bed.updated"
     status = patch.status
@@ -229,19 +229,6 @@ def apply_patch(bed: JSONDict, patch: BedPatch, now: dt.datetime) -> BedChange |
     if not changes:
         return None
     return BedChange(kind, changes, before, status, notes, new_patient)
-
-
-def _check_expected(current: JSONDict | None, expect: JSONDict) -> None:
-    """The patient on the bed is the one a feed message names (each identity field both sides know agrees)."""
-    if current is None:
-        raise DomainError("there is no patient on this bed", "patient", "no_patient")
-    for key in IDENTITY_FIELDS:
-        if expect.get(key) is not None and current.get(key) is not None and expect[key] != current[key]:
-            raise DomainError(
-                f"the patient on this bed is not the one named (patient.{key} differs): nothing was changed",
-                f"patient.{key}",
-                "wrong_patient",
-            )
 
 
 def _identified(current: JSONDict, expect: JSONDict | None) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from whiteboard.domain.beds import BedPatch, parse_patch
+from whiteboard.domain.moves import Move
 from whiteboard.feeds.hl7_message import AdtMessage, MessageError, Visit
 from whiteboard.feeds.locations import LocationMap
 
@@ -33,7 +34,7 @@ class Change:
 
     ward: str
     bed: str
-    patch: Any  # BedPatch, or a transfer / swap (see `transfer_patch`)
+    patch: BedPatch | Move
     summary: str  # for the log
 
 
@@ -52,15 +53,15 @@ def plan(msg: AdtMessage, locations: LocationMap) -> Change:
         # PV1-6 the bed the cancelled transfer had put them in (HL7 v2 3.3.12).
         source = locations.resolve(visit.prior, "PV1-6")
         target = locations.resolve(visit.location)
-        return Change(
-            *source, transfer_patch(source, target, _identity(visit), swap=False), f"{event} {source}→{target}"
-        )
+        move = transfer_patch(source, target, _identity(visit), swap=False, returning=event == "A12")
+        return Change(*source, move, f"{event} {source}→{target}")
     if event == "A17":
         if len(msg.visits) < 2:
             raise MessageError("A17 (swap) needs two PID/PV1 pairs")
         # Each PV1-3 is the patient's location before the swap (HL7 v2 3.3.17): the two beds trade patients.
         one, two = (locations.resolve(v.location) for v in msg.visits[:2])
-        return Change(*one, transfer_patch(one, two, _identity(visit), swap=True), f"A17 {one}⇄{two}")
+        swap = transfer_patch(one, two, _identity(visit), swap=True, other=_identity(msg.visits[1]))
+        return Change(*one, swap, f"A17 {one}⇄{two}")
     ward, bed = locations.resolve(visit.location)
     if event in ("A01", "A13"):  # A13 cancels a discharge: the patient is back on the bed
         if "name" not in visit.patient:
@@ -117,6 +118,16 @@ def _bed_status(msg: AdtMessage, locations: LocationMap) -> Change:
     return Change(ward, bed, parse_patch({"status": status}), f"A20 {code}")
 
 
-def transfer_patch(source: tuple[str, str], target: tuple[str, str], expect: dict[str, Any], *, swap: bool) -> Any:
-    """A move of the patient on `source` to `target` (or a swap); arrives with the move write (issue 10)."""
-    raise Unsupported("transfers and swaps (A02, A12, A17) are not handled yet")
+def transfer_patch(
+    source: tuple[str, str],
+    target: tuple[str, str],
+    expect: dict[str, Any],
+    *,
+    swap: bool,
+    other: dict[str, Any] | None = None,
+    returning: bool = False,
+) -> Move:
+    """A move of the patient on `source` to `target` (or a swap), only if `expect` names who is on `source`."""
+    if source == target:
+        raise MessageError(f"the message names bed {target[1]} of {target[0]} as both where the patient was and is")
+    return Move(target[0], target[1], swap=swap, expect=expect, expect_other=other, returning=returning)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whiteboard.domain.beds import BedPatch, DisplayProfile, ReadRecord
+from whiteboard.domain.moves import Move
 from whiteboard.domain.offsets import log_name
 from whiteboard.types import JSONDict
 
@@ -44,7 +45,7 @@ class FeedReceipt:
 class WriteRequest:
     ward_id: str
     bed_id: str | None  # None for ward-level changes (the display profile)
-    patch: BedPatch | DisplayProfile | ReadRecord
+    patch: BedPatch | DisplayProfile | ReadRecord | Move
     actor: Actor
     # The version the client last saw of this bed (a bed ETag, or a ward ETag: a ward position covers
     # every bed); the write is refused when the bed changed after it. None: unconditional.
@@ -55,7 +56,11 @@ class WriteRequest:
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """An accepted write. `event` is None when the update changed nothing (no new sequence number)."""
+    """An accepted write. `event` is None when the update changed nothing (no new sequence number).
+
+    `also`: what the same transaction wrote to other wards (a transfer's target ward), each relayed to its
+    own ward's log like this one.
+    """
 
     ward_id: str
     log: str
@@ -63,6 +68,7 @@ class Written:
     event: JSONDict | None
     payload: bytes | None
     version: int | None = None  # the bed's version after the write (bed writes only)
+    also: tuple[Written, ...] = ()
     # A feed message seen before: nothing was written, and these are the ACKs it got the first time.
     prior_acks: tuple[str, ...] | None = None
 
