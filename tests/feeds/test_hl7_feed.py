@@ -222,3 +222,23 @@ async def test_swap(feed: Hl7Feed, store: Store, wards: tuple[str, str]) -> None
     [ack] = await feed.handle(adt("A17", "W4", ADA, f"{a}^^B1", second=(MARY, f"{a}^^B2")).encode())
     assert msa(ack)[0] == "AE"
     assert (await bed(store, a, "B1"))["patient"]["name"] == "Mary Seacole"
+
+
+async def test_a_feed_update_keeps_what_nurses_wrote(
+    feed: Hl7Feed, ingest: object, store: Store, wards: tuple[str, str]
+) -> None:
+    from whiteboard.domain.beds import parse_patch
+    from whiteboard.live.ingest import Ingest
+    from whiteboard.store import Actor, WriteRequest
+
+    assert isinstance(ingest, Ingest)
+    w = wards[0]
+    await feed.handle(adt("A01", "N1", ADA, f"{w}^^B1").encode())
+    nurse = Actor("RN Test", "nurse", source="phone")
+    body = {"notes": "Family at 14:00", "patient": {"flags": ["falls", "dnacpr"], "named_nurse": "RN Test"}}
+    await ingest.submit(WriteRequest(w, "B1", parse_patch(body), nurse))
+    await feed.handle(adt("A08", "N2", ADA, f"{w}^^B1", consultant="C9^OKAFOR^NGOZI^^^DR").encode())
+    await feed.handle(adt("A21", "N3", ADA, f"{w}^^B1").encode())
+    b = await bed(store, w, "B1")
+    assert b["notes"] == "Family at 14:00" and b["patient"]["named_nurse"] == "RN Test"
+    assert b["patient"]["flags"] == ["falls", "dnacpr", "on_leave"] and b["patient"]["consultant"] == "Dr Ngozi Okafor"

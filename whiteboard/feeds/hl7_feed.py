@@ -49,7 +49,11 @@ class Hl7Feed:
         except MessageError as exc:
             log.warning("HL7 message refused: %s", exc)
             return acks(None, Outcome(Code.MALFORMED, str(exc)))
-        outcome, answer = await self._apply(msg)
+        try:
+            outcome, answer = await self._apply(msg)
+        except Exception:  # a bug must cost one message an AR, never the connection or the server
+            log.exception("HL7 %s %s: could not be handled", msg.event, msg.control_id)
+            outcome, answer = Outcome(Code.REJECTED, "the board could not handle this message; nothing was saved"), None
         level = logging.INFO if outcome.ok else logging.WARNING
         log.log(level, "HL7 %s %s from %s: %s %s", msg.event, msg.control_id, msg.sender, outcome.code.name,
                 outcome.reason)  # fmt: skip
