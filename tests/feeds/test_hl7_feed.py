@@ -242,3 +242,62 @@ async def test_a_feed_update_keeps_what_nurses_wrote(
     b = await bed(store, w, "B1")
     assert b["notes"] == "Family at 14:00" and b["patient"]["named_nurse"] == "RN Test"
     assert b["patient"]["flags"] == ["falls", "dnacpr", "on_leave"] and b["patient"]["consultant"] == "Dr Ngozi Okafor"
+
+
+async def test_two_instances_given_the_same_message_apply_it_once(
+    feed: Hl7Feed, store: Store, elog: object, wards: tuple[str, str]
+) -> None:
+    """Two servers behind one address (or a PAS that failed over) each get the resend at the same moment."""
+    import asyncio
+
+    from whiteboard.eventlog import EventLog
+    from whiteboard.live.ingest import Ingest
+    from whiteboard.metrics import Metrics
+    from whiteboard.settings import Settings
+    from whiteboard.store import open_store
+
+    assert isinstance(elog, EventLog)
+    w = wards[0]
+    other_store = open_store(store.url)
+    await other_store.connect()
+    other = Ingest(other_store, elog, Metrics(), Settings(outbox_sweep_secs=0.05))
+    await other.start()
+    try:
+        second = Hl7Feed(other, LocationMap(), ZONE)
+        await feed.handle(adt("A01", "R0", ADA, f"{w}^^B1").encode())
+        seq = (await store.load_ward(w)).seq  # type: ignore[union-attr]
+        message = adt("A03", "R1", ADA, f"{w}^^B1").encode()
+        answers = await asyncio.gather(*(f.handle(message) for f in (feed, second, feed, second)))
+    finally:
+        await other.aclose()
+        await other_store.aclose()
+    assert all(a == answers[0] for a in answers) and msa(answers[0][0])[0] == "AA"
+    assert (await store.load_ward(w)).seq == seq + 1  # type: ignore[union-attr]  # one discharge
+
+
+async def test_a_day_of_sample_messages_with_a_location_map(
+    ingest: object, store: Store, wards: tuple[str, str]
+) -> None:
+    """tests/feeds/messages: synthetic messages as a PAS sends them (v2.3 to 2.5.1, CRLF, the PAS's own codes)."""
+    import json
+    import re
+    from pathlib import Path
+
+    here = Path(__file__).parent / "messages"
+    amu, ccu = wards
+    mapping = json.loads((here / "locations.json").read_text().replace("{AMU}", amu).replace("{CCU}", ccu))
+    pas = Hl7Feed(ingest, LocationMap.from_json(mapping), ZONE)  # type: ignore[arg-type]
+    text = (here / "day-on-amu.hl7").read_text().replace("\r\n", "\r")
+    messages = re.split(r"\r?\n(?=MSH\|)", text)
+    assert len(messages) == 6
+    for message in messages:
+        [ack] = await pas.handle(message.encode())
+        assert msa(ack)[0] in ("AA", "CA"), ack  # the second asks for an accept ACK only (MSH-15 AL, 16 NE)
+    b3, b4 = await bed(store, amu, "B3"), await bed(store, amu, "B4")
+    assert b3["status"] == "empty" and b3["patient"] is None  # transferred out, cleaned (A20 U)
+    assert b4["patient"]["name"] == "Katarzyna Nowak" and b4["patient"]["consultant"] == "Dr Chinedu Okonkwo"
+    assert b4["patient"]["admitted_at"].startswith("2026-12-01T08:25:00")
+    ccu_b2 = await bed(store, ccu, "B2")
+    assert ccu_b2["status"] == "cleaning" and ccu_b2["patient"] is None  # transferred in, then discharged
+    sources = await audit_sources(store, ccu)
+    assert ("patient.transferred_in", "feed:hl7") in sources and ("patient.discharged", "feed:hl7") in sources

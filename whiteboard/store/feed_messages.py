@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from whiteboard.errors import ApiError
 from whiteboard.store.models import FEED_MESSAGES as _F
 from whiteboard.store.rows import FeedReceipt, WriteRequest, Written
 
@@ -45,8 +46,10 @@ def write_once(
                     sender=receipt.sender, control_id=receipt.control_id, acks=list(receipt.acks), received_at=now
                 )
             )
-    except IntegrityError:
-        # Another instance applied the same message first (PostgreSQL made this insert wait for its commit).
+    except (IntegrityError, ApiError):
+        # Another instance applied the same message while this one waited for the ward's lock: the change is
+        # judged against a board that already has it (refused, or its receipt's insert collides). Then the
+        # answer is that message's: rolled back to the savepoint, nothing of this attempt stays.
         acks = prior_acks(conn, receipt)
         if acks is None:
             raise
