@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         if settings.mllp_port is not None:
             from whiteboard.feeds.listener import build_listener
 
-            mllp = build_listener(settings, state.ingest)
+            mllp = build_listener(settings, state.ingest, state.metrics)
             await mllp.start()
         demo = None
         if settings.demo:

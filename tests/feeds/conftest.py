@@ -47,5 +47,10 @@ async def wards(store: Store) -> tuple[str, str]:
 
 
 @pytest.fixture
-def feed(ingest: Ingest) -> Hl7Feed:
-    return Hl7Feed(ingest, LocationMap(), ZONE)
+def feed_metrics() -> Metrics:
+    return Metrics()
+
+
+@pytest.fixture
+def feed(ingest: Ingest, feed_metrics: Metrics) -> Hl7Feed:
+    return Hl7Feed(ingest, LocationMap(), ZONE, metrics=feed_metrics)

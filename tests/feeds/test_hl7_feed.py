@@ -9,6 +9,7 @@ import pytest
 from whiteboard.feeds.compose import Person, adt
 from whiteboard.feeds.hl7_feed import Hl7Feed
 from whiteboard.feeds.locations import LocationMap
+from whiteboard.metrics import Metrics
 from whiteboard.store import Store
 from whiteboard.types import JSONDict
 
@@ -179,6 +180,21 @@ async def test_unreadable_and_unsupported_messages(feed: Hl7Feed, wards: tuple[s
     assert msa(ack)[0] == "AR" and "version" in msa(ack)[2]
     [ack] = await feed.handle(adt("A01", "V2", Person("X", "Y", "1234567890"), f"{wards[0]}^^B1").encode())
     assert msa(ack)[0] == "AE" and "nhs_number" in msa(ack)[2]  # fails its check digit: nothing admitted
+
+
+async def test_messages_are_counted_by_event_and_ack(
+    feed: Hl7Feed, feed_metrics: Metrics, wards: tuple[str, str]
+) -> None:
+    await feed.handle(adt("A01", "K1", ADA, f"{wards[0]}^^B1").encode())
+    await feed.handle(adt("A03", "K2", MARY, f"{wards[0]}^^B1").encode())
+    await feed.handle(adt("A99", "K3", MARY, f"{wards[0]}^^B1").encode())
+    await feed.handle(b"garbage")
+
+    def count(event: str, ack: str) -> float:
+        value = feed_metrics.registry.get_sample_value("whiteboard_hl7_messages_total", {"event": event, "ack": ack})
+        return float(value or 0)
+
+    assert (count("A01", "AA"), count("A03", "AE"), count("other", "AR")) == (1, 1, 2)
 
 
 async def test_transfer_across_wards_and_its_cancel(feed: Hl7Feed, store: Store, wards: tuple[str, str]) -> None:

@@ -64,9 +64,10 @@ async def _listen(settings: Any) -> None:
                               maxlen=settings.stream_maxlen)  # fmt: skip
     await store.connect()
     await eventlog.connect()
-    ingest = Ingest(store, eventlog, Metrics(), settings)
+    metrics = Metrics()
+    ingest = Ingest(store, eventlog, metrics, settings)
     await ingest.start()
-    listener = build_listener(settings, ingest)
+    listener = build_listener(settings, ingest, metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -16,6 +16,7 @@ from whiteboard.feeds.ack import Code, Outcome, acks
 from whiteboard.feeds.hl7_message import SUPPORTED_VERSIONS, AdtMessage, MessageError, parse
 from whiteboard.feeds.locations import LocationError, LocationMap
 from whiteboard.live.ingest import Ingest
+from whiteboard.metrics import Metrics
 from whiteboard.store import Actor, FeedReceipt, WriteRequest
 
 log = logging.getLogger("whiteboard.feeds.hl7")
@@ -36,8 +37,16 @@ def actor_for(msg: AdtMessage) -> Actor:
 
 
 class Hl7Feed:
-    def __init__(self, ingest: Ingest, locations: LocationMap, zone: ZoneInfo, senders: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        ingest: Ingest,
+        locations: LocationMap,
+        zone: ZoneInfo,
+        senders: tuple[str, ...] = (),
+        metrics: Metrics | None = None,
+    ) -> None:
         self._ingest = ingest
+        self._metrics = metrics
         self._locations = locations
         self._zone = zone
         self._senders = frozenset(senders)
@@ -48,6 +57,7 @@ class Hl7Feed:
             msg = parse(decode(payload), self._zone)
         except MessageError as exc:
             log.warning("HL7 message refused: %s", exc)
+            self._count("other", "AR")
             return acks(None, Outcome(Code.MALFORMED, str(exc)))
         try:
             outcome, answer = await self._apply(msg)
@@ -57,7 +67,12 @@ class Hl7Feed:
         level = logging.INFO if outcome.ok else logging.WARNING
         log.log(level, "HL7 %s %s from %s: %s %s", msg.event, msg.control_id, msg.sender, outcome.code.name,
                 outcome.reason)  # fmt: skip
+        self._count(msg.event if msg.event in adt.HANDLED else "other", "A" + outcome.code.letter)
         return answer if answer is not None else acks(msg, outcome)
+
+    def _count(self, event: str, ack: str) -> None:
+        if self._metrics is not None:
+            self._metrics.hl7_messages.labels(event, ack).inc()
 
     async def _apply(self, msg: AdtMessage) -> tuple[Outcome, tuple[str, ...] | None]:
         if self._senders and msg.sending_facility not in self._senders:

@@ -23,6 +23,7 @@ from whiteboard.feeds.hl7_message import MessageError, parse
 from whiteboard.feeds.locations import LocationMap
 from whiteboard.feeds.mllp import Fault, Frame, Framer, frame
 from whiteboard.live.ingest import Ingest
+from whiteboard.metrics import Metrics
 from whiteboard.settings import Settings
 
 log = logging.getLogger("whiteboard.feeds.mllp")
@@ -53,8 +54,17 @@ def tls_context(cert: str | None, key: str | None, client_ca: str | None) -> ssl
 
 
 class MllpListener:
-    def __init__(self, feed: Hl7Feed, host: str, port: int, limits: Limits, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        feed: Hl7Feed,
+        host: str,
+        port: int,
+        limits: Limits,
+        tls: ssl.SSLContext | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._feed = feed
+        self._metrics = metrics
         self._host, self._port = host, port
         self._limits = limits
         self._tls = tls
@@ -103,6 +113,7 @@ class MllpListener:
             writer.close()
             return
         self._connections.add(task)
+        self._gauge()
         try:
             await self._serve(reader, writer, peer)
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, OSError) as exc:
@@ -113,9 +124,14 @@ class MllpListener:
             log.exception("MLLP connection from %s failed; closed", peer)
         finally:
             self._connections.discard(task)
+            self._gauge()
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 2.0)
+
+    def _gauge(self) -> None:
+        if self._metrics is not None:
+            self._metrics.mllp_connections.set(len(self._connections))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: object) -> None:
         framer = Framer(self._limits.max_message_bytes)
@@ -165,12 +181,13 @@ def _too_large(head: bytes, size: int, limit: int) -> tuple[str, ...]:
     return acks(msg, Outcome(Code.REJECTED, reason))
 
 
-def build_listener(settings: Settings, ingest: Ingest, port: int | None = None) -> MllpListener:
+def build_listener(settings: Settings, ingest: Ingest, metrics: Metrics, port: int | None = None) -> MllpListener:
     """The listener the settings describe, writing through `ingest`; LocationError for a bad map file."""
-    feed = Hl7Feed(ingest, LocationMap.load(settings.mllp_location_map), settings.zone, settings.mllp_senders)
+    locations = LocationMap.load(settings.mllp_location_map)
+    feed = Hl7Feed(ingest, locations, settings.zone, settings.mllp_senders, metrics)
     limits = Limits(settings.mllp_max_message_bytes, settings.mllp_idle_secs, settings.mllp_message_secs,
                     settings.mllp_max_connections)  # fmt: skip
     tls = tls_context(settings.mllp_tls_cert, settings.mllp_tls_key, settings.mllp_tls_client_ca)
     chosen = settings.mllp_port if port is None else port
     assert chosen is not None, "build_listener needs a port (settings.mllp_port or port=)"
-    return MllpListener(feed, settings.mllp_host, chosen, limits, tls)
+    return MllpListener(feed, settings.mllp_host, chosen, limits, tls, metrics)
