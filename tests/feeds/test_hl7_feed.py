@@ -3,6 +3,8 @@ its ACK, duplicates, cancels, wrong patients and unknown locations (nothing half
 
 from __future__ import annotations
 
+import datetime as dt
+
 import hl7  # type: ignore[import-untyped]
 import pytest
 
@@ -112,16 +114,44 @@ async def test_cancels(feed: Hl7Feed, store: Store, wards: tuple[str, str]) -> N
     assert b["status"] == "occupied" and b["patient"]["name"] == "Mary Seacole"
 
 
-async def test_cancel_before_its_event_is_refused_and_changes_nothing(
+async def test_a_cancel_before_its_event_is_kept_and_the_late_event_refused(
     feed: Hl7Feed, store: Store, wards: tuple[str, str]
 ) -> None:
     w = wards[0]
+    t0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
     before = await store.load_ward(w)
-    [ack] = await feed.handle(adt("A11", "O1", ADA, f"{w}^^B3").encode())  # no admission to cancel
+    [ack] = await feed.handle(adt("A03", "O1", ADA, f"{w}^^B3", at=t0).encode())  # a discharge before its admit
     assert msa(ack)[0] == "AE" and "no patient" in msa(ack)[2]
-    [ack] = await feed.handle(adt("A03", "O2", ADA, f"{w}^^B3").encode())  # discharge before its admit
-    assert msa(ack)[0] == "AE"
+    # The PAS admitted at 09:05 and cancelled at 09:10; the cancel arrives first.
+    [ack] = await feed.handle(adt("A11", "O2", ADA, f"{w}^^B3", at=t0 + dt.timedelta(minutes=10)).encode())
+    assert msa(ack)[0] == "AA"  # accepted: nothing to undo yet, kept
+    [ack] = await feed.handle(adt("A01", "O3", ADA, f"{w}^^B3", at=t0 + dt.timedelta(minutes=5)).encode())
+    assert msa(ack)[0] == "AE" and "cancelled_earlier" in msa(ack)[2] and "O2" in msa(ack)[2]
     assert (await store.load_ward(w)).seq == before.seq  # type: ignore[union-attr]
+    # A new admission after the cancel is a new event: it applies.
+    [ack] = await feed.handle(adt("A01", "O4", ADA, f"{w}^^B3", at=t0 + dt.timedelta(minutes=30)).encode())
+    assert msa(ack)[0] == "AA" and (await bed(store, w, "B3"))["patient"] is not None
+
+
+async def test_a_cancelled_discharge_or_transfer_arriving_first(
+    feed: Hl7Feed, store: Store, wards: tuple[str, str]
+) -> None:
+    a, b = wards
+    t0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    later = t0 + dt.timedelta(minutes=10)
+    await feed.handle(adt("A01", "P1", ADA, f"{a}^^B1", at=t0).encode())
+    # A13 (cancel discharge) before its A03: the patient is still in bed, so nothing changes and the A03 is refused.
+    [ack] = await feed.handle(adt("A13", "P2", ADA, f"{a}^^B1", at=later).encode())
+    assert msa(ack)[0] == "AA"
+    [ack] = await feed.handle(adt("A03", "P3", ADA, f"{a}^^B1", at=t0 + dt.timedelta(minutes=5)).encode())
+    assert msa(ack)[0] == "AE" and "cancelled_earlier" in msa(ack)[2]
+    assert (await bed(store, a, "B1"))["patient"]["name"] == "Ada Lovelace"
+    # A12 (cancel transfer B1 → ward b B2) before its A02.
+    [ack] = await feed.handle(adt("A12", "P4", ADA, f"{a}^^B1", prior=f"{b}^^B2", at=later).encode())
+    assert msa(ack)[0] == "AA"
+    [ack] = await feed.handle(adt("A02", "P5", ADA, f"{b}^^B2", prior=f"{a}^^B1", at=t0).encode())
+    assert msa(ack)[0] == "AE" and "cancelled_earlier" in msa(ack)[2]
+    assert (await bed(store, a, "B1"))["patient"] is not None and (await bed(store, b, "B2"))["patient"] is None
 
 
 async def test_leave_of_absence_and_bed_status(feed: Hl7Feed, store: Store, wards: tuple[str, str]) -> None:

@@ -36,6 +36,9 @@ class Change:
     bed: str
     patch: BedPatch | Move
     summary: str  # for the log
+    # Cancels before their event (hazard H26): `key` names this event, `undoes` the event a cancel undoes.
+    key: str | None = None
+    undoes: str | None = None
 
 
 def plan(msg: AdtMessage, locations: LocationMap) -> Change:
@@ -53,8 +56,11 @@ def plan(msg: AdtMessage, locations: LocationMap) -> Change:
         # PV1-6 the bed the cancelled transfer had put them in (HL7 v2 3.3.12).
         source = locations.resolve(visit.prior, "PV1-6")
         target = locations.resolve(visit.location)
-        move = transfer_patch(source, target, _identity(visit), swap=False, returning=event == "A12")
-        return Change(*source, move, f"{event} {source}→{target}")
+        who = _identity(visit)
+        move = transfer_patch(source, target, who, swap=False, returning=event == "A12")
+        if event == "A02":
+            return Change(*source, move, f"A02 {source}→{target}", key=_key("A02", who, source, target))
+        return Change(*source, move, f"A12 {source}→{target}", undoes=_key("A02", who, target, source))
     if event == "A17":
         if len(msg.visits) < 2:
             raise MessageError("A17 (swap) needs two PID/PV1 pairs")
@@ -63,16 +69,20 @@ def plan(msg: AdtMessage, locations: LocationMap) -> Change:
         swap = transfer_patch(one, two, _identity(visit), swap=True, other=_identity(msg.visits[1]))
         return Change(*one, swap, f"A17 {one}⇄{two}")
     ward, bed = locations.resolve(visit.location)
+    expect = _identity(visit)
     if event in ("A01", "A13"):  # A13 cancels a discharge: the patient is back on the bed
         if "name" not in visit.patient:
             raise MessageError(f"{event} needs the patient's name (PID-5)")
-        return Change(ward, bed, parse_patch({"status": "occupied", "patient": visit.patient}), f"{event} admit")
-    expect = _identity(visit)
+        admit = parse_patch({"status": "occupied", "patient": visit.patient})
+        if event == "A01":
+            return Change(ward, bed, admit, "A01 admit", key=_key("A01", expect, (ward, bed)))
+        return Change(ward, bed, admit, "A13 cancel discharge", undoes=_key("A03", expect, (ward, bed)))
     if event == "A03":
-        return Change(ward, bed, dataclasses.replace(parse_patch({"patient": None}), expect=expect), "A03 discharge")
+        patch = dataclasses.replace(parse_patch({"patient": None}), expect=expect)
+        return Change(ward, bed, patch, "A03 discharge", key=_key("A03", expect, (ward, bed)))
     if event == "A11":  # cancel admit: the admission never happened, so the bed is empty (not cleaning)
         patch = dataclasses.replace(parse_patch({"patient": None, "status": "empty"}), expect=expect)
-        return Change(ward, bed, patch, "A11 cancel admit")
+        return Change(ward, bed, patch, "A11 cancel admit", undoes=_key("A01", expect, (ward, bed)))
     if event == "A08":
         fields = {k: v for k, v in visit.patient.items() if k != "admitted_at"}
         if not fields:
@@ -83,6 +93,13 @@ def plan(msg: AdtMessage, locations: LocationMap) -> Change:
     if event == "A21":
         return Change(ward, bed, dataclasses.replace(base, add_flags=(LEAVE_FLAG,)), "A21 leave out")
     return Change(ward, bed, dataclasses.replace(base, remove_flags=(LEAVE_FLAG,)), "A22 leave return")
+
+
+def _key(event: str, who: dict[str, Any], *beds: tuple[str, str]) -> str:
+    """What names one event for the cancel that undoes it: the event, its bed(s) and the patient."""
+    places = "|".join(f"{w}/{b}" for w, b in beds)
+    person = "|".join(f"{k}={who[k]}" for k in sorted(who))
+    return f"{event}|{places}|{person}"[:600]
 
 
 def _noop_patient_patch() -> BedPatch:

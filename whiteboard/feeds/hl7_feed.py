@@ -90,7 +90,7 @@ class Hl7Feed:
         except DomainError as exc:  # a field the board refuses (an NHS number that fails its check digit …)
             return Outcome(Code.DATA_TYPE, _reason(exc)), None
         accepted = acks(msg, Outcome(Code.ACCEPTED))
-        receipt = FeedReceipt(msg.sender, msg.control_id, accepted)
+        receipt = FeedReceipt(msg.sender, msg.control_id, accepted, msg.recorded, change.key, change.undoes)
         request = WriteRequest(change.ward, change.bed, change.patch, actor_for(msg),
                                request_id=f"hl7:{msg.control_id}"[:100], receipt=receipt)  # fmt: skip
         try:
@@ -108,6 +108,10 @@ class Hl7Feed:
             ), None
         if written.prior_acks is not None:
             return Outcome(Code.ACCEPTED, "a resend: applied once already"), written.prior_acks
+        if written.cancel_pending:
+            return Outcome(
+                Code.ACCEPTED, "nothing to cancel yet: the event it cancels is refused if it comes"
+            ), accepted
         return Outcome(Code.ACCEPTED), accepted
 
 

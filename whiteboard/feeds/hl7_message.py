@@ -61,6 +61,7 @@ class AdtMessage:
     app_ack: str  # MSH-16
     visits: tuple[Visit, ...] = ()
     bed_status: tuple[Location, str] | None = None  # A20: NPU-1, NPU-2
+    recorded: dt.datetime | None = None  # when the event happened: EVN-2, else MSH-7 (None if unreadable)
     raw: Any = field(default=None, repr=False, compare=False)  # the python-hl7 message (ACKs copy its MSH)
 
     @property
@@ -106,6 +107,7 @@ def parse(text: str, zone: ZoneInfo) -> AdtMessage:
         app_ack=get(msh, 16).upper(),
         visits=visits,
         bed_status=_npu(msg),
+        recorded=_recorded(_first(msg, "EVN", 2) or get(msh, 7), zone),
         raw=msg,
     )
 
@@ -187,6 +189,13 @@ def _npu(msg: Any) -> tuple[Location, str] | None:
     if where is None:
         raise MessageError("NPU-1 (bed location) is empty")
     return where, _field(msg, npu, 2).upper()
+
+
+def _recorded(text: str, zone: ZoneInfo) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(timestamp(text, zone, "EVN-2"))
+    except MessageError:
+        return None
 
 
 def _date(text: str, where: str) -> str:

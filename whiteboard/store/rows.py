@@ -39,6 +39,12 @@ class FeedReceipt:
     sender: str  # the sending application and facility (MSH-3, MSH-4)
     control_id: str  # MSH-10
     acks: tuple[str, ...]
+    # Cancels that come before their event (hazard H26): `event_time` is the message's (EVN-2 or MSH-7);
+    # `key` names this event (refused if a cancel of it, timed after it, came first); `undoes` the event a
+    # cancel undoes (kept as a pending cancel when there is nothing to undo yet).
+    event_time: dt.datetime | None = None
+    key: str | None = None
+    undoes: str | None = None
 
 
 @dataclass(slots=True)
@@ -71,6 +77,8 @@ class Written:
     also: tuple[Written, ...] = ()
     # A feed message seen before: nothing was written, and these are the ACKs it got the first time.
     prior_acks: tuple[str, ...] | None = None
+    # A feed's cancel with nothing to undo yet: kept, so the event it cancels is refused when it comes.
+    cancel_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

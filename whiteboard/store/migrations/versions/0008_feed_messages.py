@@ -1,4 +1,5 @@
-"""feed_messages: each HL7 v2 message a feed had applied (sender, MSH-10) with the ACKs it got
+"""feed_messages and feed_cancels: each HL7 v2 message a feed had applied (sender, MSH-10) with the ACKs it got;
+cancels that arrived before the event they cancel
 
 Revision ID: 0008
 Revises: 0006
@@ -29,7 +30,19 @@ def upgrade() -> None:
         ),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "feed_cancels",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("sender", sa.String(400), nullable=False),
+        sa.Column("key", sa.String(600), nullable=False),
+        sa.Column("event_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("control_id", sa.String(199), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_feed_cancels_sender_key", "feed_cancels", ["sender", "key"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_feed_cancels_sender_key", table_name="feed_cancels")
+    op.drop_table("feed_cancels")
     op.drop_table("feed_messages")
