@@ -93,3 +93,47 @@ async def test_feed_demo_sends_a_stream(make_server: Callable[..., ServerProcess
     admin = s.client(s.token("admin"))
     changes = [r for w in WARDS for r in admin.get("/api/audit", params={"ward": w}).json()]
     assert sum(r["source"] == "feed:hl7" for r in changes) >= 20
+
+
+async def test_feed_listen_runs_the_listener_alone(make_server: Callable[..., ServerProcess]) -> None:
+    import asyncio
+    import signal
+    import subprocess
+    import sys
+
+    s = make_server()  # only for its database, environment and CLI: `serve` is never started
+    s.cli("ward", "add", WARDS[0], "--beds", "2")
+    mllp = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "whiteboard", "feed", "listen", "--mllp-port", str(mllp)],
+        env=s.cli_env(),
+        cwd=s.workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(100):
+            try:
+                async with MllpClient("127.0.0.1", mllp, timeout=5) as pas:
+                    [ack] = await pas.send(adt("A01", "FL1", ADA, f"{WARDS[0]}^^B01"))
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("feed listen did not start")
+        assert code(ack) == "AA"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    from whiteboard.store import open_store
+
+    store = open_store(s.database_url)
+    await store.connect()
+    try:
+        state = await store.load_ward(WARDS[0])
+        records = await store.audit(ward=WARDS[0])
+    finally:
+        await store.aclose()
+    assert state is not None and state.beds[0]["patient"]["name"] == "Ada Lovelace"
+    assert any(r["source"] == "feed:hl7" for r in records)
