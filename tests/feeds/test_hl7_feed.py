@@ -99,6 +99,19 @@ async def test_duplicate_admit_of_another_patient_to_an_occupied_bed_is_refused(
     assert msa(ack)[0] == "AA" and (await bed(store, w, "B1"))["patient"]["name"] == "Ada Lovelace"
 
 
+async def test_an_admission_of_a_patient_already_in_another_bed_is_refused(
+    feed: Hl7Feed, store: Store, wards: tuple[str, str]
+) -> None:
+    a, b = wards
+    await feed.handle(adt("A01", "Q1", ADA, f"{a}^^B1").encode())
+    seqs = [(await store.load_ward(w)).seq for w in wards]  # type: ignore[union-attr]
+    [ack] = await feed.handle(adt("A01", "Q2", ADA, f"{b}^^B2").encode())
+    assert msa(ack)[0] == "AE" and "already_admitted" in msa(ack)[2] and f"B1 of {a}" in msa(ack)[2]
+    assert [(await store.load_ward(w)).seq for w in wards] == seqs  # type: ignore[union-attr]
+    [ack] = await feed.handle(adt("A02", "Q3", ADA, f"{b}^^B2", prior=f"{a}^^B1").encode())  # the right way
+    assert msa(ack)[0] == "AA"
+
+
 async def test_cancels(feed: Hl7Feed, store: Store, wards: tuple[str, str]) -> None:
     w = wards[0]
     await feed.handle(adt("A01", "C1", ADA, f"{w}^^B1").encode())

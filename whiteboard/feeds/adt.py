@@ -39,6 +39,7 @@ class Change:
     # Cancels before their event (hazard H26): `key` names this event, `undoes` the event a cancel undoes.
     key: str | None = None
     undoes: str | None = None
+    admits: str | None = None  # the NHS number an admission puts in this bed (one bed per patient)
 
 
 def plan(msg: AdtMessage, locations: LocationMap) -> Change:
@@ -74,9 +75,10 @@ def plan(msg: AdtMessage, locations: LocationMap) -> Change:
         if "name" not in visit.patient:
             raise MessageError(f"{event} needs the patient's name (PID-5)")
         admit = parse_patch({"status": "occupied", "patient": visit.patient})
+        nhs = visit.patient.get("nhs_number")
         if event == "A01":
-            return Change(ward, bed, admit, "A01 admit", key=_key("A01", expect, (ward, bed)))
-        return Change(ward, bed, admit, "A13 cancel discharge", undoes=_key("A03", expect, (ward, bed)))
+            return Change(ward, bed, admit, "A01 admit", key=_key("A01", expect, (ward, bed)), admits=nhs)
+        return Change(ward, bed, admit, "A13 cancel discharge", undoes=_key("A03", expect, (ward, bed)), admits=nhs)
     if event == "A03":
         patch = dataclasses.replace(parse_patch({"patient": None}), expect=expect)
         return Change(ward, bed, patch, "A03 discharge", key=_key("A03", expect, (ward, bed)))

@@ -90,7 +90,9 @@ class Hl7Feed:
         except DomainError as exc:  # a field the board refuses (an NHS number that fails its check digit …)
             return Outcome(Code.DATA_TYPE, _reason(exc)), None
         accepted = acks(msg, Outcome(Code.ACCEPTED))
-        receipt = FeedReceipt(msg.sender, msg.control_id, accepted, msg.recorded, change.key, change.undoes)
+        receipt = FeedReceipt(
+            msg.sender, msg.control_id, accepted, msg.recorded, change.key, change.undoes, change.admits
+        )
         request = WriteRequest(change.ward, change.bed, change.patch, actor_for(msg),
                                request_id=f"hl7:{msg.control_id}"[:100], receipt=receipt)  # fmt: skip
         try:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from whiteboard.domain.clock import as_utc
 from whiteboard.errors import ApiError, DomainError
+from whiteboard.store.models import BEDS as _B
 from whiteboard.store.models import FEED_CANCELS as _C
 from whiteboard.store.models import FEED_MESSAGES as _F
 from whiteboard.store.rows import FeedReceipt, WriteRequest, Written
@@ -48,6 +49,23 @@ def _cancelled_by(conn: Connection, receipt: FeedReceipt) -> str | None:
     return None if found is None else str(found)
 
 
+def _refuse_second_bed(conn: Connection, nhs_number: str, ward_id: str, bed_id: str | None) -> None:
+    """A patient is in one bed: an admission of someone already on another bed is a duplicate admit (H25)."""
+    where = conn.execute(
+        select(_B.c.ward_id, _B.c.id)
+        .where(_B.c.patient["nhs_number"].as_string() == nhs_number)
+        .where((_B.c.ward_id != ward_id) | (_B.c.id != bed_id))
+        .limit(1)
+    ).first()
+    if where is not None:
+        raise DomainError(
+            f"this patient (NHS number {nhs_number}) is already in bed {where.id} of {where.ward_id}: move them with "
+            "A02, or cancel that admission with A11",
+            "patient.nhs_number",
+            "already_admitted",
+        )
+
+
 def write_once(
     conn: Connection,
     req: WriteRequest,
@@ -60,6 +78,8 @@ def write_once(
     acks = prior_acks(conn, receipt)
     if acks is not None:
         return Written(req.ward_id, "", 0, None, None, prior_acks=acks)
+    if receipt.admits is not None:
+        _refuse_second_bed(conn, receipt.admits, req.ward_id, req.bed_id)
     cancel = _cancelled_by(conn, receipt)
     if cancel is not None:
         raise DomainError(

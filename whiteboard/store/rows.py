@@ -45,6 +45,8 @@ class FeedReceipt:
     event_time: dt.datetime | None = None
     key: str | None = None
     undoes: str | None = None
+    # An admission (A01, A13): the NHS number admitted, refused while that patient is on another bed.
+    admits: str | None = None
 
 
 @dataclass(slots=True)
