@@ -29,6 +29,7 @@ from whiteboard.settings import Settings
 log = logging.getLogger("whiteboard.feeds.mllp")
 READ_CHUNK = 64 * 1024
 TLS_HANDSHAKE_SECS = 10.0
+FAULTS_LOGGED = 3  # framing faults logged per connection; the rest only counted
 _UTC = ZoneInfo("UTC")
 
 
@@ -137,6 +138,7 @@ class MllpListener:
         framer = Framer(self._limits.max_message_bytes)
         frame_started: float | None = None  # when the frame now arriving started (its deadline runs from it)
         started_count = 0
+        faults = 0
         while True:
             timeout = self._limits.idle_secs
             if frame_started is not None:
@@ -157,11 +159,17 @@ class MllpListener:
                 elif item.fault is Fault.TOO_LARGE:
                     answers = _too_large(item.head, item.size, self._limits.max_message_bytes)
                 else:
-                    log.warning("MLLP from %s: %s (%d bytes)", peer, item.fault.value, item.size)
+                    faults += 1
+                    if faults <= FAULTS_LOGGED:  # a peer sending nothing but junk must not flood the log
+                        log.warning("MLLP from %s: %s (%d bytes)", peer, item.fault.value, item.size)
                     continue
                 for answer in answers:
                     writer.write(frame(answer.encode("utf-8")))
-                await writer.drain()
+                try:  # a peer that never reads its ACKs is closed, not waited on for ever
+                    await asyncio.wait_for(writer.drain(), self._limits.idle_secs)
+                except TimeoutError:
+                    log.info("MLLP connection from %s closed: it does not read its acknowledgements", peer)
+                    return
             if not framer.in_frame:
                 frame_started = None
             elif frame_started is None or framer.started != started_count:
