@@ -95,14 +95,24 @@ class PostgresDatabases:
 
 
 @pytest.fixture(scope="session")
-def pg_databases() -> Iterator[PostgresDatabases]:
+def pg_databases() -> PostgresDatabases:
     try:
         asyncio.run(_pg_admin("SELECT 1"))
     except Exception as exc:
         pytest.fail(f"PostgreSQL at {POSTGRES_URL} does not answer ({exc}); run the suite with scripts/test")
     dbs = PostgresDatabases()
-    yield dbs
-    dbs.drop_all()
+    _PG_SESSIONS.append(dbs)
+    return dbs
+
+
+_PG_SESSIONS: list[PostgresDatabases] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the throwaway databases after the last test, outside every test's timeout: each DROP DATABASE waits
+    for a checkpoint, seconds apiece on a busy shared server, and a suite creates over a hundred of them."""
+    for dbs in _PG_SESSIONS:
+        dbs.drop_all()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

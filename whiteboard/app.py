@@ -75,6 +75,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         await state.ingest.start()
         prober = asyncio.create_task(health.probe_forever(state), name="backend-probe")
         rechecker = asyncio.create_task(ws.recheck_forever(state), name="ws-recheck")
+        mllp = None
+        if settings.mllp_port is not None:
+            from whiteboard.feeds.listener import build_listener
+
+            mllp = build_listener(settings, state.ingest, state.metrics)
+            await mllp.start()
         demo = None
         if settings.demo:
             from whiteboard.demo.feed import DemoFeed
@@ -92,7 +98,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
             prober.cancel()
             rechecker.cancel()
             # In order, each bounded: a backend that stopped answering must not hold a shutdown.
-            steps = [("demo feed", demo.aclose() if demo is not None else None), ("hub", state.hub.aclose()),
+            steps = [("MLLP listener", mllp.aclose() if mllp is not None else None),
+                     ("demo feed", demo.aclose() if demo is not None else None), ("hub", state.hub.aclose()),
                      ("ingest", state.ingest.aclose()), ("event log", state.eventlog.aclose()),
                      ("store", state.store.aclose())]  # fmt: skip
             for name, step in steps:

@@ -74,6 +74,11 @@ class Metrics:
             "whiteboard_log_lag_seconds", "Age of the newest event when this instance applied it", registry=r
         )
         self.backend_up = Gauge("whiteboard_backend_up", "1 when a backing service answers", ["backend"], registry=r)
+        # HL7 v2 feed: `event` is one of the handled events or "other", `ack` the code sent (bounded labels).
+        self.hl7_messages = Counter(
+            "whiteboard_hl7_messages", "HL7 v2 messages by event and acknowledgement", ["event", "ack"], registry=r
+        )
+        self.mllp_connections = Gauge("whiteboard_mllp_connections", "Open MLLP connections", registry=r)
 
     def refused_write(self, code: str) -> None:
         """One refused write, by the error code the client received (a bounded set of constants)."""

@@ -90,6 +90,36 @@ class Settings:
         None, flag=True, help="Random seed for the demo data and feed (reproducible boards)."
     )
 
+    # HL7 v2 over MLLP (whiteboard/feeds): off unless a port is given. Loopback by default: MLLP has no
+    # credentials of its own, so a PAS on another host reaches it over TLS (and a client certificate).
+    mllp_port: int | None = setting(
+        None, flag=True, minimum=0, maximum=65535, help="Listen for HL7 v2 ADT messages over MLLP on this port."
+    )
+    mllp_host: str = setting("127.0.0.1", flag=True, help="Address the MLLP listener binds to.")
+    mllp_location_map: str | None = setting(
+        None, flag=True,
+        help="JSON file mapping PV1-3 (point of care^room^bed) to wards and beds; without it, the ids are the board's.",
+    )  # fmt: skip
+    mllp_tls_cert: str | None = setting(None, help="PEM certificate (chain) for MLLP over TLS; plain TCP without.")
+    mllp_tls_key: str | None = setting(None, help="PEM private key of the MLLP certificate (if not in the cert file).")
+    mllp_tls_client_ca: str | None = setting(
+        None, help="PEM CA bundle: MLLP peers must present a certificate it signed (mutual TLS)."
+    )
+    mllp_senders: tuple[str, ...] = setting(
+        (), help="Sending facilities (MSH-4, comma-separated) whose messages are accepted; empty for any."
+    )
+    # ADT messages are a few KiB; 1 MiB leaves room for long histories without letting a peer fill memory.
+    mllp_max_message_bytes: int = setting(
+        1024 * 1024, minimum=1024, help="Largest HL7 message accepted; a larger one is skipped and refused (AR)."
+    )
+    # A PAS keeps its connection open between messages, which may be minutes apart at night.
+    mllp_idle_secs: float = setting(600.0, above=0, help="An MLLP connection silent for this long is closed.")
+    # A message is sent in one go; a peer trickling bytes holds its connection, never the server.
+    mllp_message_secs: float = setting(
+        30.0, above=0, help="A message must arrive whole (start to end block) within this, or the connection is closed."
+    )
+    mllp_max_connections: int = setting(32, minimum=1, help="MLLP connections open at once; more are closed at once.")
+
     # A busy ward changes ~2,000 times a day, so 10,000 covers days of disconnection.
     stream_maxlen: int = setting(
         10_000, minimum=1, help="Events kept per ward; older positions are answered with a fresh snapshot."

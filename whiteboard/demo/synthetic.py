@@ -151,7 +151,9 @@ def make_patient(
     edd, optimised, pathway, discharge_status = _discharge_plan(rng, today)
     recorded_at = now - timedelta(seconds=rng.randrange(6 * 3600))
     obs = observations(rng, spec.scale_2_share)
-    flags = rng.sample([f for f in FLAGS if f != "similar_name"], k=rng.choices((0, 1, 2, 3), (40, 35, 18, 7))[0])
+    flags = rng.sample(
+        [f for f in FLAGS if f not in ("similar_name", "on_leave")], k=rng.choices((0, 1, 2, 3), (40, 35, 18, 7))[0]
+    )
     task_count = rng.choices((0, 1, 2, 3, 4), weights=(25, 30, 25, 12, 8))[0]
     tasks = [make_task(rng, n, done=rng.random() < 0.3) for n in range(1, task_count + 1)]
     return {

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from whiteboard.domain import news2, redact
 from whiteboard.domain.clock import iso, utc_now
-from whiteboard.domain.patient import IDENTITY_FIELDS, initials_of
+from whiteboard.domain.patient import IDENTITY_FIELDS, check_expected, initials_of
 from whiteboard.domain.wire.refusal import refusal
 from whiteboard.domain.wire.requests import (
     BED_UPDATE,
@@ -55,6 +55,13 @@ class BedPatch:
     # Set for updates that only make sense for a patient already on the bed (observations, feeds' A08).
     existing_patient_only: bool = False
     admit: bool = False
+    # Feeds: the identity (name, NHS number, date of birth) of the patient who must be on the bed for this
+    # change to apply (a discharge or leave for someone else is refused, never applied to whoever is there).
+    expect: JSONDict | None = None
+    # Feeds: coded flags set or cleared on the patient on the bed (leave of absence, isolation), judged
+    # against the committed flags so a nurse's flags are kept.
+    add_flags: tuple[str, ...] = ()
+    remove_flags: tuple[str, ...] = ()
 
     @property
     def touches_patient(self) -> bool:
@@ -169,6 +176,8 @@ class BedChange:
 def apply_patch(bed: JSONDict, patch: BedPatch, now: dt.datetime) -> BedChange | None:
     """Judge `patch` against the committed `bed`; None when it changes nothing."""
     old_patient: JSONDict | None = bed["patient"]
+    if patch.expect is not None:
+        check_expected(old_patient, patch.expect)
     new_patient = old_patient
     kind = "bed.updated"
     status = patch.status
@@ -188,10 +197,16 @@ def apply_patch(bed: JSONDict, patch: BedPatch, now: dt.datetime) -> BedChange |
             if status is None and bed["status"] == "empty":
                 status = "occupied"
         else:
-            _refuse_identity_change(old_patient, patch.patient)
+            if not _identified(old_patient, patch.expect):
+                _refuse_identity_change(old_patient, patch.patient)
             new_patient = {**old_patient, **patch.patient}
             if "name" in patch.patient and "initials" not in patch.patient:
                 new_patient["initials"] = initials_of(new_patient["name"])
+    if patch.add_flags or patch.remove_flags:
+        if new_patient is None:
+            raise DomainError("there is no patient on this bed to flag", "patient", "no_patient")
+        kept = [f for f in new_patient.get("flags") or () if f not in patch.remove_flags]
+        new_patient = {**new_patient, "flags": kept + [f for f in patch.add_flags if f not in kept]}
     status = status or bed["status"]
     if new_patient is not None and status != "occupied":
         raise DomainError(
@@ -214,6 +229,12 @@ def apply_patch(bed: JSONDict, patch: BedPatch, now: dt.datetime) -> BedChange |
     if not changes:
         return None
     return BedChange(kind, changes, before, status, notes, new_patient)
+
+
+def _identified(current: JSONDict, expect: JSONDict | None) -> bool:
+    """A feed named the patient on the bed by NHS number: its name or date of birth may be corrected (A08)."""
+    nhs = (expect or {}).get("nhs_number")
+    return nhs is not None and current.get("nhs_number") == nhs
 
 
 def _refuse_identity_change(current: JSONDict, fields: JSONDict) -> None:

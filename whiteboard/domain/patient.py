@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from whiteboard.errors import DomainError
 from whiteboard.types import JSONDict
 
 # Who the patient is. On an occupied bed these change only with an explicit admit that replaces the whole
@@ -68,3 +69,17 @@ def names_differ(a: JSONDict | None, b: JSONDict | None) -> bool:
     if a is None or b is None:
         return a is not b
     return a.get("name") != b.get("name") or a.get("initials") != b.get("initials")
+
+
+def check_expected(current: JSONDict | None, expect: JSONDict) -> None:
+    """The patient on a bed is the one a feed message names (each identity field both sides know agrees);
+    a message about someone else is refused, never applied to whoever is there (hazard: wrong patient)."""
+    if current is None:
+        raise DomainError("there is no patient on this bed", "patient", "no_patient")
+    for key in IDENTITY_FIELDS:
+        if expect.get(key) is not None and current.get(key) is not None and expect[key] != current[key]:
+            raise DomainError(
+                f"the patient on this bed is not the one named (patient.{key} differs): nothing was changed",
+                f"patient.{key}",
+                "wrong_patient",
+            )

@@ -1,7 +1,10 @@
-"""Feeds to and from hospital systems. Today: the FHIR R4 AuditEvent export (`fhir_audit`).
+"""Feeds to and from hospital systems: HL7 v2 ADT over MLLP (`mllp` framing, `hl7_message` reading with
+python-hl7, `locations` the location map, `adt` what each event does, `ack` the acknowledgements, `hl7_feed`
+one message end to end, `listener` the asyncio server, `sender` and `demo_stream` the demo PAS) and the FHIR R4
+AuditEvent export (`fhir_audit`).
 
-HL7 v2 over MLLP and FHIR resources arrive here next; they write through `whiteboard.live`'s ingest
-like every other writer.
-May import: `whiteboard.live` (the write path), `whiteboard.domain`, `whiteboard.types`,
-`whiteboard.errors`. Never web, access or the store's internals.
+Every message writes through `whiteboard.live`'s ingest like every other writer.
+May import: `whiteboard.live` (the write path), the store's public face (`whiteboard.store`: its records),
+`whiteboard.domain`, `whiteboard.settings`, `whiteboard.types`, `whiteboard.errors`. Never web, access, state,
+the hub or the store's internals.
 """

@@ -127,8 +127,9 @@ class Ingest:
                     continue
                 self._metrics.writes.labels("committed" if result.event else "unchanged").inc()
                 self._metrics.write_seconds.observe(now - p.started)
-                if result.payload is not None:
-                    self._relay_queue.put_nowait(result)
+                for written in (result, *result.also):  # a transfer across wards writes to two logs
+                    if written.payload is not None:
+                        self._relay_queue.put_nowait(written)
                 if not p.future.done():
                     p.future.set_result(result)
 

@@ -19,7 +19,16 @@ from whiteboard.store.engine import (
     open_store,
     sqlite_path,
 )
-from whiteboard.store.rows import Actor, CredentialRow, OutboxRow, StoreUnavailable, WardInfo, WriteRequest, Written
+from whiteboard.store.rows import (
+    Actor,
+    CredentialRow,
+    FeedReceipt,
+    OutboxRow,
+    StoreUnavailable,
+    WardInfo,
+    WriteRequest,
+    Written,
+)
 
 __all__ = [
     "TOKEN_PREFIX",
@@ -30,6 +39,7 @@ __all__ = [
     "PRIVATE_FILE_MODE",
     "Actor",
     "CredentialRow",
+    "FeedReceipt",
     "OutboxRow",
     "Store",
     "StoreUnavailable",

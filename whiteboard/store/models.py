@@ -197,6 +197,34 @@ class LoadTest(Base):
     recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
 
 
+class FeedMessage(Base):
+    """An HL7 v2 message a feed had applied, with the acknowledgements it got: a resend (same sending
+    application and facility, same MSH-10) is answered with them again and applied no second time."""
+
+    __tablename__ = "feed_messages"
+
+    sender: Mapped[str] = mapped_column(String(400), primary_key=True)  # MSH-3 and MSH-4, as sent
+    control_id: Mapped[str] = mapped_column(String(199), primary_key=True)  # MSH-10
+    acks: Mapped[Any] = mapped_column(JSONType, nullable=False)  # the ACK messages' text, in the order sent
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class FeedCancel(Base):
+    """A cancel (A11, A12, A13) that arrived before the event it cancels: that event, when it comes from the same
+    sender with an earlier event time, is refused instead of applied (hazard H26)."""
+
+    __tablename__ = "feed_cancels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sender: Mapped[str] = mapped_column(String(400), nullable=False)
+    key: Mapped[str] = mapped_column(String(600), nullable=False)  # the cancelled event: kind, beds, patient
+    event_time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    control_id: Mapped[str] = mapped_column(String(199), nullable=False)  # the cancel's MSH-10
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_feed_cancels_sender_key", "sender", "key"),)
+
+
 # The Core tables the store's prebuilt statements use: defined once here, beside the classes they come from.
 WARDS = cast(Table, Ward.__table__)
 BEDS = cast(Table, Bed.__table__)
@@ -208,3 +236,5 @@ USERS = cast(Table, User.__table__)
 SESSIONS = cast(Table, WebSession.__table__)
 PAIRING_CODES = cast(Table, PairingCode.__table__)
 LOAD_TESTS = cast(Table, LoadTest.__table__)
+FEED_MESSAGES = cast(Table, FeedMessage.__table__)
+FEED_CANCELS = cast(Table, FeedCancel.__table__)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whiteboard.domain.beds import BedPatch, DisplayProfile, ReadRecord
+from whiteboard.domain.moves import Move
 from whiteboard.domain.offsets import log_name
 from whiteboard.types import JSONDict
 
@@ -30,21 +31,44 @@ class Actor:
         return {"actor": self.name, "credential_id": self.credential_id, "role": self.role, "source": self.source}
 
 
+@dataclass(frozen=True, slots=True)
+class FeedReceipt:
+    """A feed message's identity and the ACKs it gets once applied: stored in the change's transaction, so a
+    resend (same `sender`, same `control_id`) is answered with `acks` again instead of being applied twice."""
+
+    sender: str  # the sending application and facility (MSH-3, MSH-4)
+    control_id: str  # MSH-10
+    acks: tuple[str, ...]
+    # Cancels that come before their event (hazard H26): `event_time` is the message's (EVN-2 or MSH-7);
+    # `key` names this event (refused if a cancel of it, timed after it, came first); `undoes` the event a
+    # cancel undoes (kept as a pending cancel when there is nothing to undo yet).
+    event_time: dt.datetime | None = None
+    key: str | None = None
+    undoes: str | None = None
+    # An admission (A01, A13): the NHS number admitted, refused while that patient is on another bed.
+    admits: str | None = None
+
+
 @dataclass(slots=True)
 class WriteRequest:
     ward_id: str
     bed_id: str | None  # None for ward-level changes (the display profile)
-    patch: BedPatch | DisplayProfile | ReadRecord
+    patch: BedPatch | DisplayProfile | ReadRecord | Move
     actor: Actor
     # The version the client last saw of this bed (a bed ETag, or a ward ETag: a ward position covers
     # every bed); the write is refused when the bed changed after it. None: unconditional.
     if_match_seq: int | None = None
     request_id: str | None = None
+    receipt: FeedReceipt | None = None  # a feed message: applied once per sender and control id
 
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """An accepted write. `event` is None when the update changed nothing (no new sequence number)."""
+    """An accepted write. `event` is None when the update changed nothing (no new sequence number).
+
+    `also`: what the same transaction wrote to other wards (a transfer's target ward), each relayed to its
+    own ward's log like this one.
+    """
 
     ward_id: str
     log: str
@@ -52,6 +76,11 @@ class Written:
     event: JSONDict | None
     payload: bytes | None
     version: int | None = None  # the bed's version after the write (bed writes only)
+    also: tuple[Written, ...] = ()
+    # A feed message seen before: nothing was written, and these are the ACKs it got the first time.
+    prior_acks: tuple[str, ...] | None = None
+    # A feed's cancel with nothing to undo yet: kept, so the event it cancels is refused when it comes.
+    cancel_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,11 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from whiteboard.domain.beds import DisplayProfile, ReadRecord, apply_patch
 from whiteboard.domain.clock import iso
+from whiteboard.domain.moves import Move
 from whiteboard.domain.offsets import log_name
 from whiteboard.domain.patient import names_differ, similar_names
 from whiteboard.errors import ApiError, NotFound, PreconditionFailed
-from whiteboard.store import audit
+from whiteboard.store import audit, feed_messages, moves
 from whiteboard.store.models import AUDIT as _A
 from whiteboard.store.models import BEDS as _B
 from whiteboard.store.models import OUTBOX as _O
@@ -25,8 +26,11 @@ def write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) -
     results: list[Written | ApiError] = []
     for req in batch:
         try:
-            results.append(_write_one(conn, req, now))
-        except ApiError as exc:  # refused before any statement wrote: nothing to undo
+            if req.receipt is not None:  # a feed message: applied once, with its receipt, in a savepoint
+                results.append(feed_messages.write_once(conn, req, now, _write_one))
+            else:
+                results.append(_write_one(conn, req, now))
+        except ApiError as exc:  # refused before any statement wrote (or undone by its savepoint)
             results.append(exc)
     return results
 
@@ -76,6 +80,8 @@ _WRITE_PG = _UPD_SEQ.add_cte(
 
 
 def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written:
+    if isinstance(req.patch, Move):
+        return moves.write_move(conn, req, req.patch, now)
     ward = conn.execute(_SEL_WARD, {"ward": req.ward_id}).first()
     if ward is None:
         raise NotFound(f"there is no ward {req.ward_id!r}")

@@ -22,7 +22,7 @@ from whiteboard.domain.patient import nhs_number_valid
 Status = Literal["empty", "occupied", "cleaning", "blocked", "closed"]
 Flag = Literal[
     "falls", "pressure_damage", "nil_by_mouth", "nutrition", "dementia", "frailty", "learning_disability", "allergy",
-    "infection", "isolation", "dnacpr", "similar_name",
+    "infection", "isolation", "dnacpr", "similar_name", "on_leave",
 ]  # fmt: skip
 TaskKind = Literal["bloods", "tests", "results", "therapy", "tto", "transport", "porter", "other"]
 DischargeStatus = Literal["not_planned", "planned", "awaiting_tto", "awaiting_transport", "ready"]

@@ -52,6 +52,7 @@ FLAG_LABELS: Final = {
     "isolation": ("Isol", "Isolation"),
     "dnacpr": ("DNACPR", "DNACPR / ceiling of care"),
     "similar_name": ("Name!", "Similar name on ward"),
+    "on_leave": ("Leave", "On leave of absence (HL7 A21)"),
 }
 
 
