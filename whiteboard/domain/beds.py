@@ -147,6 +147,14 @@ def parse_display_profile(body: Any) -> DisplayProfile:
 
 
 @dataclass(frozen=True)
+class BedChanges:
+    """Several bed updates committed together or not at all (a FHIR transaction Bundle): (ward, bed, patch) each,
+    judged one by one against the committed beds inside one transaction; one refusal undoes them all."""
+
+    items: tuple[tuple[str, str, BedPatch], ...]
+
+
+@dataclass(frozen=True)
 class ReadRecord:
     """A person read identifiable data (a snapshot, a replay): audited like a change, without one."""
 

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from whiteboard.domain.beds import BedPatch, DisplayProfile, ReadRecord
+from whiteboard.domain.beds import BedChanges, BedPatch, DisplayProfile, ReadRecord
 from whiteboard.domain.offsets import log_name
 from whiteboard.types import JSONDict
 
@@ -22,7 +22,7 @@ class Actor:
     name: str
     role: str
     credential_id: str | None = None
-    # api | phone | demo | feed:hl7 | cli | admin-page | pairing | login | oidc
+    # api | phone | fhir | demo | feed:hl7 | cli | admin-page | pairing | login | oidc
     source: str = "api"
 
     def audit_fields(self) -> dict[str, Any]:
@@ -34,7 +34,7 @@ class Actor:
 class WriteRequest:
     ward_id: str
     bed_id: str | None  # None for ward-level changes (the display profile)
-    patch: BedPatch | DisplayProfile | ReadRecord
+    patch: BedPatch | BedChanges | DisplayProfile | ReadRecord
     actor: Actor
     # The version the client last saw of this bed (a bed ETag, or a ward ETag: a ward position covers
     # every bed); the write is refused when the bed changed after it. None: unconditional.
@@ -44,7 +44,10 @@ class WriteRequest:
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """An accepted write. `event` is None when the update changed nothing (no new sequence number)."""
+    """An accepted write. `event` is None when the update changed nothing (no new sequence number).
+
+    A `BedChanges` request is answered by one `Written` whose `parts` are the bed changes it committed (each
+    with its own event, in commit order); the relay appends each part."""
 
     ward_id: str
     log: str
@@ -52,6 +55,7 @@ class Written:
     event: JSONDict | None
     payload: bytes | None
     version: int | None = None  # the bed's version after the write (bed writes only)
+    parts: tuple[Written, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

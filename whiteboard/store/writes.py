@@ -7,11 +7,11 @@ import datetime as dt
 import orjson
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from whiteboard.domain.beds import DisplayProfile, ReadRecord, apply_patch
+from whiteboard.domain.beds import BedChanges, DisplayProfile, ReadRecord, apply_patch
 from whiteboard.domain.clock import iso
 from whiteboard.domain.offsets import log_name
 from whiteboard.domain.patient import names_differ, similar_names
-from whiteboard.errors import ApiError, NotFound, PreconditionFailed
+from whiteboard.errors import ApiError, ChangeRefused, NotFound, PreconditionFailed
 from whiteboard.store import audit
 from whiteboard.store.models import BEDS as _B
 from whiteboard.store.models import OUTBOX as _O
@@ -23,11 +23,35 @@ from whiteboard.types import JSONDict
 def write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) -> list[Written | ApiError]:
     results: list[Written | ApiError] = []
     for req in batch:
+        if isinstance(req.patch, BedChanges):
+            results.append(_write_changes(conn, req, req.patch, now))
+            continue
         try:
             results.append(_write_one(conn, req, now))
         except ApiError as exc:  # refused before any statement wrote: nothing to undo
             results.append(exc)
     return results
+
+
+def _write_changes(conn: Connection, req: WriteRequest, changes: BedChanges, now: dt.datetime) -> Written | ApiError:
+    """All of the changes or none: under a savepoint, so a refusal undoes the changes before it and leaves the
+    other requests of the group commit alone. Wards are locked in id order, so two of these cannot deadlock."""
+    parts: list[Written] = []
+    savepoint = conn.begin_nested()
+    try:
+        for ward_id, bed_id, patch in sorted(changes.items, key=lambda item: (item[0], item[1])):
+            one = WriteRequest(ward_id, bed_id, patch, req.actor, request_id=req.request_id)
+            try:
+                parts.append(_write_one(conn, one, now))
+            except ApiError as exc:
+                raise ChangeRefused(exc, ward_id, bed_id) from None
+    except ApiError as exc:
+        savepoint.rollback()
+        return exc
+    savepoint.commit()
+    done = tuple(p for p in parts if p.event is not None)
+    last = done[-1] if done else None
+    return Written(req.ward_id, last.log if last else "", last.seq if last else 0, None, None, parts=done)
 
 
 # The hot path's statements are built once: constructing a Core statement per call costs ~5x its
@@ -82,6 +106,7 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
         return Written(req.ward_id, log, ward.seq, None, None)
     if isinstance(req.patch, DisplayProfile):
         return _write_display_profile(conn, req, req.patch, ward.seq, head, log, now)
+    assert not isinstance(req.patch, BedChanges), "a BedChanges request is written by _write_changes"
     row = conn.execute(_SEL_BED, {"ward": req.ward_id, "bed": req.bed_id}).first()
     if row is None:
         raise NotFound(f"ward {req.ward_id!r} has no bed {req.bed_id!r}")
