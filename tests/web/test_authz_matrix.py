@@ -25,6 +25,21 @@ OBS = {"respiration_rate": 16, "spo2": 97, "spo2_scale": 1, "on_oxygen": False, 
 LOAD_TEST = {"finished_at": "2026-12-01T09:00:00Z", "profile": "ci", "monthly_multiple": 1.5, "thresholds_passed": True,
              "requests": 900, "failures": 0, "p99_ms": 12.0}  # fmt: skip
 
+FHIR_TRANSACTION = {
+    "resourceType": "Bundle",
+    "type": "transaction",
+    "entry": [
+        {
+            "resource": {
+                "resourceType": "Location",
+                "id": f"{OWN}.B2",
+                "operationalStatus": {"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "H"},
+            },
+            "request": {"method": "PUT", "url": f"Location/{OWN}.B2"},
+        }
+    ],
+}
+
 # (method, path template, body) per route; {ward} is always ward-a, the ward "own" credentials cover.
 REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("GET", "/api/wards"): ("GET", "/api/wards", None),
@@ -47,9 +62,18 @@ REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("POST", "/admin/displays"): ("POST", "/admin/displays", None),
     ("GET", "/admin/users"): ("GET", "/admin/users", None),
     ("POST", "/admin/users"): ("POST", "/admin/users", None),
+    # FHIR: a search of each route, a read of the patient on the own ward's B1, a transaction changing its B2.
+    ("GET", "/fhir/{type}"): ("GET", "/fhir/Patient?name=matrix", None),
+    ("GET", "/fhir/{type}/{id}"): ("GET", "/fhir/Patient/{patient}", None),
+    ("POST", "/fhir"): ("POST", "/fhir", FHIR_TRANSACTION),
+}
+# The FHIR routes as displays and other roles see them differently (a display reads Locations, never a Patient).
+FHIR_EXTRA: dict[str, tuple[str, str, Any]] = {
+    "locations": ("GET", "/fhir/Location?partof={ward}", None),
 }
 # No credential needed:
-PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/", "/login", "/logout", "/login/oidc", "/login/oidc/callback"}
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/", "/login", "/logout", "/login/oidc", "/login/oidc/callback",
+          "/fhir/metadata"}  # fmt: skip
 
 
 def at_least(role: str, floor: str) -> bool:
@@ -59,12 +83,16 @@ def at_least(role: str, floor: str) -> bool:
 def expected(route: tuple[str, str], role: str | None, own: bool) -> int:
     """The table: what each credential should get."""
     method, path = route
-    page = not path.startswith("/api") and path != "/metrics"
+    page = not path.startswith(("/api", "/fhir")) and path != "/metrics"
     if role is None:  # no credential, or a revoked one
         return 303 if page else 401
     ward_scoped = "{ward}" in path or path in ("/api/audit", "/audit")
     if ward_scoped and role != "ops" and role != "admin" and not own:
         return 403
+    if route == ("GET", "/fhir/{type}/{id}") and at_least(role, "viewer") and role != "admin" and not own:
+        return 404  # a read by id finds nothing outside the credential's wards (and says nothing about them)
+    if route == ("POST", "/fhir") and at_least(role, "nurse") and role != "admin" and not own:
+        return 403  # the Bundle changes a bed of a ward this credential does not cover
     rule = {
         ("GET", "/api/wards"): at_least(role, "display"),
         ("GET", "/api/wards/{ward}"): at_least(role, "display"),
@@ -86,6 +114,9 @@ def expected(route: tuple[str, str], role: str | None, own: bool) -> int:
         ("POST", "/admin/displays"): at_least(role, "admin"),
         ("GET", "/admin/users"): at_least(role, "admin"),
         ("POST", "/admin/users"): at_least(role, "admin"),
+        ("GET", "/fhir/{type}"): at_least(role, "viewer"),
+        ("GET", "/fhir/{type}/{id}"): at_least(role, "viewer"),
+        ("POST", "/fhir"): at_least(role, "nurse"),
     }[route]
     if not rule:
         return 403
@@ -120,6 +151,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
         assert run(store.revoke_credential(revoked_id, SETUP))
         admin = {"Authorization": f"Bearer {tokens['admin:own']}"}
         c.patch(f"/api/wards/{OWN}/beds/B1", json={"patient": {"name": "Matrix Patient"}}, headers=admin)
+        found = c.get("/fhir/Patient?name=matrix", headers=admin).json()
+        tokens["patient-id"] = found["entry"][0]["resource"]["id"]
         yield c, tokens
 
 
@@ -134,7 +167,7 @@ CASES = [
 def test_matrix(client: tuple[TestClient, dict[str, str]], route: tuple[str, str], who: str) -> None:
     c, tokens = client
     method, path, body = REQUESTS[route]
-    url = path.format(ward=OWN)
+    url = path.format(ward=OWN, patient=tokens["patient-id"])
     headers = {"Authorization": f"Bearer {tokens[who]}"} if who in tokens else {}
     role, _, scope = who.partition(":")
     want = expected(route, role if who in tokens and who != "revoked" else None, scope == "own")
@@ -142,5 +175,27 @@ def test_matrix(client: tuple[TestClient, dict[str, str]], route: tuple[str, str
     assert r.status_code == want, f"{method} {url} as {who}: {r.status_code} {r.text[:200]}"
     if want in (401, 403) and r.headers.get("content-type", "").startswith("application/json"):
         assert r.json()["error"]["code"]
+    if url.startswith("/fhir"):
+        assert r.headers["content-type"].startswith("application/fhir+json")
+        if want >= 400:
+            assert r.json()["resourceType"] == "OperationOutcome", r.text
+
+
+FHIR_CASES = [(who, want) for who, want in [("display:own", 200), ("display:other", 200), ("ops:own", 403),
+                                             ("viewer:own", 200), ("none", 401), ("revoked", 401)]]  # fmt: skip
+
+
+@pytest.mark.parametrize(("who", "want"), FHIR_CASES, ids=[w for w, _ in FHIR_CASES])
+def test_fhir_locations_are_for_every_ward_role(client: tuple[TestClient, dict[str, str]], who: str, want: int) -> None:
+    """Bed states carry no patient data: a display reads its own ward's Locations (and only its own)."""
+    c, tokens = client
+    method, path, _ = FHIR_EXTRA["locations"]
+    r = c.request(
+        method, path.format(ward=OWN), headers={"Authorization": f"Bearer {tokens[who]}"} if who in tokens else {}
+    )
+    assert r.status_code == want, r.text
+    if want == 200:
+        ids = {e["resource"]["id"] for e in r.json()["entry"]}
+        assert ids == ({f"{OWN}.B1", f"{OWN}.B2"} if who.endswith(":own") else set())
     if want == 303:
         assert r.headers["location"].startswith("/login")

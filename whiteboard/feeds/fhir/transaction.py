@@ -40,6 +40,7 @@ class _BedPlan:
     admit: bool = False
     flags: list[str] = field(default_factory=list)
     entries: list[int] = field(default_factory=list)
+    created: tuple[int, int | None] | None = None  # an admission: (its Encounter entry, its Patient entry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,9 @@ def _encounter(p: _Planner, i: int, res: JSONDict) -> None:
     if status in codes.LEFT_STATUSES:
         if here is None or (board is not None and board != here):
             raise _fail(i, 422, "conflict", f"bed {key[1]} does not hold this patient: nothing to discharge")
-        p.plan(key, i).patient = None
+        plan = p.plan(key, i)
+        plan.patient = None
+        _with_subject(p, plan, ref)
         return
     if status not in codes.IN_BED_STATUSES:
         raise _fail(i, 422, "not-supported", "Encounter.status is arrived or in-progress (in the bed), or finished, "
@@ -227,6 +230,7 @@ def _encounter(p: _Planner, i: int, res: JSONDict) -> None:
                     f"{p.where_now[board][0]}: moving a patient between beds (a transfer) is not taken over FHIR yet; "
                     "use the board")  # fmt: skip
     plan = p.plan(key, i)
+    _with_subject(p, plan, ref)
     p.placed[ref] = key
     if here is None:
         if "name" not in fields:
@@ -235,15 +239,19 @@ def _encounter(p: _Planner, i: int, res: JSONDict) -> None:
         plan.patient = {**fields, "admitted_at": (res.get("period") or {}).get("start") or iso(utc_now())}
         plan.admit = True
         plan.status = plan.status or "occupied"
-        created = patient_id(plan.patient)
-        p.answers[i] = ("201 Created", f"Encounter/e{created[1:]}")
         given = p.patients.get(ref)
-        if given is not None:
-            p.answers[given[0]] = ("201 Created", f"Patient/{created}")
+        plan.created = (i, given[0] if given is not None else None)
     elif here != board:
         raise _fail(i, 422, "conflict", f"bed {key[1]} holds another patient: discharge them first (finished)")
     else:
         plan.patient = fields
+
+
+def _with_subject(p: _Planner, plan: _BedPlan, ref: str) -> None:
+    """The subject's Patient entry is answered with the bed change it took part in."""
+    given = p.patients.get(ref)
+    if given is not None and given[0] not in plan.entries:
+        plan.entries.append(given[0])
 
 
 def _patient_update(p: _Planner, i: int, res: JSONDict) -> None:
@@ -304,4 +312,9 @@ def _finish(p: _Planner) -> Plan:
         except ApiError as exc:
             raise FhirError.from_api_error(exc, f"Bundle.entry[{plan.entries[0]}]") from None
         items.append((ward_id, bed_id, patch))
+        if plan.created is not None:  # ids from the record as it will be stored (times normalised by parse_patch)
+            created = patient_id(patch.patient)
+            p.answers[plan.created[0]] = ("201 Created", f"Encounter/e{created[1:]}")
+            if plan.created[1] is not None:
+                p.answers[plan.created[1]] = ("201 Created", f"Patient/{created}")
     return Plan(BedChanges(tuple(items)), p.answers, {k: v.entries for k, v in p.beds.items()})

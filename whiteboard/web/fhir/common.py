@@ -45,10 +45,11 @@ def fhir_endpoint(endpoint: Endpoint) -> Endpoint:
             _count(request, exc.status, exc.code)
             return outcome_response(exc)
         except ApiError as exc:
-            _count(request, exc.status, exc.code)
+            said = FhirError.from_api_error(exc)
+            _count(request, said.status, said.code)  # by the issue code the client received, as for FhirError
             if exc.status in SECURITY_STATUSES:
                 log_refusal(request, exc.status, exc.code, f"FHIR {request.method}")
-            return outcome_response(FhirError.from_api_error(exc), exc.headers)
+            return outcome_response(said, exc.headers)
         except (StoreUnavailable, EventLogUnavailable) as exc:
             log.warning("503 on %s %s: %s", request.method, request.url.path, exc)
             which = "database" if isinstance(exc, StoreUnavailable) else "event log"
