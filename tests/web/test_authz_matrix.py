@@ -40,6 +40,16 @@ FHIR_TRANSACTION = {
     ],
 }
 
+SUBSCRIPTION = {
+    "resourceType": "Subscription",
+    "status": "requested",
+    "reason": "matrix",
+    "criteria": "https://ward-whiteboard.example/fhir/SubscriptionTopic/bed-changed",
+    "_criteria": {"extension": [{"url": "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+                                        "backport-filter-criteria", "valueString": f"Location?partof=Location/{OWN}"}]},
+    "channel": {"type": "websocket", "payload": "application/fhir+json"},
+}  # fmt: skip
+
 # (method, path template, body) per route; {ward} is always ward-a, the ward "own" credentials cover.
 REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("GET", "/api/wards"): ("GET", "/api/wards", None),
@@ -66,6 +76,19 @@ REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("GET", "/fhir/{type}"): ("GET", "/fhir/Patient?name=matrix", None),
     ("GET", "/fhir/{type}/{id}"): ("GET", "/fhir/Patient/{patient}", None),
     ("POST", "/fhir"): ("POST", "/fhir", FHIR_TRANSACTION),
+    ("POST", "/fhir/Subscription"): ("POST", "/fhir/Subscription", SUBSCRIPTION),
+    # The admin:own credential's Subscription: every other credential is told there is no such thing.
+    ("GET", "/fhir/Subscription/{id}"): ("GET", "/fhir/Subscription/{subscription}", None),
+    ("GET", "/fhir/Subscription/{id}/$get-ws-binding-token"): (
+        "GET",
+        "/fhir/Subscription/{subscription}/$get-ws-binding-token",
+        None,
+    ),
+    ("POST", "/fhir/Subscription/{id}/$get-ws-binding-token"): (
+        "POST",
+        "/fhir/Subscription/{subscription}/$get-ws-binding-token",
+        None,
+    ),
 }
 # The FHIR routes as displays and other roles see them differently (a display reads Locations, never a Patient).
 FHIR_EXTRA: dict[str, tuple[str, str, Any]] = {
@@ -93,6 +116,10 @@ def expected(route: tuple[str, str], role: str | None, own: bool) -> int:
         return 404  # a read by id finds nothing outside the credential's wards (and says nothing about them)
     if route == ("POST", "/fhir") and at_least(role, "nurse") and role != "admin" and not own:
         return 403  # the Bundle changes a bed of a ward this credential does not cover
+    if route == ("POST", "/fhir/Subscription") and at_least(role, "display") and role != "admin" and not own:
+        return 403  # the Subscription names a ward this credential does not cover
+    if route[1].startswith("/fhir/Subscription/{id}") and at_least(role, "display") and (role, own) != ("admin", True):
+        return 404  # only the credential that created a Subscription sees it
     rule = {
         ("GET", "/api/wards"): at_least(role, "display"),
         ("GET", "/api/wards/{ward}"): at_least(role, "display"),
@@ -117,10 +144,14 @@ def expected(route: tuple[str, str], role: str | None, own: bool) -> int:
         ("GET", "/fhir/{type}"): at_least(role, "viewer"),
         ("GET", "/fhir/{type}/{id}"): at_least(role, "viewer"),
         ("POST", "/fhir"): at_least(role, "nurse"),
+        ("POST", "/fhir/Subscription"): at_least(role, "display"),
+        ("GET", "/fhir/Subscription/{id}"): at_least(role, "display"),
+        ("GET", "/fhir/Subscription/{id}/$get-ws-binding-token"): at_least(role, "display"),
+        ("POST", "/fhir/Subscription/{id}/$get-ws-binding-token"): at_least(role, "display"),
     }[route]
     if not rule:
         return 403
-    return 201 if route == ("POST", "/api/ops/load-tests") else 200
+    return 201 if route in (("POST", "/api/ops/load-tests"), ("POST", "/fhir/Subscription")) else 200
 
 
 def test_every_route_has_a_row() -> None:
@@ -153,6 +184,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
         c.patch(f"/api/wards/{OWN}/beds/B1", json={"patient": {"name": "Matrix Patient"}}, headers=admin)
         found = c.get("/fhir/Patient?name=matrix", headers=admin).json()
         tokens["patient-id"] = found["entry"][0]["resource"]["id"]
+        tokens["subscription-id"] = c.post("/fhir/Subscription", json=SUBSCRIPTION, headers=admin).json()["id"]
         yield c, tokens
 
 
@@ -167,7 +199,7 @@ CASES = [
 def test_matrix(client: tuple[TestClient, dict[str, str]], route: tuple[str, str], who: str) -> None:
     c, tokens = client
     method, path, body = REQUESTS[route]
-    url = path.format(ward=OWN, patient=tokens["patient-id"])
+    url = path.format(ward=OWN, patient=tokens["patient-id"], subscription=tokens["subscription-id"])
     headers = {"Authorization": f"Bearer {tokens[who]}"} if who in tokens else {}
     role, _, scope = who.partition(":")
     want = expected(route, role if who in tokens and who != "revoked" else None, scope == "own")

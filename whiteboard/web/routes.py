@@ -6,6 +6,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from whiteboard.web import api, health, openapi, ops, ws
 from whiteboard.web.fhir import rest as fhir_rest
+from whiteboard.web.fhir import subscriptions as fhir_subscriptions
 from whiteboard.web.fhir import transaction as fhir_transaction
 from whiteboard.web.http import counts_refusals
 from whiteboard.web.pages import admin as admin_pages
@@ -30,6 +31,12 @@ def routes() -> list[BaseRoute]:
         # FHIR R4 (CONTRACT.md, "FHIR R4"): every answer application/fhir+json, every refusal an OperationOutcome.
         Route("/fhir/metadata", fhir_rest.metadata),
         Route("/fhir", fhir_transaction.transaction, methods=["POST"]),
+        Route("/fhir/Subscription", fhir_subscriptions.create, methods=["POST"]),
+        Route("/fhir/Subscription/{id}", fhir_subscriptions.read),
+        Route(
+            "/fhir/Subscription/{id}/$get-ws-binding-token", fhir_subscriptions.binding_token, methods=["GET", "POST"]
+        ),
+        WebSocketRoute("/fhir/ws", fhir_subscriptions.socket),
         Route("/fhir/{type}", fhir_rest.search_type),
         Route("/fhir/{type}/{id}", fhir_rest.read),
         # Pages (CONTRACT.md, "Pages") and what they load.
