@@ -45,7 +45,9 @@ def accept(resource: Any) -> JSONDict:
     except FHIRValidationError as exc:
         kind = resource.get("resourceType")
         raise FhirError(400, "structure", f"not a valid FHIR R4 {kind}: {_problems(exc)}") from None
-    except (TypeError, ValueError, AttributeError) as exc:  # what the models raise on a value of the wrong shape
+    except FhirError:
+        raise
+    except Exception as exc:  # the models fail in many ways on a value of the wrong shape: still the client's input
         raise FhirError(400, "structure", f"not a valid FHIR R4 resource: {exc}") from None
     assert isinstance(resource, dict)
     return resource
