@@ -42,6 +42,13 @@ class NotFound(ApiError):
         super().__init__(404, "not_found", message)
 
 
+class Conflict(ApiError):
+    """The request is sound but the ward's state forbids it now (an occupied target bed): 409."""
+
+    def __init__(self, message: str, field: str | None = None, code: str = "conflict") -> None:
+        super().__init__(409, code, message, field)
+
+
 class PreconditionFailed(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(412, "precondition_failed", message)

@@ -33,7 +33,7 @@ FHIR_TRANSACTION = {
             "resource": {
                 "resourceType": "Location",
                 "id": f"{OWN}.B2",
-                "operationalStatus": {"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "H"},
+                "operationalStatus": {"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "O"},
             },
             "request": {"method": "PUT", "url": f"Location/{OWN}.B2"},
         }
@@ -57,6 +57,8 @@ REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("GET", "/api/wards/{ward}/events"): ("GET", "/api/wards/{ward}/events?since=0-0", None),
     ("PATCH", "/api/wards/{ward}/beds/{bed}"): ("PATCH", "/api/wards/{ward}/beds/B2", {"notes": "matrix"}),
     ("POST", "/api/wards/{ward}/beds/{bed}/observations"): ("POST", "/api/wards/{ward}/beds/B1/observations", OBS),
+    ("POST", "/api/wards/{ward}/beds/{bed}/transfer"): ("POST", "/api/wards/{ward}/beds/B3/transfer", {"to_bed": "B4"}),
+    ("POST", "/api/wards/{ward}/beds/{bed}/swap"): ("POST", "/api/wards/{ward}/beds/B1/swap", {"to_bed": "B2"}),
     ("GET", "/api/wards/{ward}/display-profile"): ("GET", "/api/wards/{ward}/display-profile", None),
     ("PUT", "/api/wards/{ward}/display-profile"): ("PUT", "/api/wards/{ward}/display-profile", {"fields": None}),
     ("GET", "/api/audit"): ("GET", "/api/audit?ward={ward}", None),
@@ -126,6 +128,8 @@ def expected(route: tuple[str, str], role: str | None, own: bool) -> int:
         ("GET", "/api/wards/{ward}/events"): at_least(role, "display"),
         ("PATCH", "/api/wards/{ward}/beds/{bed}"): at_least(role, "nurse"),
         ("POST", "/api/wards/{ward}/beds/{bed}/observations"): at_least(role, "nurse"),
+        ("POST", "/api/wards/{ward}/beds/{bed}/transfer"): at_least(role, "nurse"),
+        ("POST", "/api/wards/{ward}/beds/{bed}/swap"): at_least(role, "nurse"),
         ("GET", "/api/wards/{ward}/display-profile"): at_least(role, "ward_manager"),
         ("PUT", "/api/wards/{ward}/display-profile"): at_least(role, "admin"),
         ("GET", "/api/audit"): at_least(role, "ward_manager"),
@@ -172,7 +176,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     with TestClient(app) as c:
         run = portal_runner(c)
         store = app.state.wb.store
-        run(store.add_wards([(w, w, [("B1", "Bay 1"), ("B2", "Bay 1")]) for w in (OWN, OTHER)], actor=SETUP))
+        run(store.add_wards([(w, w, [(f"B{i}", "Bay 1") for i in range(1, 5)]) for w in (OWN, OTHER)], actor=SETUP))
         tokens: dict[str, str] = {}
         for role in ROLES:
             for scope, ward in (("own", OWN), ("other", OTHER)):
@@ -181,7 +185,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
         revoked_id, tokens["revoked"] = run(store.create_credential("admin", None, "revoked", actor=SETUP))
         assert run(store.revoke_credential(revoked_id, SETUP))
         admin = {"Authorization": f"Bearer {tokens['admin:own']}"}
-        c.patch(f"/api/wards/{OWN}/beds/B1", json={"patient": {"name": "Matrix Patient"}}, headers=admin)
+        for bed in ("B1", "B2"):  # a swap of B1 and B2 can be repeated; a transfer needs `prepare`
+            c.patch(f"/api/wards/{OWN}/beds/{bed}", json={"patient": {"name": f"Matrix {bed}"}}, headers=admin)
         found = c.get("/fhir/Patient?name=matrix", headers=admin).json()
         tokens["patient-id"] = found["entry"][0]["resource"]["id"]
         tokens["subscription-id"] = c.post("/fhir/Subscription", json=SUBSCRIPTION, headers=admin).json()["id"]
@@ -195,6 +200,21 @@ CASES = [
 ]
 
 
+def prepare(c: TestClient, tokens: dict[str, str], route: tuple[str, str]) -> None:
+    """A transfer cannot be repeated: before each case, put the patient back on B3 with B4 empty."""
+    if route != ("POST", "/api/wards/{ward}/beds/{bed}/transfer"):
+        return
+    admin = {"Authorization": f"Bearer {tokens['admin:own']}"}
+    beds = {b["id"]: b for b in c.get(f"/api/wards/{OWN}", headers=admin).json()["beds"]}
+    if beds["B3"]["patient"] is None and beds["B4"]["patient"] is None:
+        c.patch(f"/api/wards/{OWN}/beds/B3", json={"patient": {"name": "Matrix Mover"}}, headers=admin)
+    elif beds["B4"]["patient"] is not None:
+        c.patch(f"/api/wards/{OWN}/beds/B3", json={"status": "empty"}, headers=admin)
+        moved = c.post(f"/api/wards/{OWN}/beds/B4/transfer", json={"to_bed": "B3"}, headers=admin)
+        assert moved.status_code == 200, moved.text
+        c.patch(f"/api/wards/{OWN}/beds/B4", json={"status": "empty"}, headers=admin)
+
+
 @pytest.mark.parametrize(("route", "who"), CASES, ids=[f"{m} {p} as {w}" for (m, p), w in CASES])
 def test_matrix(client: tuple[TestClient, dict[str, str]], route: tuple[str, str], who: str) -> None:
     c, tokens = client
@@ -203,6 +223,7 @@ def test_matrix(client: tuple[TestClient, dict[str, str]], route: tuple[str, str
     headers = {"Authorization": f"Bearer {tokens[who]}"} if who in tokens else {}
     role, _, scope = who.partition(":")
     want = expected(route, role if who in tokens and who != "revoked" else None, scope == "own")
+    prepare(c, tokens, route)
     r = c.request(method, url, json=body, headers=headers, follow_redirects=False)
     assert r.status_code == want, f"{method} {url} as {who}: {r.status_code} {r.text[:200]}"
     if want in (401, 403) and r.headers.get("content-type", "").startswith("application/json"):
@@ -228,6 +249,6 @@ def test_fhir_locations_are_for_every_ward_role(client: tuple[TestClient, dict[s
     assert r.status_code == want, r.text
     if want == 200:
         ids = {e["resource"]["id"] for e in r.json()["entry"]}
-        assert ids == ({f"{OWN}.B1", f"{OWN}.B2"} if who.endswith(":own") else set())
+        assert (ids and all(i.startswith(f"{OWN}.B") for i in ids)) if who.endswith(":own") else ids == set()
     if want == 303:
         assert r.headers["location"].startswith("/login")

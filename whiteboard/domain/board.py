@@ -71,6 +71,11 @@ class WardView:
             bed = self.beds.get(event.get("bed") or "")
             if bed is not None:
                 bed.update(event.get("changes", {}))
+            # A move within the ward changes a second bed in the same event (store.moves).
+            for bed_id, changes in (event.get("also") or {}).items():
+                other = self.beds.get(bed_id)
+                if other is not None:
+                    other.update(changes)
             # The similar-name warning can move on other beds too (store._similar_name_moves).
             for bed_id, flagged in (event.get("similar_name") or {}).items():
                 other = self.beds.get(bed_id)

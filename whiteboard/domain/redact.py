@@ -109,6 +109,10 @@ def changes(c: JSONDict, audience: Audience) -> JSONDict:
 
 
 def event(e: JSONDict, audience: Audience) -> JSONDict:
+    """Filter an event's changes, and those of the other beds it changed (`also`: a move within one ward)."""
     if audience.display_fields is None:
         return e
-    return {**e, "changes": changes(e["changes"], audience)}
+    out = {**e, "changes": changes(e["changes"], audience)}
+    if "also" in e:
+        out["also"] = {bed_id: changes(c, audience) for bed_id, c in e["also"].items()}
+    return out

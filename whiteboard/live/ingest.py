@@ -127,9 +127,10 @@ class Ingest:
                     continue
                 self._metrics.writes.labels("committed" if result.event or result.parts else "unchanged").inc()
                 self._metrics.write_seconds.observe(now - p.started)
-                for part in result.parts or (result,):
-                    if part.payload is not None:
-                        self._relay_queue.put_nowait(part)
+                for top in result.parts or (result,):  # a FHIR transaction's bed changes, each relayed
+                    for written in (top, *top.also):  # a transfer across wards writes to two logs
+                        if written.payload is not None:
+                            self._relay_queue.put_nowait(written)
                 if not p.future.done():
                     p.future.set_result(result)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whiteboard.domain.beds import BedChanges, BedPatch, DisplayProfile, ReadRecord
+from whiteboard.domain.moves import Move
 from whiteboard.domain.offsets import log_name
 from whiteboard.types import JSONDict
 
@@ -34,7 +35,7 @@ class Actor:
 class WriteRequest:
     ward_id: str
     bed_id: str | None  # None for ward-level changes (the display profile)
-    patch: BedPatch | BedChanges | DisplayProfile | ReadRecord
+    patch: BedPatch | BedChanges | DisplayProfile | ReadRecord | Move
     actor: Actor
     # The version the client last saw of this bed (a bed ETag, or a ward ETag: a ward position covers
     # every bed); the write is refused when the bed changed after it. None: unconditional.
@@ -46,8 +47,10 @@ class WriteRequest:
 class Written:
     """An accepted write. `event` is None when the update changed nothing (no new sequence number).
 
-    A `BedChanges` request is answered by one `Written` whose `parts` are the bed changes it committed (each
-    with its own event, in commit order); the relay appends each part."""
+    `also`: what the same transaction wrote to other wards (a transfer's target ward), each relayed to its
+    own ward's log like this one. A `BedChanges` request is answered by one `Written` whose `parts` are the
+    changes it committed (each with its own event and `also`, in commit order); the relay appends each.
+    """
 
     ward_id: str
     log: str
@@ -55,6 +58,7 @@ class Written:
     event: JSONDict | None
     payload: bytes | None
     version: int | None = None  # the bed's version after the write (bed writes only)
+    also: tuple[Written, ...] = ()
     parts: tuple[Written, ...] = ()
 
 

@@ -9,10 +9,11 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from whiteboard.domain.beds import BedChanges, DisplayProfile, ReadRecord, apply_patch
 from whiteboard.domain.clock import iso
+from whiteboard.domain.moves import Move
 from whiteboard.domain.offsets import log_name
 from whiteboard.domain.patient import names_differ, similar_names
 from whiteboard.errors import ApiError, ChangeRefused, NotFound, PreconditionFailed
-from whiteboard.store import audit
+from whiteboard.store import audit, moves
 from whiteboard.store.models import BEDS as _B
 from whiteboard.store.models import OUTBOX as _O
 from whiteboard.store.models import WARDS as _W
@@ -84,6 +85,8 @@ _INS_OUTBOX = insert(_O)
 
 
 def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written:
+    if isinstance(req.patch, Move):
+        return moves.write_move(conn, req, req.patch, now)
     ward = conn.execute(_SEL_WARD, {"ward": req.ward_id}).first()
     if ward is None:
         raise NotFound(f"there is no ward {req.ward_id!r}")

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from whiteboard.access.auth import Principal, forbidden
-from whiteboard.domain import news2, offsets, redact
+from whiteboard.domain import moves, news2, offsets, redact
 from whiteboard.domain.beds import BedPatch, parse_display_profile, parse_patch
 from whiteboard.domain.board import WardView
 from whiteboard.domain.clock import as_utc, utc_now
@@ -178,6 +178,53 @@ async def post_observations(request: Request) -> Response:
     patch = BedPatch(None, None, {"news2": summary}, existing_patient_only=True)
     written, ch = await _write(request, who, patch)
     return _write_response(who, written, ch, {"news2": summary})
+
+
+async def transfer_bed(request: Request) -> Response:
+    """Move the bed's patient to an empty bed of this or another ward (the same write as an HL7 A02)."""
+    return await _move(request, swap=False)
+
+
+async def swap_beds(request: Request) -> Response:
+    """Exchange the patients of two beds (the same write as an HL7 A17)."""
+    return await _move(request, swap=True)
+
+
+async def _move(request: Request, *, swap: bool) -> Response:
+    """Both wards' write right is needed; one transaction changes both beds, each ward's board gets its event."""
+    who = await principal(request)
+    _may_write(request, who)
+    ward_id, bed_id = request.path_params["ward"], request.path_params["bed"]
+    move = moves.parse_move(await read_json(request), ward_id, bed_id, swap=swap)
+    if not who.can_write_ward(move.to_ward):
+        raise forbidden(f"this credential may not change ward {move.to_ward!r}, where the other bed is")
+    state = wb(request)
+    written = await state.ingest.submit(
+        WriteRequest(
+            ward_id=ward_id,
+            bed_id=bed_id,
+            patch=move,
+            actor=request_actor(who, request),
+            if_match_seq=_if_match(request, state.hub.channels.get(ward_id)),
+            request_id=_request_id(request),
+        )
+    )
+    channels: dict[str, WardChannel] = {}
+    for part in (written, *written.also):
+        try:
+            channels[part.ward_id] = ch = await state.hub.channel(part.ward_id)
+        except EventLogUnavailable:
+            continue
+        await ch.wait_for(part.seq, state.settings.own_write_wait_secs)
+    other = written.also[0] if written.also else written
+    other_event = other.event
+    if other_event is not None and other is not written:
+        other_ch = channels.get(other.ward_id)
+        other_event = redact.event(other_event, other_ch.view.audience_for(who.role) if other_ch else redact.STAFF)
+    to = {"ward": move.to_ward, "bed": move.to_bed, "offset": offsets.format(other.seq), "version": other.seq}
+    if other is not written:
+        to["event"] = other_event
+    return _write_response(who, written, channels.get(ward_id), {"to": to})
 
 
 async def ward_events(request: Request) -> Response:

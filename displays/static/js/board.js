@@ -317,6 +317,12 @@
       const moved = Object.entries(e.similar_name || {}).filter(([id]) => beds.has(id));
       for (const [id, flagged] of moved) beds.get(id).similar_name = Boolean(flagged);
       for (const [id] of moved) if (id !== e.bed) render(id, false);
+      // A move within the ward (transfer or swap) changes a second bed in the same event.
+      for (const [id, changes] of Object.entries(e.also || {})) {
+        if (!beds.has(id)) continue;
+        Object.assign(beds.get(id), changes);
+        render(id, true);
+      }
       if (bed) {
         Object.assign(bed, e.changes);
         render(bed.id, true);

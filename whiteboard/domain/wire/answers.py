@@ -125,6 +125,11 @@ class WardSnapshot(TypedDict):
     beds: list[Bed]
 
 
+class BedRef(TypedDict):
+    ward: str
+    bed: str
+
+
 @with_config(
     ConfigDict(
         json_schema_extra={"description": "`changes` holds the new values, filtered by role exactly like the snapshot."}
@@ -137,6 +142,15 @@ class Event(TypedDict):
     ward: str
     bed: NotRequired[str | None]
     changes: Annotated[dict[str, Any], Field(description="For a bed, also its new `version` and `updated_at`.")]
+    also: NotRequired[
+        Annotated[
+            dict[str, dict[str, Any]],
+            Field(description="A move within the ward: the other bed's changes, by bed id, in this same event."),
+        ]
+    ]
+    to: NotRequired[Annotated[BedRef, Field(description="A transfer to another ward: where the patient went.")]]
+    from_: NotRequired[Annotated[BedRef, Field(alias="from", description="A transfer in: where the patient was.")]]
+    with_: NotRequired[Annotated[BedRef, Field(alias="with", description="A swap across wards: the other bed.")]]
     similar_name: NotRequired[
         Annotated[
             dict[str, bool],
@@ -174,6 +188,18 @@ class WriteAnswer(TypedDict):
 
 class ObservationsAnswer(WriteAnswer):
     news2: News2
+
+
+class MovedTo(TypedDict):
+    ward: str
+    bed: str
+    offset: Annotated[Offset, Field(description="The other ward's offset after the move (this ward's, within one).")]
+    version: Annotated[int, Field(ge=0, description="The other bed's version after the move.")]
+    event: NotRequired[Annotated[Event, Field(description="The other ward's event (a move across wards only).")]]
+
+
+class MoveAnswer(WriteAnswer):
+    to: MovedTo
 
 
 class DisplayProfile(TypedDict):
@@ -265,6 +291,7 @@ ANSWERS: Final = (
     EventsPage,
     WriteAnswer,
     ObservationsAnswer,
+    MoveAnswer,
     DisplayProfile,
     AuditRecord,
     Readiness,

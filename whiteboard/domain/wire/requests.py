@@ -202,8 +202,32 @@ class LoadTestResult(TypedDict, total=False):
     report_name: Text200 | None
 
 
-REQUESTS: Final = (BedUpdate, Observations, DisplayProfileUpdate, LoadTestResult)
+@with_config(
+    ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "description": "Where the patient goes (a transfer, HL7 A02) or whose bed this one swaps with (A17)."
+        },
+    )
+)
+class BedMove(TypedDict, total=False):
+    to_ward: Annotated[Name100, Field(description="The other bed's ward; default: this bed's ward.")]
+    to_bed: Required[Annotated[Name40, Field(description="The other bed.")]]
+    to_version: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=2**62,
+            description="The other bed's `version` as the client saw it: 412 when that bed changed since "
+            "(the path bed's own version goes in If-Match).",
+        ),
+    ]
+
+
+REQUESTS: Final = (BedUpdate, Observations, BedMove, DisplayProfileUpdate, LoadTestResult)
 BED_UPDATE: Final = TypeAdapter(BedUpdate)
 OBSERVATIONS: Final = TypeAdapter(Observations)
+BED_MOVE: Final = TypeAdapter(BedMove)
 DISPLAY_PROFILE_UPDATE: Final = TypeAdapter(DisplayProfileUpdate)
 LOAD_TEST_RESULT: Final = TypeAdapter(LoadTestResult)

@@ -185,6 +185,38 @@ def paths(settings: Settings) -> dict[str, Any]:
                 },
             },
         },
+        "/api/wards/{ward}/beds/{bed}/transfer": {
+            "parameters": [ward, bed],
+            "post": {
+                "operationId": "transferPatient",
+                "tags": ["beds"],
+                "summary": "Move the bed's patient to an empty bed of this or another ward (HL7 A02); `nurse` or "
+                "higher on both wards.",
+                "parameters": [if_match, request_id],
+                "requestBody": body("BedMove"),
+                "responses": {
+                    "200": ok("Moved, in one transaction.", ref("MoveAnswer"), {"ETag": BED_ETAG_HEADER}),
+                    **errors(*API_ERRORS, 400, 404, 409, 412, 422, 429),
+                    "413": too_large,
+                },
+            },
+        },
+        "/api/wards/{ward}/beds/{bed}/swap": {
+            "parameters": [ward, bed],
+            "post": {
+                "operationId": "swapPatients",
+                "tags": ["beds"],
+                "summary": "Exchange the patients of two beds, in one ward or two (HL7 A17); `nurse` or higher on "
+                "both wards.",
+                "parameters": [if_match, request_id],
+                "requestBody": body("BedMove"),
+                "responses": {
+                    "200": ok("Swapped, in one transaction.", ref("MoveAnswer"), {"ETag": BED_ETAG_HEADER}),
+                    **errors(*API_ERRORS, 400, 404, 412, 422, 429),
+                    "413": too_large,
+                },
+            },
+        },
         "/api/wards/{ward}/display-profile": {
             "parameters": [ward],
             "get": {

@@ -71,6 +71,7 @@ ERRORS: Final[dict[str, dict[str, Any]]] = {
     },
     "403": error("The credential lacks the right (or a cookie-authenticated write lacks X-Whiteboard-Client)."),
     "404": error("Unknown ward or bed."),
+    "409": error("The other bed is not free (`bed_occupied`: it has a patient; `bed_not_ready`: not `empty`)."),
     "410": error("Events after `since` are no longer kept for this epoch: load the snapshot again."),
     "412": error("If-Match names a version this bed has moved on from (or is not a version of it)."),
     "422": error("Well-formed but invalid; `field` names the culprit."),
