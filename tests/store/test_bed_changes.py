@@ -7,6 +7,7 @@ import uuid
 
 from tests.support import SETUP
 from whiteboard.domain.beds import BedChanges, parse_patch
+from whiteboard.domain.moves import Move
 from whiteboard.errors import ChangeRefused
 from whiteboard.store import Actor, Store, WriteRequest, Written
 
@@ -29,13 +30,16 @@ async def test_all_changes_commit_together_each_with_its_event(store: Store) -> 
                        (a, "B1", {"status": "cleaning"}))  # fmt: skip
     [result] = await store.apply_batch([WriteRequest(a, None, changes, FEED, request_id="tx-1")])
     assert isinstance(result, Written) and result.event is None
-    # In ward and bed order (the lock order), one event and one outbox row per change, numbered per ward.
+    # In the order given (the wards are locked first, in id order), one event and one outbox row per change.
     assert [(p.ward_id, p.event["bed"], p.seq) for p in result.parts if p.event] == [
-        *sorted([(a, "B1", 1), (a, "B2", 2), (b, "B1", 1)])
+        (b, "B1", 1),
+        (a, "B2", 1),
+        (a, "B1", 2),
     ]
     state = await store.load_ward(a)
     assert state is not None and state.seq == 2
     assert {bed["id"]: bed["status"] for bed in state.beds} == {"B1": "cleaning", "B2": "occupied", "B3": "empty"}
+    assert [r.seq for r in await store.outbox_rows(b, 0, 10)] == [1]
     records = await store.audit(ward=a)
     assert {r["action"] for r in records if r["request_id"] == "tx-1"} == {"bed.updated", "patient.admitted"}
     assert all(r["source"] == "fhir" for r in records if r["request_id"] == "tx-1")
@@ -63,3 +67,25 @@ async def test_nothing_to_change_writes_nothing(store: Store) -> None:
     assert isinstance(result, Written) and result.parts == ()
     state = await store.load_ward(a)
     assert state is not None and state.seq == 0
+
+
+async def test_a_move_and_the_changes_after_it_commit_together(store: Store) -> None:
+    """A transfer (the write path's Move) first, then a change to the patient in their new bed, across two wards."""
+    a, b = await _ward(store), await _ward(store)
+    [admitted] = await store.apply_batch([WriteRequest(a, "B1", parse_patch({"patient": {"name": "Ann Bell"}}), FEED)])
+    assert isinstance(admitted, Written)
+    changes = BedChanges(((a, "B1", Move(b, "B2")), (b, "B2", parse_patch({"patient": {"consultant": "Dr Shah"}}))))
+    [result] = await store.apply_batch([WriteRequest(a, None, changes, FEED)])
+    assert isinstance(result, Written)
+    move = result.parts[0]
+    assert [w.ward_id for w in (move, *move.also)] == [a, b]  # the other ward's half rides in `also`
+    there = await store.load_ward(b)
+    assert there is not None
+    ann = {bed["id"]: bed for bed in there.beds}["B2"]["patient"]
+    assert (ann["name"], ann["consultant"]) == ("Ann Bell", "Dr Shah")
+    # A refused move undoes the change before it: B3 of ward b is not empty after this.
+    bad = BedChanges(((b, "B3", parse_patch({"status": "closed"})), (a, "B2", Move(b, "B2"))))
+    [refused] = await store.apply_batch([WriteRequest(a, None, bad, FEED)])
+    assert isinstance(refused, ChangeRefused)
+    again = await store.load_ward(b)
+    assert again is not None and {bed["id"]: bed["status"] for bed in again.beds}["B3"] == "empty"

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from whiteboard.domain import news2, redact
 from whiteboard.domain.clock import iso, utc_now
+from whiteboard.domain.moves import Move
 from whiteboard.domain.patient import IDENTITY_FIELDS, initials_of
 from whiteboard.domain.wire.refusal import refusal
 from whiteboard.domain.wire.requests import (
@@ -148,10 +149,10 @@ def parse_display_profile(body: Any) -> DisplayProfile:
 
 @dataclass(frozen=True)
 class BedChanges:
-    """Several bed updates committed together or not at all (a FHIR transaction Bundle): (ward, bed, patch) each,
-    judged one by one against the committed beds inside one transaction; one refusal undoes them all."""
+    """Several bed changes committed together or not at all (a FHIR transaction Bundle): (ward, bed, patch or
+    move) each, judged in order against the committed beds inside one transaction; one refusal undoes them all."""
 
-    items: tuple[tuple[str, str, BedPatch], ...]
+    items: tuple[tuple[str, str, BedPatch | Move], ...]
 
 
 @dataclass(frozen=True)

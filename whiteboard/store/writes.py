@@ -36,11 +36,16 @@ def write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) -
 
 def _write_changes(conn: Connection, req: WriteRequest, changes: BedChanges, now: dt.datetime) -> Written | ApiError:
     """All of the changes or none: under a savepoint, so a refusal undoes the changes before it and leaves the
-    other requests of the group commit alone. Wards are locked in id order, so two of these cannot deadlock."""
+    other requests of the group commit alone. Every ward the changes touch is locked first, in id order, so
+    two of these (or a move) cannot deadlock; then the changes run in the order given (moves first)."""
     parts: list[Written] = []
     savepoint = conn.begin_nested()
     try:
-        for ward_id, bed_id, patch in sorted(changes.items, key=lambda item: (item[0], item[1])):
+        touched = {w for w, _b, _p in changes.items} | {p.to_ward for _w, _b, p in changes.items if isinstance(p, Move)}
+        for ward_id in sorted(touched):
+            if conn.execute(_SEL_WARD, {"ward": ward_id}).first() is None:
+                raise NotFound(f"there is no ward {ward_id!r}")
+        for ward_id, bed_id, patch in changes.items:
             one = WriteRequest(ward_id, bed_id, patch, req.actor, request_id=req.request_id)
             try:
                 parts.append(_write_one(conn, one, now))
@@ -50,7 +55,7 @@ def _write_changes(conn: Connection, req: WriteRequest, changes: BedChanges, now
         savepoint.rollback()
         return exc
     savepoint.commit()
-    done = tuple(p for p in parts if p.event is not None)
+    done = tuple(p for p in parts if p.event is not None or p.also)
     last = done[-1] if done else None
     return Written(req.ward_id, last.log if last else "", last.seq if last else 0, None, None, parts=done)
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.feeds.fhir.bundles import bed_state, encounter, news2, patient, transaction
+from whiteboard.domain.moves import Move
 from whiteboard.feeds.fhir.outcome import FhirError
 from whiteboard.feeds.fhir.resources import patient_id
 from whiteboard.feeds.fhir.search import Ward
@@ -71,8 +72,6 @@ def test_a_discharge_by_nhs_number() -> None:
 def test_refusals_name_the_entry() -> None:
     other = refusal(patient("urn:uuid:3", "Alan Turing"), encounter("urn:uuid:3", "w1.B01"))
     assert (other.status, other.code, other.expression) == (422, "conflict", "Bundle.entry[1]")
-    moved = refusal(patient("urn:uuid:4", "Ada Lovelace", "9434765919"), encounter("urn:uuid:4", "w1.B02"))
-    assert moved.status == 422 and "transfer" in moved.diagnostics
     scope = refusal(bed_state("w2.B01", "C"))
     assert scope.status == 403
     assert refusal(bed_state("w1.B09", "C")).status == 404
@@ -84,6 +83,30 @@ def test_refusals_name_the_entry() -> None:
         "red score"
         in refusal(patient("urn:uuid:7", "Ada Lovelace", "9434765919"), news2("urn:uuid:7", 2, True)).diagnostics
     )
+
+
+def test_a_patient_put_in_another_bed_is_a_transfer_and_two_trading_beds_a_swap() -> None:
+    ada = patient("urn:uuid:4", "Ada Lovelace", "9434765919", gender="female")
+    moved = plan(ada, encounter("urn:uuid:4", "w1.B02"), news2("urn:uuid:4", 3))
+    (ward, bed, move), (ward2, bed2, after) = moved.changes.items
+    assert (ward, bed, move) == ("w1", "B01", Move("w1", "B02"))  # the move first, from the bed Ada is in
+    assert (ward2, bed2) == ("w1", "B02") and not after.admit  # then her new bed: sex and NEWS2 merged there
+    assert after.patient["sex"] == "F" and after.patient["news2"]["score"] == 3
+    across = plan_transaction(transaction(ada, encounter("urn:uuid:4", "w2.B01")), wards(), lambda w: True)
+    assert across.changes.items[0] == ("w1", "B01", Move("w2", "B01"))
+    assert refusal(ada, encounter("urn:uuid:4", "w2.B01"), may="w1").status == 403  # may not change the target ward
+    board = wards()
+    board[0].beds[1].update(status="occupied", patient={"name": "Alan Turing", "nhs_number": "9434765870"})
+    alan = patient("urn:uuid:5", "Alan Turing", "9434765870")
+    both = transaction(ada, encounter("urn:uuid:4", "w1.B02"), alan, encounter("urn:uuid:5", "w1.B01"))
+    swap = plan_transaction(both, board, lambda w: True)
+    assert swap.changes.items[0] == ("w1", "B01", Move("w1", "B02", swap=True))  # one swap, not two transfers
+    assert [(b, patch.patient["name"]) for _w, b, patch in swap.changes.items[1:]] == [  # type: ignore[union-attr]
+        ("B02", "Ada Lovelace"), ("B01", "Alan Turing")]  # fmt: skip
+    twice = transaction(ada, encounter("urn:uuid:4", "w1.B02"), encounter("urn:uuid:4", "w1.B03"))
+    with pytest.raises(FhirError) as exc:
+        plan_transaction(twice, wards(), lambda w: True)
+    assert exc.value.expression == "Bundle.entry[2]"
 
 
 @pytest.mark.parametrize(

@@ -112,3 +112,27 @@ def test_refused_transactions_are_operation_outcomes(
     assert assert_r4(r.json())["issue"][0]["code"] == code
     assert (fhir_site.snapshot(OTHER)["offset"], fhir_site.snapshot()["offset"]) == before
     assert fhir_site.metric("whiteboard_writes_total", outcome=f"refused_{code}") == refused + 1  # counted once
+
+
+def test_an_encounter_in_another_bed_is_a_transfer(fhir_site: FhirSite) -> None:
+    [ada] = fhir_site.get("/fhir/Patient", name="ada").json()["entry"]
+    ada_id = ada["resource"]["id"]
+    moved = fhir_site.post(transaction(encounter(f"Patient/{ada_id}", f"{WARD}.B3")))
+    assert moved.status_code == 200, moved.text
+    assert effects(moved.json()) == [("200 OK", "changed")]
+    beds = {b["id"]: b for b in fhir_site.snapshot()["beds"]}
+    assert beds["B1"]["patient"] is None and beds["B1"]["status"] == "cleaning"
+    assert beds["B3"]["patient"]["name"] == "Ada Lovelace" and beds["B3"]["patient"]["news2"] is not None
+    # The same patient and stay, now in B3: ids do not move with the bed.
+    [stay] = fhir_site.get("/fhir/Encounter", patient=f"Patient/{ada_id}").json()["entry"]
+    assert stay["resource"]["location"][0]["location"]["reference"] == f"Location/{WARD}.B3"
+    assert sorted(a["action"] for a in fhir_site.audit() if a["source"] == "fhir") == [
+        "patient.transferred_in", "patient.transferred_out"]  # fmt: skip
+    # Into an occupied bed: refused whole (the write path's 409), nothing moves.
+    alan = transaction(patient("urn:uuid:z", "Alan Turing"), encounter("urn:uuid:z", f"{WARD}.B2"))
+    assert fhir_site.post(alan).status_code == 200
+    busy = fhir_site.post(transaction(bed_state(f"{WARD}.B4", "C"), encounter(f"Patient/{ada_id}", f"{WARD}.B2")))
+    assert busy.status_code == 409, busy.text
+    assert assert_r4(busy.json())["issue"][0]["code"] == "conflict"
+    beds = {b["id"]: b for b in fhir_site.snapshot()["beds"]}
+    assert beds["B3"]["patient"]["name"] == "Ada Lovelace" and beds["B4"]["status"] == "empty"

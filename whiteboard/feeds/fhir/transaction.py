@@ -8,8 +8,10 @@ What each entry means on the board:
 - `Patient`: the demographics of an Encounter's subject, or an update of a patient on the board (matched by the
   Patient id this server gave, or the NHS number).
 - `Observation` (NEWS2 total score, `valueInteger`): the patient's latest NEWS2.
-Refused, with an OperationOutcome naming the entry: a bed holding someone else, a patient who is in another bed
-(a transfer, not built here yet), a ward outside the credential's scope, anything the ward's rules refuse.
+An Encounter that puts a patient who is in another bed into this one is a transfer (HL7 A02: the write path's
+`Move`, to an empty bed); two patients trading beds are a swap (A17). Moves run first, then the other changes.
+Refused, with an OperationOutcome naming the entry: a bed holding someone else, a ward outside the credential's
+scope, anything the ward's rules refuse.
 Every change is then judged again inside the one transaction (`store.writes`), against the committed beds.
 """
 
@@ -19,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from whiteboard.domain.beds import BedChanges, parse_patch
+from whiteboard.domain.beds import BedChanges, BedPatch, parse_patch
 from whiteboard.domain.clock import iso, utc_now
+from whiteboard.domain.moves import Move
 from whiteboard.errors import ApiError
 from whiteboard.feeds.fhir import codes
 from whiteboard.feeds.fhir.model import accept
@@ -65,6 +68,8 @@ class _Planner:
         self.answers: list[tuple[str, str]] = []
         self.used: set[int] = set()  # Patient entries that are an Encounter's or Observation's subject
         self.placed: dict[str, tuple[str, str]] = {}  # subject reference → the bed an Encounter here puts them in
+        # board patient id → (entry, the bed they are in, the bed an Encounter moves them to)
+        self.moves: dict[str, tuple[int, tuple[str, str], tuple[str, str]]] = {}
         self.where_now: dict[str, tuple[str, str]] = {}  # board patient id → (ward, bed) on the board
         for w in wards:
             for bed in w.occupied():
@@ -225,10 +230,19 @@ def _encounter(p: _Planner, i: int, res: JSONDict) -> None:
     if status not in codes.IN_BED_STATUSES:
         raise _fail(i, 422, "not-supported", "Encounter.status is arrived or in-progress (in the bed), or finished, "
                     "cancelled or entered-in-error (out of it)", ".resource.status")  # fmt: skip
-    if board is not None and board != here:
-        raise _fail(i, 422, "not-supported", f"this patient is in bed {p.where_now[board][1]} of ward "
-                    f"{p.where_now[board][0]}: moving a patient between beds (a transfer) is not taken over FHIR yet; "
-                    "use the board")  # fmt: skip
+    if board is not None and board != here:  # on the board in another bed: a transfer (or half of a swap)
+        source = p.where_now[board]
+        if not p.may_write(source[0]):
+            raise _fail(i, 403, "forbidden", f"this credential may not change ward {source[0]!r}")
+        if board in p.moves:
+            raise _fail(i, 422, "conflict", "another Encounter in this Bundle already moves this patient")
+        p.moves[board] = (i, source, key)
+        plan = p.plan(key, i)
+        _with_subject(p, plan, ref)
+        p.placed[ref] = key
+        if fields:
+            plan.patient = fields  # applied in the new bed, after the move
+        return
     plan = p.plan(key, i)
     _with_subject(p, plan, ref)
     p.placed[ref] = key
@@ -293,8 +307,21 @@ def _observation(p: _Planner, i: int, res: JSONDict) -> None:
     plan.patient = {**(plan.patient if isinstance(plan.patient, dict) else {}), "news2": news2}
 
 
+def _moves(p: _Planner) -> list[tuple[str, str, BedPatch | Move]]:
+    """Two patients trading beds are one swap (HL7 A17); any other move is a transfer (A02), to an empty bed."""
+    out: list[tuple[str, str, BedPatch | Move]] = []
+    done: set[str] = set()
+    for board, (_i, source, target) in p.moves.items():
+        if board in done:
+            continue
+        partner = next((b for b, (_j, s2, t2) in p.moves.items() if b != board and (s2, t2) == (target, source)), None)
+        out.append((source[0], source[1], Move(target[0], target[1], swap=partner is not None)))
+        done |= {board, partner} if partner else {board}
+    return out
+
+
 def _finish(p: _Planner) -> Plan:
-    items = []
+    items = _moves(p)
     for (ward_id, bed_id), plan in p.beds.items():
         body: JSONDict = {}
         if plan.status is not None:

@@ -188,21 +188,26 @@ class _Notifier:
             await self._notify(message["event"])
 
     async def _notify(self, event: JSONDict) -> None:
-        bed_id = event.get("bed")
-        bed = self.ch.view.beds.get(str(bed_id)) if bed_id else None
-        if bed is None:
+        """One event-notification per change; a move within the ward (`also`) names both beds."""
+        names = [str(event["bed"])] if event.get("bed") else []
+        names += [str(b) for b in event.get("also") or {}]
+        beds = [b for b in (self.ch.view.beds.get(n) for n in names) if b is not None]
+        if not beds:
             return  # a ward-level change (the display profile): not a bed topic event
         self.sub.events += 1
         ward_id = self.ch.view.id
-        focus = [f"Location/{bed_location_id(ward_id, bed['id'])}"]
-        resources: list[JSONDict] = []
         identifiable = self.sub.role != "display"
-        if bed.get("patient"):
-            focus.append(f"Encounter/{encounter_id(bed['patient'])}")
-        if self.sub.content == "full-resource":
-            resources.append(bed_location(ward_id, bed))
+        focus: list[str] = []
+        resources: list[JSONDict] = []
+        for bed in beds:
+            focus.append(f"Location/{bed_location_id(ward_id, bed['id'])}")
+            if self.sub.content == "full-resource":
+                resources.append(bed_location(ward_id, bed))
+        for bed in beds:
             if bed.get("patient"):
-                resources.append(encounter(ward_id, self.ch.view.name, bed, identifiable=identifiable))
+                focus.append(f"Encounter/{encounter_id(bed['patient'])}")
+                if self.sub.content == "full-resource":
+                    resources.append(encounter(ward_id, self.ch.view.name, bed, identifiable=identifiable))
         at = str(event.get("at") or iso(utc_now()))
         ids = focus if self.sub.content != "empty" else []
         bundle = notify.notification(self.sub.id, "event-notification", self.sub.events, at, focus=ids,

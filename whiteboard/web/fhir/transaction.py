@@ -68,7 +68,12 @@ async def _read_your_writes(request: Request, parts: tuple[Written, ...]) -> Non
 
 
 def _response_bundle(plan: Plan, parts: tuple[Written, ...]) -> JSONDict:
-    changed = {(str(p.event["ward"]), str(p.event["bed"])) for p in parts if p.event is not None}
+    changed: set[tuple[str, str]] = set()
+    for part in parts:
+        for w in (part, *part.also):  # a move writes two beds: the event's own and those in its `also`
+            if w.event is not None:
+                ward = str(w.event["ward"])
+                changed |= {(ward, str(w.event["bed"]))} | {(ward, str(b)) for b in w.event.get("also") or {}}
     entry_changed = {i for key, entries in plan.beds.items() if key in changed for i in entries}
     entries: list[JSONDict] = []
     for i, (status, location) in enumerate(plan.answers):
