@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.feeds.fhir.bundles import bed_state, encounter, news2, patient, transaction
+from whiteboard.domain.beds import BedPatch
 from whiteboard.domain.moves import Move
 from whiteboard.feeds.fhir.outcome import FhirError
 from whiteboard.feeds.fhir.resources import patient_id
@@ -26,6 +27,13 @@ def wards() -> list[Ward]:
     return [Ward("w1", "Ward One", beds), Ward("w2", "Ward Two", [{"id": "B01", "status": "empty", "patient": None}])]
 
 
+def patches(p: Plan) -> list[tuple[str, str, BedPatch]]:
+    """The plan's bed patches (no moves)."""
+    out = [(w, b, patch) for w, b, patch in p.changes.items if isinstance(patch, BedPatch)]
+    assert len(out) == len(p.changes.items)
+    return out
+
+
 def plan(*entries: dict[str, Any], may: str = "w1") -> Plan:
     return plan_transaction(transaction(*entries), wards(), lambda w: w == may)
 
@@ -39,7 +47,7 @@ def refusal(*entries: dict[str, Any], may: str = "w1") -> FhirError:
 def test_an_admission_with_its_news2() -> None:
     grace = patient("urn:uuid:1", "Grace Hopper", "9434765870", gender="female", birthDate="1906-12-09")
     p = plan(grace, encounter("urn:uuid:1", "w1.B02", start="2026-12-01T07:00:00Z"), news2("urn:uuid:1", 7, red=True))
-    [(ward, bed, patch)] = p.changes.items
+    [(ward, bed, patch)] = patches(p)
     assert (ward, bed, patch.admit, patch.status) == ("w1", "B02", True, "occupied")
     assert patch.patient["name"] == "Grace Hopper" and patch.patient["sex"] == "F"
     assert patch.patient["date_of_birth"] == "1906-12-09" and patch.patient["admitted_at"] == "2026-12-01T07:00:00.000Z"
@@ -51,7 +59,7 @@ def test_an_admission_with_its_news2() -> None:
 def test_bed_states_and_an_update_of_the_patient_on_the_board() -> None:
     p = plan(bed_state("w1.B03", "H"), bed_state("w1.B01", "I"), patient("urn:uuid:9", "Ada Lovelace", "9434765919",
              gender="female"))  # fmt: skip
-    changes = {(w, b): patch for w, b, patch in p.changes.items}
+    changes = {(w, b): patch for w, b, patch in patches(p)}
     assert changes[("w1", "B03")].status == "cleaning"
     ada = changes[("w1", "B01")]
     assert ada.status == "occupied" and not ada.admit
@@ -65,7 +73,7 @@ def test_bed_states_and_an_update_of_the_patient_on_the_board() -> None:
 
 def test_a_discharge_by_nhs_number() -> None:
     p = plan(patient("urn:uuid:2", "Ada Lovelace", "9434765919"), encounter("urn:uuid:2", "w1.B01", "finished"))
-    [(_, bed, patch)] = p.changes.items
+    [(_, bed, patch)] = patches(p)
     assert bed == "B01" and patch.patient is None
 
 
@@ -89,6 +97,7 @@ def test_a_patient_put_in_another_bed_is_a_transfer_and_two_trading_beds_a_swap(
     ada = patient("urn:uuid:4", "Ada Lovelace", "9434765919", gender="female")
     moved = plan(ada, encounter("urn:uuid:4", "w1.B02"), news2("urn:uuid:4", 3))
     (ward, bed, move), (ward2, bed2, after) = moved.changes.items
+    assert isinstance(after, BedPatch)
     assert (ward, bed, move) == ("w1", "B01", Move("w1", "B02"))  # the move first, from the bed Ada is in
     assert (ward2, bed2) == ("w1", "B02") and not after.admit  # then her new bed: sex and NEWS2 merged there
     assert after.patient["sex"] == "F" and after.patient["news2"]["score"] == 3
