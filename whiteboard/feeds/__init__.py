@@ -1,4 +1,4 @@
-"""Feeds to and from hospital systems. Today: the FHIR R4 AuditEvent export (`fhir_audit`).
+"""Feeds to and from hospital systems: the FHIR R4 AuditEvent export (`fhir_audit`) and FHIR R4 (`fhir/`).
 
 HL7 v2 over MLLP and FHIR resources arrive here next; they write through `whiteboard.live`'s ingest
 like every other writer.

@@ -1,7 +1,7 @@
 """The FHIR Subscriptions an instance holds, and the short-lived binding tokens a websocket redeems.
 
 Kept in memory by the instance that created them (not in the database): a Subscription here is a live push to a
-connected system, which re-creates it after a restart of the server (docs/FEEDS.md says so). Bounded, so a
+connected system, which re-creates it after a restart of the server (docs/FHIR.md says so). Bounded, so a
 client cannot grow it without limit: a few per credential, a ceiling for the instance.
 """
 

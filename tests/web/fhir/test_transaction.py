@@ -136,3 +136,18 @@ def test_an_encounter_in_another_bed_is_a_transfer(fhir_site: FhirSite) -> None:
     assert assert_r4(busy.json())["issue"][0]["code"] == "conflict"
     beds = {b["id"]: b for b in fhir_site.snapshot()["beds"]}
     assert beds["B3"]["patient"]["name"] == "Ada Lovelace" and beds["B4"]["status"] == "empty"
+
+
+def test_a_resent_bundle_admits_nobody_twice(fhir_site: FhirSite) -> None:
+    """Grace (with her NHS number) is found in her bed and merely updated; Alan (without one) cannot be told apart
+    from a new patient, and B3 is taken: the resend is refused whole, and nobody is admitted twice."""
+    assert fhir_site.post(admit_two()).status_code == 200
+    before = fhir_site.snapshot()
+    again = fhir_site.post(admit_two())
+    assert again.status_code == 422 and assert_r4(again.json())["issue"][0]["expression"] == ["Bundle.entry[4]"]
+    assert fhir_site.snapshot()["offset"] == before["offset"]
+    grace_only = fhir_site.post(transaction(*admit_two()["entry"][:3]))
+    assert grace_only.status_code == 200
+    assert effects(grace_only.json()) == [("200 OK", "unchanged")] * 3
+    names = [b["patient"]["name"] for b in fhir_site.snapshot()["beds"] if b["patient"]]
+    assert sorted(names) == ["Ada Lovelace", "Alan Turing", "Grace Hopper"]
