@@ -10,6 +10,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from tests.feeds.fhir.r4 import assert_r4
+from tests.support import SETUP
 from tests.web.fhir.conftest import OTHER, WARD, FhirSite
 from whiteboard.feeds.fhir import notify
 
@@ -133,5 +134,22 @@ def test_bad_subscriptions_and_binds_are_refused(fhir_site: FhirSite) -> None:
         try:
             ws.receive_text()
             raise AssertionError("a made-up token bound")
+        except WebSocketDisconnect as closed:
+            assert closed.code == 1008
+
+
+def test_revoking_the_credential_closes_its_subscription_socket(fhir_site: FhirSite) -> None:
+    _sub_id, token = subscribe(fhir_site)
+    state = fhir_site.app.state.wb  # type: ignore[attr-defined]
+    with fhir_site.c.websocket_connect("/fhir/ws") as ws:
+        ws.send_text(f"bind-with-token {token}")
+        assert status_of(ws.receive_json())["type"]["valueCode"] == "handshake"
+        [nurse] = [c for c in fhir_site.run(state.store.list_credentials()) if c.label == "fhir nurse"]  # type: ignore[attr-defined]
+        assert fhir_site.run(state.store.revoke_credential(nurse.id, SETUP))
+        state.auth.forget()
+        try:
+            for _ in range(30):  # heartbeats every second until the re-check closes the socket
+                ws.receive_json()
+            raise AssertionError("the socket outlived its credential")
         except WebSocketDisconnect as closed:
             assert closed.code == 1008
