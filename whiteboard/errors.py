@@ -57,3 +57,12 @@ class PreconditionFailed(ApiError):
 class Unavailable(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(503, "unavailable", message)
+
+
+class ChangeRefused(ApiError):
+    """One bed change of several (a FHIR transaction) refused: which ward and bed, so the answer can name the entry."""
+
+    def __init__(self, cause: ApiError, ward_id: str, bed_id: str) -> None:
+        super().__init__(cause.status, cause.code, f"ward {ward_id!r} bed {bed_id!r}: {cause.message}", cause.field)
+        self.ward_id = ward_id
+        self.bed_id = bed_id

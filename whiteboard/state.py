@@ -22,6 +22,7 @@ from whiteboard.access.oidc import Oidc
 from whiteboard.eventlog import EventLog
 from whiteboard.live.hub import Hub
 from whiteboard.live.ingest import Ingest
+from whiteboard.live.subscriptions import Subscriptions
 from whiteboard.metrics import Metrics, Sampler
 from whiteboard.settings import Settings
 from whiteboard.store import Store
@@ -45,6 +46,7 @@ class State:
     login_limiter: RateLimiter
     oidc: Oidc | None = None  # None unless an issuer and a client id are configured
     ops_sampler: Sampler = field(default_factory=Sampler)  # the ops page's rates, whichever page polls
+    subscriptions: Subscriptions = field(default_factory=Subscriptions)  # FHIR Subscriptions this instance pushes
 
     async def probe(self) -> dict[str, dict[str, Any]]:
         """Ask the database and the event log once, together, each within PROBE_TIMEOUT_SECS; sets

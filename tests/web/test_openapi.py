@@ -157,7 +157,7 @@ def test_every_route_is_documented_and_nothing_else() -> None:
     assert served - documented == set(), "routes the document does not describe"
     assert documented - served == set(), "operations the server does not have"
     # The WebSocket cannot be an OpenAPI operation: it is described, and kept out of `paths`.
-    assert sockets == ["/ws/wards/{ward}"]
+    assert sockets == ["/ws/wards/{ward}", "/fhir/ws"]
     for path in sockets:
         assert path not in doc["paths"]
         assert path in doc["x-websockets"]

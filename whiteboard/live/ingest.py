@@ -115,7 +115,7 @@ class Ingest:
             self._metrics.backend_up.labels("database").set(1)
             self._metrics.write_batch_size.observe(len(batch))
             if self._settings.test_crash_after_commit and any(
-                isinstance(r, Written) and r.event is not None for r in results
+                isinstance(r, Written) and (r.event is not None or r.parts) for r in results
             ):
                 log.critical("test hook: exiting between commit and event-log append")
                 os._exit(CRASH_EXIT_CODE)
@@ -125,11 +125,12 @@ class Ingest:
                     if not p.future.done():
                         p.future.set_exception(result)
                     continue
-                self._metrics.writes.labels("committed" if result.event else "unchanged").inc()
+                self._metrics.writes.labels("committed" if result.event or result.parts else "unchanged").inc()
                 self._metrics.write_seconds.observe(now - p.started)
-                for written in (result, *result.also):  # a transfer across wards writes to two logs
-                    if written.payload is not None:
-                        self._relay_queue.put_nowait(written)
+                for top in result.parts or (result,):  # a FHIR transaction's bed changes, each relayed
+                    for written in (top, *top.also):  # a transfer across wards writes to two logs
+                        if written.payload is not None:
+                            self._relay_queue.put_nowait(written)
                 if not p.future.done():
                     p.future.set_result(result)
 

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from whiteboard.domain.beds import BedPatch, DisplayProfile, ReadRecord
+from whiteboard.domain.beds import BedChanges, BedPatch, DisplayProfile, ReadRecord
 from whiteboard.domain.moves import Move
 from whiteboard.domain.offsets import log_name
 from whiteboard.types import JSONDict
@@ -23,7 +23,7 @@ class Actor:
     name: str
     role: str
     credential_id: str | None = None
-    # api | phone | demo | feed:hl7 | cli | admin-page | pairing | login | oidc
+    # api | phone | fhir | demo | feed:hl7 | cli | admin-page | pairing | login | oidc
     source: str = "api"
 
     def audit_fields(self) -> dict[str, Any]:
@@ -53,7 +53,7 @@ class FeedReceipt:
 class WriteRequest:
     ward_id: str
     bed_id: str | None  # None for ward-level changes (the display profile)
-    patch: BedPatch | DisplayProfile | ReadRecord | Move
+    patch: BedPatch | BedChanges | DisplayProfile | ReadRecord | Move
     actor: Actor
     # The version the client last saw of this bed (a bed ETag, or a ward ETag: a ward position covers
     # every bed); the write is refused when the bed changed after it. None: unconditional.
@@ -67,7 +67,8 @@ class Written:
     """An accepted write. `event` is None when the update changed nothing (no new sequence number).
 
     `also`: what the same transaction wrote to other wards (a transfer's target ward), each relayed to its
-    own ward's log like this one.
+    own ward's log like this one. A `BedChanges` request is answered by one `Written` whose `parts` are the
+    changes it committed (each with its own event and `also`, in commit order); the relay appends each.
     """
 
     ward_id: str
@@ -81,6 +82,7 @@ class Written:
     prior_acks: tuple[str, ...] | None = None
     # A feed's cancel with nothing to undo yet: kept, so the event it cancels is refused when it comes.
     cancel_pending: bool = False
+    parts: tuple[Written, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

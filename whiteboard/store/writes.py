@@ -7,12 +7,12 @@ import datetime as dt
 import orjson
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from whiteboard.domain.beds import DisplayProfile, ReadRecord, apply_patch
+from whiteboard.domain.beds import BedChanges, DisplayProfile, ReadRecord, apply_patch
 from whiteboard.domain.clock import iso
 from whiteboard.domain.moves import Move
 from whiteboard.domain.offsets import log_name
 from whiteboard.domain.patient import names_differ, similar_names
-from whiteboard.errors import ApiError, NotFound, PreconditionFailed
+from whiteboard.errors import ApiError, ChangeRefused, NotFound, PreconditionFailed
 from whiteboard.store import audit, feed_messages, moves
 from whiteboard.store.models import AUDIT as _A
 from whiteboard.store.models import BEDS as _B
@@ -25,6 +25,9 @@ from whiteboard.types import JSONDict
 def write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) -> list[Written | ApiError]:
     results: list[Written | ApiError] = []
     for req in batch:
+        if isinstance(req.patch, BedChanges):
+            results.append(_write_changes(conn, req, req.patch, now))
+            continue
         try:
             if req.receipt is not None:  # a feed message: applied once, with its receipt, in a savepoint
                 results.append(feed_messages.write_once(conn, req, now, _write_one))
@@ -33,6 +36,32 @@ def write_batch(conn: Connection, batch: list[WriteRequest], now: dt.datetime) -
         except ApiError as exc:  # refused before any statement wrote (or undone by its savepoint)
             results.append(exc)
     return results
+
+
+def _write_changes(conn: Connection, req: WriteRequest, changes: BedChanges, now: dt.datetime) -> Written | ApiError:
+    """All of the changes or none: under a savepoint, so a refusal undoes the changes before it and leaves the
+    other requests of the group commit alone. Every ward the changes touch is locked first, in id order, so
+    two of these (or a move) cannot deadlock; then the changes run in the order given (moves first)."""
+    parts: list[Written] = []
+    savepoint = conn.begin_nested()
+    try:
+        touched = {w for w, _b, _p in changes.items} | {p.to_ward for _w, _b, p in changes.items if isinstance(p, Move)}
+        for ward_id in sorted(touched):
+            if conn.execute(_SEL_WARD, {"ward": ward_id}).first() is None:
+                raise NotFound(f"there is no ward {ward_id!r}")
+        for ward_id, bed_id, patch in changes.items:
+            one = WriteRequest(ward_id, bed_id, patch, req.actor, request_id=req.request_id)
+            try:
+                parts.append(_write_one(conn, one, now))
+            except ApiError as exc:
+                raise ChangeRefused(exc, ward_id, bed_id) from None
+    except ApiError as exc:
+        savepoint.rollback()
+        return exc
+    savepoint.commit()
+    done = tuple(p for p in parts if p.event is not None or p.also)
+    last = done[-1] if done else None
+    return Written(req.ward_id, last.log if last else "", last.seq if last else 0, None, None, parts=done)
 
 
 # The hot path's statements are built once: constructing a Core statement per call costs ~5x its
@@ -104,6 +133,7 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
         return Written(req.ward_id, log, ward.seq, None, None)
     if isinstance(req.patch, DisplayProfile):
         return _write_display_profile(conn, req, req.patch, ward.seq, head, log, now)
+    assert not isinstance(req.patch, BedChanges), "a BedChanges request is written by _write_changes"
     row = conn.execute(_SEL_BED, {"ward": req.ward_id, "bed": req.bed_id}).first()
     if row is None:
         raise NotFound(f"ward {req.ward_id!r} has no bed {req.bed_id!r}")

@@ -5,6 +5,9 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from whiteboard.web import api, health, openapi, ops, ws
+from whiteboard.web.fhir import rest as fhir_rest
+from whiteboard.web.fhir import subscriptions as fhir_subscriptions
+from whiteboard.web.fhir import transaction as fhir_transaction
 from whiteboard.web.http import counts_refusals
 from whiteboard.web.pages import admin as admin_pages
 from whiteboard.web.pages import boards, login, render
@@ -27,6 +30,17 @@ def routes() -> list[BaseRoute]:
         Route("/api/wards/{ward}/display-profile", counts_refusals(api.display_profile), methods=["GET", "PUT"]),
         Route("/api/audit", api.audit),
         WebSocketRoute("/ws/wards/{ward}", ws.ward_socket),
+        # FHIR R4 (CONTRACT.md, "FHIR R4"): every answer application/fhir+json, every refusal an OperationOutcome.
+        Route("/fhir/metadata", fhir_rest.metadata),
+        Route("/fhir", fhir_transaction.transaction, methods=["POST"]),
+        Route("/fhir/Subscription", fhir_subscriptions.create, methods=["POST"]),
+        Route("/fhir/Subscription/{id}", fhir_subscriptions.read),
+        Route(
+            "/fhir/Subscription/{id}/$get-ws-binding-token", fhir_subscriptions.binding_token, methods=["GET", "POST"]
+        ),
+        WebSocketRoute("/fhir/ws", fhir_subscriptions.socket),
+        Route("/fhir/{type}", fhir_rest.search_type),
+        Route("/fhir/{type}/{id}", fhir_rest.read),
         # Pages (CONTRACT.md, "Pages") and what they load.
         Route("/", boards.root),
         Route("/login", login.login, methods=["GET", "POST"]),

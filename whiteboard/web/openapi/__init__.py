@@ -26,7 +26,7 @@ from whiteboard.domain.wire.schema import components
 from whiteboard.domain.wire.values import OFFSET_PATTERN
 from whiteboard.settings import Settings
 from whiteboard.state import wb
-from whiteboard.web.openapi import api_paths, page_paths
+from whiteboard.web.openapi import api_paths, fhir_paths, page_paths
 from whiteboard.web.openapi.parts import PARAMETERS
 
 
@@ -58,6 +58,11 @@ ward, refuses the upgrade (HTTP 403); connecting too often from one credential i
 Close codes: 1003 (binary frame), 1008 (malformed frame, bad `since`), 1009 (frame over
 {settings.ws_max_message_bytes} bytes), 1011 (a backing service is down), 1012 (resume by offset), 1013 (slow
 client: resume by offset).
+
+**FHIR R4** (4.0.1) under `/fhir`, `application/fhir+json`, refusals as `OperationOutcome`s: see `/fhir/metadata`.
+Its WebSocket `GET /fhir/ws` carries Subscription notifications (Subscriptions Backport IG): send
+`bind-with-token TOKEN` with a token from `$get-ws-binding-token`, then receive `handshake`, `heartbeat` and
+`event-notification` Bundles; a bad or used token closes with 1008.
 """
 
 
@@ -81,8 +86,9 @@ def document(settings: Settings) -> dict[str, Any]:
             {"name": "health"},
             {"name": "pages", "description": "HTML pages for browsers."},
             {"name": "meta"},
+            {"name": "fhir", "description": "FHIR R4 (4.0.1) under /fhir: application/fhir+json, OperationOutcomes."},
         ],
-        "paths": {**api_paths.paths(settings), **page_paths.paths(auth.COOKIE_NAME)},
+        "paths": {**api_paths.paths(settings), **page_paths.paths(auth.COOKIE_NAME), **fhir_paths.paths()},
         "components": {
             "securitySchemes": {
                 "bearer": {
@@ -106,7 +112,13 @@ def document(settings: Settings) -> dict[str, Any]:
                 "summary": "Live ward updates: snapshot or resume, then events and heartbeats (see info.description).",
                 "query": {"since": {"pattern": OFFSET_PATTERN}, "epoch": {"type": "string"}},
                 "messages": ["snapshot", "event", "resumed", "heartbeat"],
-            }
+            },
+            "/fhir/ws": {
+                "summary": "FHIR Subscription notifications: send `bind-with-token TOKEN` (from "
+                "$get-ws-binding-token), then receive handshake, heartbeat and event-notification Bundles "
+                "(Subscriptions Backport IG).",
+                "messages": ["handshake", "heartbeat", "event-notification"],
+            },
         },
     }
 
