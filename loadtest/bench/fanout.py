@@ -493,12 +493,18 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m loadtest.bench", description="Fan-out: whiteboard vs bare websockets")
-    ap.add_argument("--wards", type=int, default=50)
+    ap = argparse.ArgumentParser(
+        prog="python -m loadtest.bench",
+        description="Fan-out: the whiteboard server against a bare websockets broadcast, in one run, as ratios "
+        "(server pinned to core 0, clients to core 1; 127.0.0.1 only; every phase bounded). Results as a table "
+        "and as JSON; docs/PERFORMANCE.md records the runs.",
+        epilog="example: python -m loadtest.bench --wards 50 --subs 20,2 --rate 100 --duration 20 --idle 10000",
+    )
+    ap.add_argument("--wards", type=int, default=50, help="wards (each its own event log and subscribers)")
     ap.add_argument("--subs", default="20,2", help="subscribers per ward; the second is for the marginal cost")
     ap.add_argument("--rate", type=float, default=100.0, help="updates per second (all wards together)")
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of updates per phase")
-    ap.add_argument("--beds", type=int, default=24)
+    ap.add_argument("--beds", type=int, default=24, help="beds per ward (writes go round-robin over them)")
     ap.add_argument("--idle", type=int, default=0, help="also measure RSS per connection with N idle connections")
     ap.add_argument(
         "--compression",
@@ -513,7 +519,12 @@ def main(argv: list[str] | None = None) -> int:
         help="subscribers use the lean hand-parsing client (default; can read ~10x the frames of one core) or the "
         "websockets library (a cross-check; ~19,000 frames/s per core); --compression deflate needs websockets",
     )
-    ap.add_argument("--targets", default="bare,embedded,redis+postgresql")
+    ap.add_argument(
+        "--targets",
+        default="bare,embedded,redis+postgresql",
+        help="servers to measure, in order: bare (the websockets ceiling), embedded (SQLite + in-process log), "
+        "redis+postgresql (the local Redis and PostgreSQL, with a fresh key prefix and database, removed afterwards)",
+    )
     ap.add_argument(
         "--py-spy",
         help="path to py-spy: profile each whiteboard server during its first phase (LOADTEST_PY_SPY_GIL=1: --gil)",

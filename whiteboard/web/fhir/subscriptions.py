@@ -172,17 +172,19 @@ class _Notifier:
         await self.ws.send_text(orjson.dumps(model.checked(bundle)).decode())
 
     async def _write_loop(self) -> None:
+        queue = self.hub_sub.queue
+        assert queue is not None, "a Subscription never goes live on the direct path: it reads its queue"
         while True:
             try:
                 async with asyncio.timeout(self.sub.heartbeat_secs):
-                    seq, frame, _snapshot = await self.hub_sub.queue.get()
+                    seq, frame, _snapshot = await queue.get()
             except TimeoutError:
                 await self._send(notify.notification(self.sub.id, "heartbeat", self.sub.events, iso(utc_now())))
                 continue
             if seq <= self.floor:
                 continue
             self.floor = seq
-            message = orjson.loads(frame)
+            message = orjson.loads(frame.data)
             if message.get("type") != "event":
                 continue  # a fresh snapshot (the log was lost): the next change notifies again
             await self._notify(message["event"])
