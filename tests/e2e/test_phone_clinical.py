@@ -81,3 +81,28 @@ def test_a_nurse_records_observations_and_moves_the_patient(make_server: Make, p
     assert left["patient"] is None and left["status"] == "cleaning"
     expect(tile(board, bed["id"])).to_have_attribute("data-status", "cleaning", timeout=WAIT_MS)
     assert not pages.errors, pages.errors
+
+
+def test_a_move_within_the_ward_updates_both_beds_on_the_board_and_the_phone(make_server: Make, pages: Pages) -> None:
+    """One event names both beds (`also`): the board and the phone's bed list apply both, never one alone."""
+    s = demo_server(make_server)
+    nurse, display = make_tokens(s, ("nurse", WARD), ("display", WARD))
+    snap = snapshot(s, nurse)
+    source, target = first_bed(snap, "occupied"), first_bed(snap, "empty")
+    board = open_board(pages, s, display)
+    phone = pages.new(**PHONE)
+    sign_in(phone, s.url, nurse, "/m")
+    phone.goto(f"{s.url}/m#/ward/{WARD}")
+    expect(phone.locator(".conn-pill")).to_have_text("Live", timeout=WAIT_MS)
+    with s.client(nurse) as c:
+        r = c.post(f"/api/wards/{WARD}/beds/{source['id']}/transfer", json={"to_bed": target["id"]})
+    assert r.status_code == 200, r.text
+    initials = source["patient"]["initials"]
+    expect(tile(board, target["id"])).to_have_attribute("data-status", "occupied", timeout=WAIT_MS)
+    expect(tile(board, target["id"]).locator('[data-slot="initials"]')).to_have_text(initials)
+    expect(tile(board, source["id"])).to_have_attribute("data-status", "cleaning")
+    row = phone.locator(f'a[data-bed="{target["id"]}"]')
+    expect(row).to_contain_text(source["patient"]["name"], timeout=WAIT_MS)
+    expect(phone.locator(f'a[data-bed="{source["id"]}"]')).to_have_attribute("data-status", "cleaning")
+    assert board.evaluate("window.__sameDocument") is True, "the board reloaded instead of applying the event"
+    assert not pages.errors, pages.errors
