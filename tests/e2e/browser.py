@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Locator, Page
 
 # Belt and braces: nothing here may ever fetch a browser (scripts/test exports this too).
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -116,8 +116,9 @@ def dom_counters(page: Page) -> dict[str, float]:
     return {"nodes": counters["nodes"], "listeners": counters["jsEventListeners"], "heap": heap["usedSize"]}
 
 
-def shoot(page: Page, artifacts: Path, name: str, **options: Any) -> None:
-    """A screenshot in artifacts/screenshots; also in docs/screenshots when WHITEBOARD_UPDATE_SCREENSHOTS=1."""
+def shoot(page: Page | Locator, artifacts: Path, name: str, **options: Any) -> None:
+    """A screenshot (of a page, or of one element such as a card) in artifacts/screenshots; also in
+    docs/screenshots when WHITEBOARD_UPDATE_SCREENSHOTS=1."""
     target = artifacts / "screenshots" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), **options)

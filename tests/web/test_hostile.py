@@ -181,6 +181,42 @@ def test_hostile_observations_never_fail_or_write_partly(
     write_and_check(app_site, "POST", f"/api/wards/{WARD}/beds/B1/observations", body, headers)
 
 
+moves = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "to_ward": st.one_of(st.sampled_from([WARD, "ward-quiet", "ward-none"]), json_scalars),
+            "to_bed": st.one_of(st.sampled_from(BEDS), json_scalars),
+            "to_version": st.one_of(st.integers(-5, 2**64), json_scalars),
+            "bed": json_scalars,
+        },
+    ).map(to_bytes),
+    json_values.map(to_bytes),
+    st.binary(max_size=100),
+)
+
+
+@BOUNDED
+@given(body=moves, headers=with_if_match, bed=st.sampled_from(BEDS), op=st.sampled_from(["transfer", "swap"]))
+def test_hostile_moves_never_fail_or_write_partly(
+    app_site: InProcessSite, body: bytes, headers: dict[str, bytes], bed: str, op: str
+) -> None:
+    write_and_check(app_site, "POST", f"/api/wards/{WARD}/beds/{bed}/{op}", body, headers)
+
+
+@BOUNDED
+@given(body=st.one_of(json_values.map(to_bytes), st.binary(max_size=200)), headers=hostile_headers)
+def test_hostile_observation_previews_never_fail_or_write(
+    app_site: InProcessSite, body: bytes, headers: dict[str, bytes]
+) -> None:
+    """A preview answers, or refuses, and never writes anything either way."""
+    s = app_site
+    before = committed(s)
+    sent: dict[str, Any] = {**s.as_("nurse"), "Content-Type": "application/json", **with_uid(s, headers)}
+    assert_answer(s.c.post(f"/api/wards/{WARD}/beds/B1/observations/preview", content=body, headers=sent))
+    assert committed(s) == before
+
+
 @BOUNDED
 @given(
     query=st.dictionaries(st.sampled_from(["since", "limit", "epoch", "x"]), any_text, max_size=3),

@@ -95,6 +95,9 @@ def _patient_fields(fields: PatientUpdate) -> JSONDict:
     out: JSONDict = dict(fields)
     if "tasks" in fields:
         out["tasks"] = _tasks(fields["tasks"])
+    decision = fields.get("spo2_scale_2")
+    if decision is not None:  # the server's clock says when it was recorded
+        out["spo2_scale_2"] = {"decided_by": decision["decided_by"], "decided_at": iso(utc_now())}
     raw = fields.get("news2")
     if raw is not None:
         # A feed or nurse may send a bare score; risk and the next-due time are always computed here.
@@ -285,6 +288,7 @@ def _admit(fields: JSONDict, now: dt.datetime) -> JSONDict:
         "discharge_status": "not_planned",
         "red_green": "red",  # SAFER: every patient starts the day red
         "news2": None,
+        "spo2_scale_2": None,
         "flags": [],
         "tasks": [],
     }

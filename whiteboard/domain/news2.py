@@ -94,18 +94,42 @@ def parse_observations(body: object) -> Observations:
     )
 
 
+def parameter_scores(obs: Observations) -> dict[str, int]:
+    """Each Chart 1 parameter's score, so a nurse sees which one drives the aggregate."""
+    return {
+        "respiration_rate": _respiration(obs.respiration_rate),
+        "spo2": _spo2(obs.spo2, obs.spo2_scale, obs.on_oxygen),
+        "air_or_oxygen": 2 if obs.on_oxygen else 0,
+        "systolic_bp": _systolic(obs.systolic_bp),
+        "pulse": _pulse(obs.pulse),
+        "consciousness": 0 if obs.consciousness == "A" else 3,
+        "temperature": _temperature(obs.temperature),
+    }
+
+
 def score(obs: Observations) -> News2Result:
     """Score observations exactly per RCP NEWS2 Chart 1 and classify them per Charts 3 and 4."""
-    parts = (
-        _respiration(obs.respiration_rate),
-        _spo2(obs.spo2, obs.spo2_scale, obs.on_oxygen),
-        2 if obs.on_oxygen else 0,
-        _systolic(obs.systolic_bp),
-        _pulse(obs.pulse),
-        0 if obs.consciousness == "A" else 3,
-        _temperature(obs.temperature),
-    )
+    parts = parameter_scores(obs).values()
     return _classify(sum(parts), any(p == 3 for p in parts))
+
+
+# Chart 4, shortened for a phone screen; the wording follows the RCP's (DOMAIN.md has it in full).
+RESPONSES: Final = {
+    ("low", "12-hourly"): "Continue routine NEWS monitoring.",
+    ("low", "4-6-hourly"): "Inform the registered nurse, who must assess the patient and decide whether "
+    "monitoring should increase or care be escalated.",
+    ("low-medium", "hourly"): "3 in one parameter: the registered nurse informs the medical team, who review and "
+    "decide whether to escalate care.",
+    ("medium", "hourly"): "Urgent response: inform the medical team now and request urgent assessment by a "
+    "clinician with acute-illness competencies; care in a monitored environment.",
+    ("high", "continuous"): "Emergency response: inform the medical team now (at least specialist registrar); "
+    "emergency assessment by a critical-care team; consider transfer to level 2 or 3 care.",
+}
+
+
+def response(result: News2Result) -> str:
+    """The Chart 4 clinical response for a result's risk band."""
+    return RESPONSES[(result.risk, result.monitoring)]
 
 
 def result_from_score(score: int, red_score: bool) -> News2Result:

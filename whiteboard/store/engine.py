@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from whiteboard.domain.board import WardState
 from whiteboard.domain.clock import utc_now
 from whiteboard.errors import ApiError
-from whiteboard.store import audit, credentials, load_tests, outbox, writes
+from whiteboard.store import audit, credentials, load_tests, observations, outbox, writes
 from whiteboard.store import wards as ward_sql
 from whiteboard.store.rows import Actor, CredentialRow, OutboxRow, StoreUnavailable, WardInfo, WriteRequest, Written
 from whiteboard.types import JSONDict
@@ -238,6 +238,19 @@ class Store:
     async def load_tests(self, limit: int = 1) -> list[JSONDict]:
         """The latest load-test results, newest run first."""
         return await self.read(load_tests.list_load_tests, limit)
+
+    async def patient_observations(
+        self,
+        *,
+        nhs_number: str | None = None,
+        name: str | None = None,
+        admitted_at: str | None = None,
+        ward_id: str | None = None,
+        limit: int = 100,
+    ) -> list[JSONDict]:
+        """A patient's charted observation sets, newest first: by NHS number, else by name and admission time
+        (as the patient record holds them; both move with the patient on a transfer). For FHIR Observation."""
+        return await self.read(observations.patient_observations, nhs_number, name, admitted_at, ward_id, limit)
 
     async def verify_audit(self) -> tuple[int, int, str | None]:
         return await self.read(audit.verify_chains)

@@ -225,6 +225,45 @@ class FeedCancel(Base):
     __table_args__ = (Index("ix_feed_cancels_sender_key", "sender", "key"),)
 
 
+class Observation(Base):
+    """One charted set of vital signs and its NEWS2 score, kept for the patient's history (FHIR Observation).
+
+    Written in the transaction that puts the score on the bed. The patient is named as the record named
+    them then: NHS number when known, else name with the admission time (which move with the record).
+    """
+
+    __tablename__ = "observations"
+    __table_args__ = (
+        Index("ix_observations_nhs_number", "nhs_number", "recorded_at"),
+        Index("ix_observations_patient", "patient_name", "admitted_at"),
+        Index("ix_observations_ward_bed", "ward_id", "bed_id", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ward_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    bed_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    nhs_number: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    patient_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    admitted_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+    respiration_rate: Mapped[int] = mapped_column(Integer, nullable=False)
+    spo2: Mapped[int] = mapped_column(Integer, nullable=False)
+    spo2_scale: Mapped[int] = mapped_column(Integer, nullable=False)
+    on_oxygen: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    systolic_bp: Mapped[int] = mapped_column(Integer, nullable=False)
+    pulse: Mapped[int] = mapped_column(Integer, nullable=False)
+    consciousness: Mapped[str] = mapped_column(String(1), nullable=False)
+    temperature: Mapped[float] = mapped_column(Float, nullable=False)
+    score: Mapped[int] = mapped_column(Integer, nullable=False)
+    red_score: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    risk: Mapped[str] = mapped_column(String(16), nullable=False)
+    monitoring: Mapped[str] = mapped_column(String(16), nullable=False)
+    next_due: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 # The Core tables the store's prebuilt statements use: defined once here, beside the classes they come from.
 WARDS = cast(Table, Ward.__table__)
 BEDS = cast(Table, Bed.__table__)
@@ -238,3 +277,4 @@ PAIRING_CODES = cast(Table, PairingCode.__table__)
 LOAD_TESTS = cast(Table, LoadTest.__table__)
 FEED_MESSAGES = cast(Table, FeedMessage.__table__)
 FEED_CANCELS = cast(Table, FeedCancel.__table__)
+OBSERVATIONS = cast(Table, Observation.__table__)

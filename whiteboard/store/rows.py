@@ -8,6 +8,7 @@ from typing import Any
 
 from whiteboard.domain.beds import BedChanges, BedPatch, DisplayProfile, ReadRecord
 from whiteboard.domain.moves import Move
+from whiteboard.domain.observations import ObservationRecord
 from whiteboard.domain.offsets import log_name
 from whiteboard.types import JSONDict
 
@@ -53,7 +54,7 @@ class FeedReceipt:
 class WriteRequest:
     ward_id: str
     bed_id: str | None  # None for ward-level changes (the display profile)
-    patch: BedPatch | BedChanges | DisplayProfile | ReadRecord | Move
+    patch: BedPatch | BedChanges | DisplayProfile | ReadRecord | Move | ObservationRecord
     actor: Actor
     # The version the client last saw of this bed (a bed ETag, or a ward ETag: a ward position covers
     # every bed); the write is refused when the bed changed after it. None: unconditional.

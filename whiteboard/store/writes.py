@@ -10,10 +10,11 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from whiteboard.domain.beds import BedChanges, DisplayProfile, ReadRecord, apply_patch
 from whiteboard.domain.clock import iso
 from whiteboard.domain.moves import Move
+from whiteboard.domain.observations import ObservationRecord, check_scale, history_row
 from whiteboard.domain.offsets import log_name
 from whiteboard.domain.patient import names_differ, similar_names
 from whiteboard.errors import ApiError, ChangeRefused, NotFound, PreconditionFailed
-from whiteboard.store import audit, feed_messages, moves
+from whiteboard.store import audit, feed_messages, moves, observations
 from whiteboard.store.models import AUDIT as _A
 from whiteboard.store.models import BEDS as _B
 from whiteboard.store.models import OUTBOX as _O
@@ -143,8 +144,15 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
             f"bed {req.bed_id} has changed since you loaded it (If-Match is stale): reload the bed and apply "
             "your edit again"
         )
+    charted: ObservationRecord | None = None
+    if isinstance(req.patch, ObservationRecord):
+        charted, patch = req.patch, req.patch.bed_patch
+        if row.patient is not None:  # none: apply_patch refuses (no_patient)
+            check_scale(charted.obs, row.patient)
+    else:
+        patch = req.patch
     bed = {"status": row.status, "notes": row.notes, "patient": row.patient}
-    change = apply_patch(bed, req.patch, now)
+    change = apply_patch(bed, patch, now)
     if change is None:
         return Written(req.ward_id, log, ward.seq, None, None, version)
     seq = ward.seq + 1
@@ -191,6 +199,19 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
         conn.execute(_INS_OUTBOX, outbox_row)
         audit.insert_record(conn, record)
         conn.execute(_UPD_SEQ, {"ward": req.ward_id, "seq": seq, "a_pos": record["pos"], "a_head": record["hash"]})
+    if charted is not None and change.patient is not None:  # the history, in the same transaction
+        history = history_row(charted, change.patient)
+        observations.insert_observation(
+            conn,
+            {
+                **history,
+                "ward_id": req.ward_id,
+                "bed_id": req.bed_id,
+                "seq": seq,
+                "recorded_by": req.actor.name,
+                "source": req.actor.source,
+            },  # fmt: skip
+        )
     return Written(req.ward_id, log, seq, evt, payload, seq)
 
 

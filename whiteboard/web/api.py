@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from whiteboard.access.auth import Principal, forbidden
-from whiteboard.domain import moves, news2, offsets, redact
+from whiteboard.domain import moves, observations, offsets, redact
 from whiteboard.domain.beds import BedPatch, parse_display_profile, parse_patch
 from whiteboard.domain.board import WardView
 from whiteboard.domain.clock import as_utc, utc_now
@@ -107,7 +107,9 @@ def bed_etag(version: int, uid: str) -> str:
     return f'"bed-{version}.{uid[:8]}"'
 
 
-async def _write(request: Request, who: Principal, patch: BedPatch) -> tuple[Written, WardChannel | None]:
+async def _write(
+    request: Request, who: Principal, patch: BedPatch | observations.ObservationRecord
+) -> tuple[Written, WardChannel | None]:
     """Commit through the one write path. Works while the event log is down: the outbox keeps the change."""
     state = wb(request)
     ward_id = request.path_params["ward"]
@@ -165,19 +167,32 @@ async def patch_bed(request: Request) -> Response:
 
 
 async def post_observations(request: Request) -> Response:
+    """Chart a set of observations: the bed's NEWS2 and the patient's history change in one transaction."""
     who = await principal(request)
     _may_write(request, who)
-    body = await read_json(request)
-    try:
-        obs = news2.parse_observations(body)
-    except news2.ObservationError as exc:
-        raise DomainError(exc.message, exc.field) from None
-    result = news2.score(obs)
-    recorded = utc_now()
-    summary = news2.to_json(result, recorded)
-    patch = BedPatch(None, None, {"news2": summary}, existing_patient_only=True)
-    written, ch = await _write(request, who, patch)
-    return _write_response(who, written, ch, {"news2": summary})
+    rec = observations.record(await read_json(request), utc_now())
+    written, ch = await _write(request, who, rec)
+    return _write_response(who, written, ch, {"news2": observations.preview(rec)})
+
+
+async def preview_observations(request: Request) -> Response:
+    """What saving these observations would chart (score, band, next due, Chart 4 response), saving nothing.
+
+    The phone shows it before the nurse saves, so the one scoring table is the server's. Judged against the
+    bed as this instance's view holds it; the save itself is judged again inside its transaction.
+    """
+    who = await principal(request)
+    ward_id, bed_id = request.path_params["ward"], request.path_params["bed"]
+    if not who.can_write_ward(ward_id):
+        raise forbidden(f"this credential may not change ward {ward_id!r}")
+    rec = observations.record(await read_json(request), utc_now())
+    bed = (await wb(request).hub.channel(ward_id)).view.beds.get(bed_id)
+    if bed is None:
+        raise ApiError(404, "not_found", f"ward {ward_id!r} has no bed {bed_id!r}")
+    if bed.get("patient") is None:
+        raise DomainError("there is no patient on this bed", "patient", "no_patient")
+    observations.check_scale(rec.obs, bed["patient"])
+    return JSONResponse({"news2": observations.preview(rec)}, headers={"Cache-Control": "no-store"})
 
 
 async def transfer_bed(request: Request) -> Response:

@@ -25,6 +25,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/wards/{ward}/events", api.ward_events),
         Route("/api/wards/{ward}/beds/{bed}", counts_refusals(api.patch_bed), methods=["PATCH"]),
         Route("/api/wards/{ward}/beds/{bed}/observations", counts_refusals(api.post_observations), methods=["POST"]),
+        Route("/api/wards/{ward}/beds/{bed}/observations/preview", api.preview_observations, methods=["POST"]),
         Route("/api/wards/{ward}/beds/{bed}/transfer", counts_refusals(api.transfer_bed), methods=["POST"]),
         Route("/api/wards/{ward}/beds/{bed}/swap", counts_refusals(api.swap_beds), methods=["POST"]),
         Route("/api/wards/{ward}/display-profile", counts_refusals(api.display_profile), methods=["GET", "PUT"]),

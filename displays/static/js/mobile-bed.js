@@ -6,6 +6,7 @@
 
   const F = window.WhiteboardFormat;
   const P = window.WhiteboardBedParts;
+  const O = window.WhiteboardObs;
   const el = F.el;
 
   function factList(pairs) {
@@ -214,6 +215,7 @@
       ];
     }
     return [
+      O.obsCard(ctx),
       P.fieldsCard(ctx, "Red or green day", [P.radioField("patient.red_green", "Today is a", [["red", "Red day"], ["green", "Green day"]], "choices-2")],
         { immediate: true }),
       tasksCard(ctx),
@@ -227,6 +229,7 @@
       ], { saveText: "Save discharge plan" }),
       flagsCard(ctx),
       P.fieldsCard(ctx, "Notes", [P.notesField("notes", "Notes", c.notesMax)], { saveText: "Save notes" }),
+      O.moveCard(ctx, bed),
       movementCard(ctx, bed),
     ];
   }
@@ -257,7 +260,9 @@
         if (!bed) return;
         if (Boolean(bed.patient) !== hadPatient) {
           build();
-          ctx.toast(bed.patient ? `A patient was admitted to bed ${bed.id}.` : `The patient in bed ${bed.id} was discharged.`);
+          const moved = String(change.kind || "").startsWith("patient.transferred");
+          ctx.toast(bed.patient ? `A patient ${moved ? "moved into" : "was admitted to"} bed ${bed.id}.`
+            : `The patient in bed ${bed.id} ${moved ? "moved to another bed" : "was discharged"}.`);
           return;
         }
         summary.replaceChildren(facts(bed, ctx));

@@ -134,14 +134,14 @@
       // The server's similar-name warning can move on other beds too (an admission or discharge elsewhere).
       const moved = Object.entries(e.similar_name || {}).filter(([id]) => this.beds.has(id));
       for (const [id, flagged] of moved) this.beds.get(id).similar_name = Boolean(flagged);
-      this.emit({ type: "event", bed: e.bed, by: e.by, at: e.at, changes: e.changes });
+      this.emit({ type: "event", kind: e.kind, bed: e.bed, by: e.by, at: e.at, changes: e.changes });
       // A move within the ward (transfer or swap) changes a second bed in the same event.
       for (const [id, changes] of Object.entries(e.also || {})) {
         const other = this.beds.get(id);
         if (!other) continue;
         Object.assign(other, changes);
         if (e.at) this.lastBy.set(id, { by: e.by, at: e.at });
-        this.emit({ type: "event", bed: id, by: e.by, at: e.at, changes });
+        this.emit({ type: "event", kind: e.kind, bed: id, by: e.by, at: e.at, changes });
       }
       for (const [id] of moved) if (id !== e.bed) this.emit({ type: "similar", bed: id });
     }
@@ -314,7 +314,7 @@
         view.replaceChildren(heading(`Bed ${bedId}`), el("p", { text: "This ward has no such bed." }));
         return;
       }
-      detail = Bed.detail({ api, session: s, bedId, config, clock, toast, heading });
+      detail = Bed.detail({ api, session: s, bedId, config, clock, toast, heading, wards });
       view.replaceChildren(...detail.nodes);
     }, (err) => view.replaceChildren(heading(`Bed ${bedId}`), el("p", { class: "error-summary", role: "alert",
       text: `Could not load this ward: ${err.message}` })));

@@ -50,6 +50,11 @@ class News2(TypedDict):
     next_due: Moment
 
 
+class Scale2(TypedDict):
+    decided_by: str
+    decided_at: Moment
+
+
 class Task(TypedDict):
     id: str
     kind: TaskKind
@@ -84,6 +89,9 @@ class Patient(TypedDict, total=False):
     discharge_status: DischargeStatus
     red_green: RedGreen
     news2: News2 | None
+    spo2_scale_2: Annotated[
+        Scale2 | None, Field(description="Who decided this patient's SpO2 is scored on Scale 2, and when.")
+    ]
     flags: list[str]
     tasks: list[Task]
     tasks_pending: Annotated[int, Field(ge=0)]
@@ -186,8 +194,17 @@ class WriteAnswer(TypedDict):
     version: Annotated[int, Field(ge=0)]
 
 
+class News2Preview(News2):
+    parameters: Annotated[dict[str, int], Field(description="Each Chart 1 parameter's score (0 to 3).")]
+    response: Annotated[str, Field(description="The Chart 4 clinical response for the risk band.")]
+
+
 class ObservationsAnswer(WriteAnswer):
-    news2: News2
+    news2: News2Preview
+
+
+class ObservationsPreview(TypedDict):
+    news2: News2Preview
 
 
 class MovedTo(TypedDict):
@@ -291,6 +308,7 @@ ANSWERS: Final = (
     EventsPage,
     WriteAnswer,
     ObservationsAnswer,
+    ObservationsPreview,
     MoveAnswer,
     DisplayProfile,
     AuditRecord,

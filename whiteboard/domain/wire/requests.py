@@ -77,6 +77,20 @@ class News2Input(TypedDict, total=False):
         strict=True,
         extra="forbid",
         json_schema_extra={
+            "description": "A clinician's decision that this patient's SpO2 is scored on Scale 2 (hypercapnic "
+            "respiratory failure, target 88-92 %); the server adds `decided_at`. Null: Scale 1."
+        },
+    )
+)
+class Scale2Decision(TypedDict):
+    decided_by: Annotated[Name100, Field(description="The clinical decision maker who decided it.")]
+
+
+@with_config(
+    ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
             "description": "Patient fields to set (merged into the current patient); null, not an object, discharges."
         },
     )
@@ -97,6 +111,7 @@ class PatientUpdate(TypedDict, total=False):
     discharge_status: DischargeStatus
     red_green: RedGreen
     news2: News2Input | None
+    spo2_scale_2: Scale2Decision | None
     flags: Flags
     tasks: Annotated[list[TaskInput], Field(max_length=TASKS_MAX)]
 

@@ -185,6 +185,21 @@ def paths(settings: Settings) -> dict[str, Any]:
                 },
             },
         },
+        "/api/wards/{ward}/beds/{bed}/observations/preview": {
+            "parameters": [ward, bed],
+            "post": {
+                "operationId": "previewObservations",
+                "tags": ["beds"],
+                "summary": "Score vital signs for the bed's patient without saving anything (the phone shows it "
+                "before the nurse saves); role `nurse` or higher.",
+                "requestBody": body("Observations"),
+                "responses": {
+                    "200": ok("What saving them would chart.", ref("ObservationsPreview")),
+                    **errors(*API_ERRORS, 400, 404, 422),
+                    "413": too_large,
+                },
+            },
+        },
         "/api/wards/{ward}/beds/{bed}/transfer": {
             "parameters": [ward, bed],
             "post": {
