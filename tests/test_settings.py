@@ -45,6 +45,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "demo_seed": ("7", 7),
     "stream_maxlen": ("20000", 20000),
     "ws_queue_size": ("16", 16),
+    "ws_send_buffer_bytes": ("65536", 65536),
     "heartbeat_secs": ("0.5", 0.5),
     "ws_max_message_bytes": ("1024", 1024),
     "ws_compression": ("1", True),
