@@ -62,7 +62,6 @@ RISK_SYSTEM: Final = f"{EXTENSION_BASE}/news2-risk"
 # names them (the set's own code stays the SNOMED NEWS2 total above). Each: board field → (coding, UCUM unit).
 LOINC: Final = "http://loinc.org"
 UCUM: Final = "http://unitsofmeasure.org"
-VITAL_SIGNS: Final = {"system": OBSERVATION_CATEGORY, "code": "vital-signs", "display": "Vital Signs"}
 VITAL_CODES: Final = {
     "respiration_rate": ([{"system": LOINC, "code": "9279-1", "display": "Respiratory rate"}], "/min",
                          "breaths/minute"),

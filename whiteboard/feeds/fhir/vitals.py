@@ -54,7 +54,7 @@ def charted_observation(patient: JSONDict, row: JSONDict) -> JSONDict:
         "resourceType": "Observation",
         "id": f"o{row['id']}",
         "status": "final",
-        "category": [{"coding": [codes.SURVEY]}, {"coding": [codes.VITAL_SIGNS]}],
+        "category": [{"coding": [codes.SURVEY]}],  # not vital-signs: R4 would then want a vital-sign code
         "code": {"coding": [codes.NEWS2_CODE], "text": "NEWS2"},
         "subject": {"reference": f"Patient/{patient_id(patient)}"},
         "effectiveDateTime": row["recorded_at"],
