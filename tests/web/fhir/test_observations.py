@@ -70,7 +70,9 @@ def test_by_encounter_and_by_id(fhir_site: FhirSite) -> None:
     read = fhir_site.get(f"/fhir/Observation/{charted['id']}", role="viewer")
     assert read.status_code == 200 and assert_r4(read.json()) == charted
     assert fhir_site.get(f"/fhir/Observation/{charted['id']}", role="other_nurse").status_code == 404
-    assert fhir_site.get("/fhir/Observation/o999999").status_code == 404
+    for missing in ("o999999", "o" + "9" * 12, "o" + "9" * 30, "oabc", "n0"):
+        assert fhir_site.get(f"/fhir/Observation/{missing}").status_code == 404, missing
+    assert found(fhir_site.get("/fhir/Observation", _id=f"{charted['id']},o999999")) == [charted]
     shown = fhir_site.get(f"/fhir/Observation/{charted['id']}", role="display")
     assert shown.status_code == 403 and "Lovelace" not in shown.text and "9434765919" not in shown.text
 
@@ -109,7 +111,12 @@ def test_a_ward_scoped_reader_sees_only_the_sets_charted_on_its_wards(fhir_site:
     assert [c["valueQuantity"]["value"] for c in there["component"] if c["code"]["coding"][0]["code"] == "8867-4"] == [
         111
     ]
-    assert len(found(fhir_site.get("/fhir/Observation", role="admin", patient=pid))) == 2  # every ward: both sets
+    both = found(fhir_site.get("/fhir/Observation", role="admin", patient=pid))
+    assert len(both) == 2  # every ward: both sets
+    # By id: the set charted on WARD is the admin's to read, not the receiving ward's nurse's.
+    assert fhir_site.get(f"/fhir/Observation/{both[1]['id']}", role="admin").json() == both[1]
+    assert fhir_site.get(f"/fhir/Observation/{both[1]['id']}", role="other_nurse").status_code == 404
+    assert fhir_site.get(f"/fhir/Observation/{both[0]['id']}", role="other_nurse").json() == there
 
 
 def test_observation_reads_are_audited_on_the_patients_ward(fhir_site: FhirSite) -> None:

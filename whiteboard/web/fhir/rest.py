@@ -54,7 +54,7 @@ async def _find(request: Request, who: Principal, kind: str, params: dict[str, l
         found = search.patients(wards, params)
     else:
         beds = search.observation_beds(wards, params)
-        found = search.observations(beds, await histories(request, who, beds), params)
+        found = search.observations(beds, await histories(request, who, beds, params), params)
     if found and who.role != "display":
         await audit_fhir_read(request, who, search.wards_of(found, wards), kind, len(found))
     return found
