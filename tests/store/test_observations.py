@@ -105,3 +105,17 @@ async def test_scale_2_is_charted_once_the_decision_is_recorded(store: Store) ->
     patient = written.event["changes"]["patient"]
     assert patient["spo2_scale_2"]["decided_by"] == "Dr A Shah" and patient["spo2_scale_2"]["decided_at"]
     assert patient["news2"]["score"] == 3  # 89 % on Scale 2 scores 0; respiration 22 scores 2, pulse 95 1
+
+
+async def test_sets_are_read_by_their_ids_newest_first(store: Store) -> None:
+    w = await ward(store)
+    ada = {"name": "Ada Lovelace", "nhs_number": "9434765919"}
+    mary = {"name": "Mary Seacole", "nhs_number": "9434765870"}
+    await write(store, WriteRequest(w, "B1", parse_patch({"patient": ada}), NURSE))
+    await write(store, WriteRequest(w, "B2", parse_patch({"patient": mary}), NURSE))
+    await write(store, chart(w, "B1"))
+    await write(store, chart(w, "B2", minutes=30, pulse=120))
+    [adas] = await store.patient_observations(nhs_number="9434765919", ward_id=w)
+    [marys] = await store.patient_observations(nhs_number="9434765870", ward_id=w)
+    assert await store.observations_by_id([adas["id"], marys["id"], 10**12]) == [marys, adas]  # an unknown id: nothing
+    assert await store.observations_by_id([]) == []

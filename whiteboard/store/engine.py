@@ -252,6 +252,10 @@ class Store:
         (as the patient record holds them; both move with the patient on a transfer). For FHIR Observation."""
         return await self.read(observations.patient_observations, nhs_number, name, admitted_at, ward_id, limit)
 
+    async def observations_by_id(self, ids: list[int]) -> list[JSONDict]:
+        """Charted sets by their ids (FHIR `Observation/o{id}`), whoever they belong to: the caller scopes them."""
+        return await self.read(observations.observations_by_id, ids)
+
     async def verify_audit(self) -> tuple[int, int, str | None]:
         return await self.read(audit.verify_chains)
 

@@ -57,3 +57,34 @@ EXTENSION_BASE: Final = "https://ward-whiteboard.example/fhir/StructureDefinitio
 RED_SCORE_EXT: Final = f"{EXTENSION_BASE}/news2-red-score"
 NEXT_DUE_EXT: Final = f"{EXTENSION_BASE}/news2-next-due"
 RISK_SYSTEM: Final = f"{EXTENSION_BASE}/news2-risk"
+
+# A charted set's vital signs, as components of its NEWS2 Observation: LOINC as the R4 vital-signs profile
+# names them (the set's own code stays the SNOMED NEWS2 total above). Each: board field → (coding, UCUM unit).
+LOINC: Final = "http://loinc.org"
+UCUM: Final = "http://unitsofmeasure.org"
+VITAL_CODES: Final = {
+    "respiration_rate": ([{"system": LOINC, "code": "9279-1", "display": "Respiratory rate"}], "/min",
+                         "breaths/minute"),
+    "spo2": ([{"system": LOINC, "code": "59408-5",
+               "display": "Oxygen saturation in Arterial blood by Pulse oximetry"},
+              {"system": LOINC, "code": "2708-6", "display": "Oxygen saturation in Arterial blood"}], "%", "%"),
+    "systolic_bp": ([{"system": LOINC, "code": "8480-6", "display": "Systolic blood pressure"}], "mm[Hg]", "mmHg"),
+    "pulse": ([{"system": LOINC, "code": "8867-4", "display": "Heart rate"}], "/min", "beats/minute"),
+    "temperature": ([{"system": LOINC, "code": "8310-5", "display": "Body temperature"}], "Cel", "°C"),
+}  # fmt: skip
+# ACVPU: LOINC 67775-7 Level of responsiveness; the answer in the board's own system (A, C, V, P, U: C, new
+# confusion, is NEWS2's and has no AVPU answer) plus the SNOMED CT AVPU findings for the four that have one.
+RESPONSIVENESS: Final = {"system": LOINC, "code": "67775-7", "display": "Level of responsiveness"}
+ACVPU_SYSTEM: Final = "https://ward-whiteboard.example/fhir/CodeSystem/news2-acvpu"
+ACVPU_DISPLAY: Final = {"A": "Alert", "C": "New confusion", "V": "Responds to voice", "P": "Responds to pain",
+                        "U": "Unresponsive"}  # fmt: skip
+ACVPU_SNOMED: Final = {
+    "A": ("248234008", "Mentally alert"),
+    "V": ("300202002", "Responds to voice"),
+    "P": ("450847001", "Responds to pain"),
+    "U": ("422768004", "Unresponsive"),
+}
+# NEWS2's own inputs with no standard code we can vouch for: air or oxygen (yes/no) and the SpO2 scale (1 or 2).
+NEWS2_PARAMETER: Final = "https://ward-whiteboard.example/fhir/CodeSystem/news2-parameter"
+ON_OXYGEN: Final = {"system": NEWS2_PARAMETER, "code": "on-oxygen", "display": "Supplemental oxygen (not air)"}
+SPO2_SCALE: Final = {"system": NEWS2_PARAMETER, "code": "spo2-scale", "display": "NEWS2 SpO2 scale"}

@@ -122,7 +122,7 @@ def encounter(ward_id: str, ward_name: str, bed: JSONDict, *, identifiable: bool
 
 
 def news2_observation(ward_id: str, bed: JSONDict) -> JSONDict | None:
-    """The bed's current NEWS2 as an Observation (the board keeps the latest set, not a history)."""
+    """The bed's current NEWS2 as an Observation: for a score no charted set made (`vitals` maps the sets)."""
     patient: JSONDict = bed["patient"]
     news2: dict[str, Any] | None = patient.get("news2")
     if not news2:

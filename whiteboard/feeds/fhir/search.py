@@ -10,13 +10,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from whiteboard.feeds.fhir import codes
+from whiteboard.feeds.fhir import codes, vitals
 from whiteboard.feeds.fhir.outcome import FhirError
 from whiteboard.feeds.fhir.resources import (
     bed_location,
     bed_location_id,
     encounter,
-    news2_observation,
+    encounter_id,
     patient_id,
     patient_resource,
     ward_location,
@@ -156,18 +156,33 @@ def patients(wards: list[Ward], params: dict[str, list[str]]) -> list[JSONDict]:
     return out
 
 
-def observations(wards: list[Ward], params: dict[str, list[str]]) -> list[JSONDict]:
+def observation_beds(wards: list[Ward], params: dict[str, list[str]]) -> list[tuple[str, JSONDict]]:
+    """The occupied beds (ward id, bed) whose patient's history the search needs: narrowed by patient and
+    encounter before any history is read."""
     who = _patient_filter(params)
     stays = reference_ids("Encounter", params["encounter"]) if "encounter" in params else None
-    out: list[JSONDict] = []
+    out: list[tuple[str, JSONDict]] = []
     for ward in wards:
         for bed in ward.occupied():
-            obs = news2_observation(ward.id, bed)
-            if obs is None:
-                continue
             if who is not None and patient_id(bed["patient"]) not in who:
                 continue
-            if stays is not None and obs["encounter"]["reference"].removeprefix("Encounter/") not in stays:
+            if stays is not None and encounter_id(bed["patient"]) not in stays:
+                continue
+            out.append((ward.id, bed))
+    return out
+
+
+def observations(
+    beds: list[tuple[str, JSONDict]], histories: dict[tuple[str, str], list[JSONDict]], params: dict[str, list[str]]
+) -> list[JSONDict]:
+    """Each patient's charted sets (and a bare current score), newest first per patient; `encounter` keeps only
+    that stay's sets, `_id` the named ones."""
+    stays = reference_ids("Encounter", params["encounter"]) if "encounter" in params else None
+    out: list[JSONDict] = []
+    for ward_id, bed in beds:
+        for obs in vitals.history(ward_id, bed, histories.get((ward_id, bed["id"]), [])):
+            stay = obs.get("encounter", {}).get("reference", "").removeprefix("Encounter/")
+            if stays is not None and stay not in stays:
                 continue
             if "_id" in params and obs["id"] not in params["_id"]:
                 continue

@@ -22,6 +22,7 @@ from whiteboard.web.fhir.common import (
     fhir_response,
     no_patients_for_display,
 )
+from whiteboard.web.fhir.history import histories
 from whiteboard.web.http import principal
 
 # When this server's capabilities last changed (CapabilityStatement.date is required).
@@ -52,7 +53,8 @@ async def _find(request: Request, who: Principal, kind: str, params: dict[str, l
     elif kind == "Patient":
         found = search.patients(wards, params)
     else:
-        found = search.observations(wards, params)
+        beds = search.observation_beds(wards, params)
+        found = search.observations(beds, await histories(request, who, beds, params), params)
     if found and who.role != "display":
         await audit_fhir_read(request, who, search.wards_of(found, wards), kind, len(found))
     return found
