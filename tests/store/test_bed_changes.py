@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 
 from tests.support import SETUP
-from whiteboard.domain.beds import BedChanges, parse_patch
+from whiteboard.domain.beds import parse_patch
+from whiteboard.domain.changes import BedChanges
 from whiteboard.domain.moves import Move
 from whiteboard.errors import ChangeRefused
 from whiteboard.store import Actor, Store, WriteRequest, Written
