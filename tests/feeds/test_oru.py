@@ -4,6 +4,7 @@ the OBX readings, charts them on the patient's bed with the history row, ACKs AA
 
 from __future__ import annotations
 
+import hl7  # type: ignore[import-untyped]
 import pytest
 
 from whiteboard.domain.beds import parse_patch
@@ -77,6 +78,8 @@ async def test_a_set_the_board_cannot_chart_is_ae_and_writes_nothing(
     [ack] = await feed.handle(oru("BAD", ADA, f"{w}^^B1", results).encode())  # type: ignore[arg-type]
     code, _control, text = msa(ack)
     assert code == "AE" and reason in text
+    err = hl7.parse(ack).segment("ERR")
+    assert str(err[3]).startswith("101" if "missing" in reason else "102")  # HL7 table 0357
     assert (await store.load_ward(w)).seq == seq  # type: ignore[union-attr]
     assert await store.patient_observations(nhs_number=ADA.nhs_number) == []
 

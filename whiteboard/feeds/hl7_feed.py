@@ -87,7 +87,7 @@ class Hl7Feed:
             else:
                 change = adt.plan(msg, self._locations)
         except VitalsError as exc:  # an incomplete set, a reading the board cannot chart
-            return Outcome(Code.DATA_TYPE, exc.message), None
+            return Outcome(Code.REQUIRED_MISSING if exc.missing else Code.DATA_TYPE, exc.message), None
         except adt.Unsupported as exc:
             return Outcome(Code.UNSUPPORTED_EVENT, str(exc)), None
         except LocationError as exc:

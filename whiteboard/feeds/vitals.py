@@ -60,10 +60,11 @@ _LABELS: Final = {
 class VitalsError(ValueError):
     """A reading or a set the board cannot chart; `where` names the part of the message (entry, OBX)."""
 
-    def __init__(self, message: str, where: str = "") -> None:
+    def __init__(self, message: str, where: str = "", missing: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.where = where
+        self.missing = missing  # the parameters an incomplete set lacks
 
 
 @dataclass
@@ -100,7 +101,9 @@ class VitalSet:
         missing = [p for p in PARAMETERS if p not in self.values]
         if missing:
             raise VitalsError(
-                "a NEWS2 set needs every parameter; missing: " + "; ".join(_label(p) for p in missing), where
+                "a NEWS2 set needs every parameter; missing: " + "; ".join(_label(p) for p in missing),
+                where,
+                tuple(missing),
             )
         body: JSONDict = {**self.values, "spo2_scale": 1}
         temperature = body["temperature"]
