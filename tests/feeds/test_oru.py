@@ -4,12 +4,20 @@ the OBX readings, charts them on the patient's bed with the history row, ACKs AA
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import hl7  # type: ignore[import-untyped]
+import orjson
 import pytest
 
 from whiteboard.domain.beds import parse_patch
+from whiteboard.domain.offsets import log_name
+from whiteboard.eventlog import EventLog
 from whiteboard.feeds.compose import VITALS, Person, adt, oru
 from whiteboard.feeds.hl7_feed import Hl7Feed
+from whiteboard.feeds.listener import Limits, MllpListener
+from whiteboard.feeds.sender import MllpClient
 from whiteboard.live.ingest import Ingest
 from whiteboard.store import Actor, Store, WriteRequest
 
@@ -122,3 +130,33 @@ async def test_the_set_is_charted_on_the_scale_the_record_prescribes(
     assert msa(ack)[0] == "AA" and (await bed(store, w, "B1"))["patient"]["news2"]["score"] == 0
     rows = await store.patient_observations(nhs_number=ADA.nhs_number)
     assert [r["values"]["spo2_scale"] for r in rows] == [2, 1]  # newest first
+
+
+async def test_over_a_real_mllp_connection_the_board_hears_the_score(
+    feed: Hl7Feed, elog: EventLog, store: Store, wards: tuple[str, str]
+) -> None:
+    """Over the listener's socket: admit, then an ORU; the ward's event log carries the charted NEWS2 (what every
+    board applies), and the ACK is AA only once it is committed."""
+    w = wards[0]
+    srv = MllpListener(feed, "127.0.0.1", 0, Limits(max_message_bytes=64 * 1024))
+    await srv.start()
+    try:
+        async with MllpClient("127.0.0.1", srv.port, timeout=10) as c:
+            [ack] = await c.send(adt("A01", "SOCK-A", ADA, f"{w}^^B3"))
+            assert msa(ack)[0] == "AA"
+            [ack] = await c.send(oru("SOCK-O", ADA, f"{w}^^B3", ILL))
+            assert msa(ack)[:2] == ("AA", "SOCK-O")
+    finally:
+        await srv.aclose()
+    state = await store.load_ward(w)
+    assert state is not None and state.beds[2]["patient"]["news2"]["score"] == 15
+    charted: list[dict[str, Any]] = []
+    for _ in range(100):  # the relay appends the committed event to the log just after the commit
+        _epoch, entries = await elog.read(log_name(w, state.uid), 0, 100)
+        events = [orjson.loads(e.payload) for e in entries]
+        charted = [e for e in events if (e["changes"].get("patient") or {}).get("news2")]
+        if charted:
+            break
+        await asyncio.sleep(0.05)
+    [charted_event] = charted
+    assert charted_event["bed"] == "B3" and charted_event["changes"]["patient"]["news2"]["risk"] == "high"

@@ -82,6 +82,7 @@ class _Planner:
         # subject reference → (its vital-signs entries, their readings, when taken): one charted set each
         self.vitals: dict[str, tuple[list[int], vitals.VitalSet, list[dt.datetime]]] = {}
         self.now = utc_now()
+        self.totals: dict[str, int] = {}  # subject reference → the entry sending their NEWS2 total as a score
         for w in wards:
             for bed in w.occupied():
                 self.where_now[patient_id(bed["patient"])] = (w.id, bed["id"])
@@ -320,6 +321,7 @@ def _observation(p: _Planner, i: int, res: JSONDict) -> None:
     key, _bed = p.bed(i, f"Location/{target[0]}.{target[1]}", "")
     plan = p.plan(key, i)
     plan.patient = {**(plan.patient if isinstance(plan.patient, dict) else {}), "news2": news2}
+    p.totals[ref] = i
 
 
 def _vital_signs(p: _Planner, i: int, res: JSONDict) -> None:
@@ -341,6 +343,9 @@ def _charted(p: _Planner) -> list[tuple[str, str, ObservationRecord]]:
     out: list[tuple[str, str, ObservationRecord]] = []
     for ref, (entries, readings, taken) in p.vitals.items():
         first = entries[0]
+        if ref in p.totals:  # two NEWS2 for one patient: which one is the board to show?
+            raise _fail(p.totals[ref], 422, "conflict", "this Bundle sends both a NEWS2 total and vital signs for "
+                        "this patient: send the vital signs (the server scores them) or the total")  # fmt: skip
         board = ref.removeprefix("Patient/") if ref.removeprefix("Patient/") in p.where_now else None
         given = p.patients.get(ref)
         if board is None and given is not None and given[1].get("nhs_number"):
