@@ -5,6 +5,9 @@ the OBX readings, charts them on the patient's bed with the history row, ACKs AA
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import hl7  # type: ignore[import-untyped]
@@ -17,10 +20,12 @@ from whiteboard.eventlog import EventLog
 from whiteboard.feeds.compose import VITALS, Person, adt, oru
 from whiteboard.feeds.hl7_feed import Hl7Feed
 from whiteboard.feeds.listener import Limits, MllpListener
+from whiteboard.feeds.locations import LocationMap
 from whiteboard.feeds.sender import MllpClient
 from whiteboard.live.ingest import Ingest
 from whiteboard.store import Actor, Store, WriteRequest
 
+from .conftest import ZONE
 from .test_hl7_feed import ADA, MARY, bed, msa
 
 # RR 25 (3), SpO2 92 (2), oxygen (2), SBP 95 (2), pulse 120 (2), V (3), 38.5 (1) = 15: high, red score.
@@ -160,3 +165,19 @@ async def test_over_a_real_mllp_connection_the_board_hears_the_score(
         await asyncio.sleep(0.05)
     [charted_event] = charted
     assert charted_event["bed"] == "B3" and charted_event["changes"]["patient"]["news2"]["risk"] == "high"
+
+
+async def test_sample_messages_through_the_location_map(ingest: Ingest, store: Store, wards: tuple[str, str]) -> None:
+    """tests/feeds/messages/obs-on-amu.hl7: a monitor's ORU (CRLF, the PAS's ward codes, a diastolic left aside,
+    oxygen as FiO2 28 %) for the patient the PAS admitted; RR 21 (2), SpO2 95 (1), oxygen (2), SBP 108 (1),
+    pulse 112 (2), alert (0), 38.4 (1) = 9, taken at 09:10."""
+    here = Path(__file__).parent / "messages"
+    amu, ccu = wards
+    mapping = json.loads((here / "locations.json").read_text().replace("{AMU}", amu).replace("{CCU}", ccu))
+    monitor = Hl7Feed(ingest, LocationMap.from_json(mapping), ZONE)
+    messages = re.split(r"\r?\n(?=MSH\|)", (here / "obs-on-amu.hl7").read_text().strip())
+    for message in messages:
+        [ack] = await monitor.handle(message.encode())
+        assert msa(ack)[0] == "AA", ack
+    news2 = (await bed(store, amu, "B4"))["patient"]["news2"]
+    assert news2["score"] == 9 and news2["risk"] == "high" and news2["recorded_at"].startswith("2026-12-01T09:10")
