@@ -149,6 +149,7 @@ def test_vital_signs_are_one_charted_set_after_the_admission() -> None:
     assert charted[:2] == ("w1", "B02") and isinstance(charted[2], ObservationRecord)
     rec = charted[2]
     assert rec.result.score == 3 and rec.scale_from_record and rec.obs.spo2_scale == 1
+    assert rec.expect == {"nhs_number": "9434765870"}
     assert rec.recorded_at.isoformat() == "2026-12-01T09:00:00+00:00"
     assert [a[0] for a in p.answers[:7]] == ["201 Created"] * 7
 
@@ -157,6 +158,7 @@ def test_vital_signs_for_a_patient_on_the_board_and_the_refusals() -> None:
     ada = f"Patient/{patient_id(ON_BOARD)}"
     [(ward, bed, rec)] = plan(*vital_signs(ada)).changes.items
     assert (ward, bed) == ("w1", "B01") and isinstance(rec, ObservationRecord) and rec.result.score == 0
+    assert rec.expect == {"nhs_number": "9434765919"}  # judged again in the transaction against the bed
     with pytest.raises(FhirError) as err:
         plan(*vital_signs(ada)[:-1])  # no BP panel
     assert err.value.status == 422 and "systolic blood pressure" in err.value.diagnostics

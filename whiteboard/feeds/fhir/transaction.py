@@ -353,8 +353,11 @@ def _charted(p: _Planner) -> list[tuple[str, str, ObservationRecord]]:
         target = p.placed.get(ref) or (p.where_now[board] if board is not None else None)
         if target is None:
             raise _fail(first, 422, "not-found", "the subject is in no bed", ".resource.subject")
-        try:
-            rec = readings.charted(max(taken) if taken else p.now)
+        known: JSONDict = dict(given[1]) if given is not None else {}
+        if board is not None:
+            known = {**_patient_at(p, p.where_now[board]), **known}
+        try:  # `expect`: the transaction charts it only while the bed holds this patient
+            rec = readings.charted(max(taken) if taken else p.now, expect=_identity(known))
         except vitals.VitalsError as exc:  # a missing parameter (the set's first entry), or a value out of range
             entry, _sep, path = exc.where.partition(":")
             at = int(entry) if entry.isdigit() else first
@@ -367,9 +370,22 @@ def _charted(p: _Planner) -> list[tuple[str, str, ObservationRecord]]:
     return out
 
 
-def _nhs_at(p: _Planner, key: tuple[str, str]) -> object:
+def _patient_at(p: _Planner, key: tuple[str, str]) -> JSONDict:
     bed = next(b for b in p.wards[key[0]].beds if b["id"] == key[1])
-    return (bed.get("patient") or {}).get("nhs_number")
+    return dict(bed.get("patient") or {})
+
+
+def _nhs_at(p: _Planner, key: tuple[str, str]) -> object:
+    return _patient_at(p, key).get("nhs_number")
+
+
+def _identity(known: JSONDict) -> JSONDict | None:
+    """Who the set is for, as the write checks it (`domain.patient.check_expected`): the NHS number, else the
+    name and date of birth."""
+    if known.get("nhs_number"):
+        return {"nhs_number": known["nhs_number"]}
+    who = {k: known[k] for k in ("name", "date_of_birth") if known.get(k)}
+    return who or None
 
 
 def _moves(p: _Planner) -> list[tuple[str, str, BedPatch | Move]]:
