@@ -1,15 +1,17 @@
 """The message reader and mapper never crash: any text, and messages with any field values, end in a
-mapping or one of the refusals the feed answers (MessageError, LocationError, DomainError, Unsupported)."""
+mapping or one of the refusals the feed answers (MessageError, LocationError, DomainError, Unsupported,
+and for ORU^R01 VitalsError)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from whiteboard.errors import DomainError
-from whiteboard.feeds import adt
+from whiteboard.feeds import adt, oru, vitals
 from whiteboard.feeds.ack import Code, Outcome, acks
 from whiteboard.feeds.hl7_message import MessageError, parse
 from whiteboard.feeds.locations import LocationError, LocationMap
@@ -56,3 +58,42 @@ def test_messages_with_any_fields(event: str, pid: list[str], pv1: list[str], mo
     msh = f"MSH|^~\\&|PAS|RXH|WB|RXH|20261201120000||ADT^{event}|C1|P|{version}|||{mode}|{mode}"
     segments = [msh, f"EVN|{event}", "PID|" + "|".join(pid), "PV1|" + "|".join(pv1), "NPU|" + "|".join(pv1[:3])]
     check("\r".join(segments))
+
+
+obx_value = st.one_of(
+    field, st.integers(-1000, 1000).map(str), st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["A", "C", "V", "P", "U", "248234008", "Alert", "NaN", "1e400", "37.0"]),
+)  # fmt: skip
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["NM", "CWE", "ST", "SN", "", "TX"]),
+            st.sampled_from([*vitals.CODES, "8462-4", "ZZ1", ""]),
+            st.sampled_from(["LN", "L", ""]),
+            obx_value,
+            st.sampled_from(["/min", "%", "Cel", "[degF]", "mm[Hg]", "L/min", "", "^"]),
+            st.sampled_from(["F", "C", "P", "", "X"]),
+            st.sampled_from(["", "20261201120000", "20991231000000", "2026130112", "x"]),
+        ),
+        max_size=12,
+    ),
+    st.lists(field, min_size=10, max_size=10),
+)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_oru_with_any_results(results: list[tuple[str, ...]], pid: list[str]) -> None:
+    """Any OBX rows end in a charted set or a refusal the feed answers (AE), never a crash."""
+    msh = "MSH|^~\\&|OBS|RXH|WB|RXH|20261201120000||ORU^R01^ORU_R01|C1|P|2.5.1"
+    rows = [f"OBX|{n}|{k}|{c}^x^{s}||{v}|{u}|||||{st_}|||{t}" for n, (k, c, s, v, u, st_, t) in enumerate(results)]
+    message = "\r".join([msh, "PID|" + "|".join(pid), "PV1|1|I|AMU^BAY1^3", *rows])
+    try:
+        msg = parse(message, ZONE)
+    except MessageError:
+        return
+    for locations in (LocationMap(), MAP):
+        try:
+            change = oru.plan(msg, locations, ZONE, dt.datetime.now(dt.UTC))
+        except (*REFUSALS, vitals.VitalsError):
+            continue
+        assert 0 <= change.patch.result.score <= 20  # type: ignore[union-attr]

@@ -3,11 +3,14 @@ without taking the other requests of the same group commit down with it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from tests.support import SETUP
-from whiteboard.domain.beds import BedChanges, parse_patch
+from whiteboard.domain.beds import parse_patch
+from whiteboard.domain.changes import BedChanges
 from whiteboard.domain.moves import Move
+from whiteboard.domain.observations import record
 from whiteboard.errors import ChangeRefused
 from whiteboard.store import Actor, Store, WriteRequest, Written
 
@@ -89,3 +92,42 @@ async def test_a_move_and_the_changes_after_it_commit_together(store: Store) -> 
     assert isinstance(refused, ChangeRefused)
     again = await store.load_ward(b)
     assert again is not None and {bed["id"]: bed["status"] for bed in again.beds}["B3"] == "empty"
+
+
+_SET = {"respiration_rate": 25, "spo2": 97, "spo2_scale": 1, "on_oxygen": False, "systolic_bp": 120, "pulse": 80,
+        "consciousness": "A", "temperature": 37.0}  # fmt: skip
+
+
+async def test_a_charted_set_is_an_item_with_its_history_row(store: Store) -> None:
+    """An admission and its first set in one request: the set is charted on the new patient (NEWS2 on the bed,
+    the history row) in the same transaction."""
+    a = await _ward(store)
+    now = dt.datetime.now(dt.UTC)
+    admit = parse_patch({"patient": {"name": "Ann Bell", "nhs_number": "9434765919"}})
+    changes = BedChanges(((a, "B1", admit), (a, "B1", record(_SET, now, expect={"nhs_number": "9434765919"}))))
+    [result] = await store.apply_batch([WriteRequest(a, None, changes, FEED)])
+    assert isinstance(result, Written) and [p.event["kind"] for p in result.parts if p.event] == [
+        "patient.admitted",
+        "bed.updated",
+    ]
+    state = await store.load_ward(a)
+    assert state is not None and state.beds[0]["patient"]["news2"]["score"] == 3
+    [row] = await store.patient_observations(nhs_number="9434765919")
+    assert row["source"] == "fhir" and row["news2"]["score"] == 3
+
+
+async def test_a_refused_set_undoes_the_changes_before_it(store: Store) -> None:
+    """Refused inside the transaction (the bed holds someone else): the bed change before it is undone too."""
+    a = await _ward(store)
+    await store.apply_batch(
+        [WriteRequest(a, "B2", parse_patch({"patient": {"name": "Cy Dee", "nhs_number": "4010232137"}}), FEED)]
+    )
+    seq = (await store.load_ward(a)).seq  # type: ignore[union-attr]
+    wrong = record(_SET, dt.datetime.now(dt.UTC), expect={"nhs_number": "9434765919"})
+    changes = BedChanges(((a, "B1", parse_patch({"status": "closed"})), (a, "B2", wrong)))
+    [refused] = await store.apply_batch([WriteRequest(a, None, changes, FEED)])
+    assert isinstance(refused, ChangeRefused) and (refused.bed_id, refused.code) == ("B2", "wrong_patient")
+    state = await store.load_ward(a)
+    assert state is not None and state.seq == seq and state.beds[0]["status"] == "empty"
+    assert state.beds[1]["patient"].get("news2") is None
+    assert await store.patient_observations(name="Cy Dee", admitted_at=state.beds[1]["patient"]["admitted_at"]) == []

@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from whiteboard.domain import news2, redact
 from whiteboard.domain.clock import iso, utc_now
-from whiteboard.domain.moves import Move
 from whiteboard.domain.patient import IDENTITY_FIELDS, check_expected, initials_of
 from whiteboard.domain.wire.refusal import refusal
 from whiteboard.domain.wire.requests import (
@@ -155,14 +154,6 @@ def parse_display_profile(body: Any) -> DisplayProfile:
                 "unknown_value",
             )
     return DisplayProfile(frozenset(raw))
-
-
-@dataclass(frozen=True)
-class BedChanges:
-    """Several bed changes committed together or not at all (a FHIR transaction Bundle): (ward, bed, patch or
-    move) each, judged in order against the committed beds inside one transaction; one refusal undoes them all."""
-
-    items: tuple[tuple[str, str, BedPatch | Move], ...]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ needs that patient's recorded clinical decision), then updates the bed and keeps
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,19 @@ class ObservationRecord:
     obs: news2.Observations
     result: news2.News2Result
     recorded_at: dt.datetime
+    # Feeds: who must be on the bed (as `BedPatch.expect`), so a set for someone else is never charted.
+    expect: JSONDict | None = None
+    # Feeds: a device does not choose the SpO2 scale; the set is charted on the scale the patient's record
+    # prescribes (Scale 2 when a clinician's decision is on it), worked out against the committed record.
+    scale_from_record: bool = False
+
+    def for_patient(self, patient: JSONDict) -> ObservationRecord:
+        """This set as charted for `patient` (rescored on Scale 2 when it takes the record's scale and the
+        record holds the decision)."""
+        if not self.scale_from_record or not patient.get(SCALE_2_FIELD) or self.obs.spo2_scale == 2:
+            return self
+        obs = dataclasses.replace(self.obs, spo2_scale=2)
+        return dataclasses.replace(self, obs=obs, result=news2.score(obs))
 
     @property
     def summary(self) -> JSONDict:
@@ -35,16 +49,18 @@ class ObservationRecord:
 
     @property
     def bed_patch(self) -> BedPatch:
-        return BedPatch(None, None, {"news2": self.summary}, existing_patient_only=True)
+        return BedPatch(None, None, {"news2": self.summary}, existing_patient_only=True, expect=self.expect)
 
 
-def record(body: Any, recorded_at: dt.datetime) -> ObservationRecord:
+def record(
+    body: Any, recorded_at: dt.datetime, *, expect: JSONDict | None = None, scale_from_record: bool = False
+) -> ObservationRecord:
     """Check a body (the `Observations` model) and score it; a 422 names the first bad field."""
     try:
         obs = news2.parse_observations(body)
     except news2.ObservationError as exc:
         raise DomainError(exc.message, exc.field) from None
-    return ObservationRecord(obs, news2.score(obs), recorded_at)
+    return ObservationRecord(obs, news2.score(obs), recorded_at, expect, scale_from_record)
 
 
 def check_scale(obs: news2.Observations, patient: JSONDict) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from whiteboard.domain.beds import BedPatch, parse_patch
 from whiteboard.domain.moves import Move
+from whiteboard.domain.observations import ObservationRecord
 from whiteboard.feeds.hl7_message import AdtMessage, MessageError, Visit
 from whiteboard.feeds.locations import LocationMap
 
@@ -30,11 +31,11 @@ class Unsupported(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One write: on `ward`/`bed`, the `patch` (a bed patch, or a move to another bed)."""
+    """One write: on `ward`/`bed`, the `patch` (a bed patch, a move to another bed, or a charted set: ORU^R01)."""
 
     ward: str
     bed: str
-    patch: BedPatch | Move
+    patch: BedPatch | Move | ObservationRecord
     summary: str  # for the log
     # Cancels before their event (hazard H26): `key` names this event, `undoes` the event a cancel undoes.
     key: str | None = None
@@ -57,7 +58,7 @@ def plan(msg: AdtMessage, locations: LocationMap) -> Change:
         # PV1-6 the bed the cancelled transfer had put them in (HL7 v2 3.3.12).
         source = locations.resolve(visit.prior, "PV1-6")
         target = locations.resolve(visit.location)
-        who = _identity(visit)
+        who = identity(visit)
         move = transfer_patch(source, target, who, swap=False, returning=event == "A12")
         if event == "A02":
             return Change(*source, move, f"A02 {source}→{target}", key=_key("A02", who, source, target))
@@ -67,10 +68,10 @@ def plan(msg: AdtMessage, locations: LocationMap) -> Change:
             raise MessageError("A17 (swap) needs two PID/PV1 pairs")
         # Each PV1-3 is the patient's location before the swap (HL7 v2 3.3.17): the two beds trade patients.
         one, two = (locations.resolve(v.location) for v in msg.visits[:2])
-        swap = transfer_patch(one, two, _identity(visit), swap=True, other=_identity(msg.visits[1]))
+        swap = transfer_patch(one, two, identity(visit), swap=True, other=identity(msg.visits[1]))
         return Change(*one, swap, f"A17 {one}⇄{two}")
     ward, bed = locations.resolve(visit.location)
-    expect = _identity(visit)
+    expect = identity(visit)
     if event in ("A01", "A13"):  # A13 cancels a discharge: the patient is back on the bed
         if "name" not in visit.patient:
             raise MessageError(f"{event} needs the patient's name (PID-5)")
@@ -109,7 +110,7 @@ def _noop_patient_patch() -> BedPatch:
     return BedPatch(status=None, notes=None, patient={}, existing_patient_only=True)
 
 
-def _identity(visit: Visit) -> dict[str, Any]:
+def identity(visit: Visit) -> dict[str, Any]:
     """Who the message is about: the NHS number when it carries one (names get corrected), else name and
     date of birth. A message naming nobody cannot be checked against the bed, so it is refused."""
     p = visit.patient

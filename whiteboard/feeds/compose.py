@@ -64,3 +64,34 @@ def adt(
     if npu is not None:
         segments.append(f"NPU|{npu[0]}|{npu[1]}")
     return "\r".join(segments) + "\r"
+
+
+# A full NEWS2 set as OBX rows (value type, LOINC code, text, value, units): what a vital-signs monitor sends.
+VITALS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("NM", "9279-1", "Respiratory rate", "18", "/min"),
+    ("NM", "59408-5", "SpO2 by pulse oximetry", "97", "%"),
+    ("NM", "3151-8", "Inhaled oxygen flow rate", "0", "L/min"),
+    ("NM", "8480-6", "Systolic blood pressure", "120", "mm[Hg]"),
+    ("NM", "8867-4", "Heart rate", "72", "/min"),
+    ("CWE", "80288-4", "Level of consciousness", "A^Alert^ACVPU", ""),
+    ("NM", "8310-5", "Body temperature", "37.0", "Cel"),
+)
+
+
+def oru(
+    control_id: str,
+    person: Person,
+    location: str,
+    results: tuple[tuple[str, str, str, str, str], ...] = VITALS,
+    *,
+    status: str = "F",
+    facility: str = "RXH",
+    at: dt.datetime | None = None,
+) -> str:
+    """One ORU^R01 of vital signs (one OBX per reading, LOINC in OBX-3), segments joined by CR."""
+    when = (at or dt.datetime.now(dt.UTC)).strftime("%Y%m%d%H%M%S+0000")
+    msh = f"MSH|^~\\&|OBS|{facility}|WHITEBOARD|{facility}|{when}||ORU^R01^ORU_R01|{control_id}|P|2.5.1"
+    segments = [msh, _pid(person), _pv1(location), f"OBR|1|||85353-1^Vital signs panel^LN|||{when}"]
+    for n, (kind, code, text, value, units) in enumerate(results, start=1):
+        segments.append(f"OBX|{n}|{kind}|{code}^{text}^LN||{value}|{units}|||||{status}|||{when}")
+    return "\r".join(segments) + "\r"

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
+from whiteboard.domain.clock import utc_now
 from whiteboard.errors import ApiError, DomainError, NotFound, Unavailable
-from whiteboard.feeds import adt
+from whiteboard.feeds import adt, oru
 from whiteboard.feeds.ack import Code, Outcome, acks
 from whiteboard.feeds.hl7_message import SUPPORTED_VERSIONS, AdtMessage, MessageError, parse
 from whiteboard.feeds.locations import LocationError, LocationMap
+from whiteboard.feeds.vitals import VitalsError
 from whiteboard.live.ingest import Ingest
 from whiteboard.metrics import Metrics
 from whiteboard.store import Actor, FeedReceipt, WriteRequest
@@ -67,7 +69,7 @@ class Hl7Feed:
         level = logging.INFO if outcome.ok else logging.WARNING
         log.log(level, "HL7 %s %s from %s: %s %s", msg.event, msg.control_id, msg.sender, outcome.code.name,
                 outcome.reason)  # fmt: skip
-        self._count(msg.event if msg.event in adt.HANDLED else "other", "A" + outcome.code.letter)
+        self._count(msg.event if msg.event in (*adt.HANDLED, oru.EVENT) else "other", "A" + outcome.code.letter)
         return answer if answer is not None else acks(msg, outcome)
 
     def _count(self, event: str, ack: str) -> None:
@@ -80,7 +82,12 @@ class Hl7Feed:
         if not SUPPORTED_VERSIONS.match(msg.version):
             return Outcome(Code.UNSUPPORTED_VERSION, f"HL7 version {msg.version!r} is not 2.x (MSH-12)"), None
         try:
-            change = adt.plan(msg, self._locations)
+            if oru.is_oru(msg):
+                change = oru.plan(msg, self._locations, self._zone, utc_now())
+            else:
+                change = adt.plan(msg, self._locations)
+        except VitalsError as exc:  # an incomplete set, a reading the board cannot chart
+            return Outcome(Code.REQUIRED_MISSING if exc.missing else Code.DATA_TYPE, exc.message), None
         except adt.Unsupported as exc:
             return Outcome(Code.UNSUPPORTED_EVENT, str(exc)), None
         except LocationError as exc:

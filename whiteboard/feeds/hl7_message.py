@@ -20,6 +20,21 @@ _TS: Final = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\
 _SEX: Final = {"F": "F", "M": "M", "U": "U", "O": "X", "A": "X", "N": "U", "X": "X"}
 
 
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One OBX segment: a coded reading (ORU^R01), as sent; `feeds.observations` judges it."""
+
+    index: int  # the OBX's position among the message's OBX segments (1-based), for the ACK's reason
+    code: str  # OBX-3.1
+    system: str  # OBX-3.3 (LN: LOINC)
+    value_type: str  # OBX-2 (NM, CE, CWE, ST …)
+    value: str  # OBX-5.1: the number, or the coded answer's code
+    value_text: str  # OBX-5.2: a coded answer's text
+    units: str  # OBX-6.1
+    status: str  # OBX-11 (F final, C corrected …)
+    observed: str  # OBX-14, as sent
+
+
 class MessageError(ValueError):
     """The message cannot be read (no MSH, wrong shape, a field that is not what it must be)."""
 
@@ -62,6 +77,7 @@ class AdtMessage:
     visits: tuple[Visit, ...] = ()
     bed_status: tuple[Location, str] | None = None  # A20: NPU-1, NPU-2
     recorded: dt.datetime | None = None  # when the event happened: EVN-2, else MSH-7 (None if unreadable)
+    results: tuple[Result, ...] = ()  # ORU^R01: the OBX segments
     raw: Any = field(default=None, repr=False, compare=False)  # the python-hl7 message (ACKs copy its MSH)
 
     @property
@@ -108,6 +124,7 @@ def parse(text: str, zone: ZoneInfo) -> AdtMessage:
         visits=visits,
         bed_status=_npu(msg),
         recorded=_recorded(_first(msg, "EVN", 2) or get(msh, 7), zone),
+        results=_results(msg),
         raw=msg,
     )
 
@@ -178,6 +195,24 @@ def _visit(msg: Any, pid: Any, pv1: Any, zone: ZoneInfo) -> Visit:
     if admitted:
         patient["admitted_at"] = timestamp(admitted, zone, "PV1-44")
     return Visit(patient, _location(msg, pv1, 3), _location(msg, pv1, 6), _field(msg, pv1, 19))
+
+
+def _results(msg: Any) -> tuple[Result, ...]:
+    obx = [seg for seg in msg if str(seg[0]) == "OBX"]
+    return tuple(
+        Result(
+            index=n,
+            code=_field(msg, seg, 3, 1, 1),
+            system=_field(msg, seg, 3, 1, 3).upper(),
+            value_type=_field(msg, seg, 2).upper(),
+            value=_field(msg, seg, 5, 1, 1),
+            value_text=_field(msg, seg, 5, 1, 2),
+            units=_field(msg, seg, 6, 1, 1),
+            status=_field(msg, seg, 11).upper(),
+            observed=_field(msg, seg, 14),
+        )
+        for n, seg in enumerate(obx, start=1)
+    )
 
 
 def _npu(msg: Any) -> tuple[Location, str] | None:

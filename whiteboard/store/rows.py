@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from whiteboard.domain.beds import BedChanges, BedPatch, DisplayProfile, ReadRecord
+from whiteboard.domain.beds import BedPatch, DisplayProfile, ReadRecord
+from whiteboard.domain.changes import BedChanges
 from whiteboard.domain.moves import Move
 from whiteboard.domain.observations import ObservationRecord
 from whiteboard.domain.offsets import log_name

@@ -7,7 +7,8 @@ import datetime as dt
 import orjson
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from whiteboard.domain.beds import BedChanges, DisplayProfile, ReadRecord, apply_patch
+from whiteboard.domain.beds import DisplayProfile, ReadRecord, apply_patch
+from whiteboard.domain.changes import BedChanges
 from whiteboard.domain.clock import iso
 from whiteboard.domain.moves import Move
 from whiteboard.domain.observations import ObservationRecord, check_scale, history_row
@@ -146,9 +147,11 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
         )
     charted: ObservationRecord | None = None
     if isinstance(req.patch, ObservationRecord):
-        charted, patch = req.patch, req.patch.bed_patch
+        charted = req.patch
         if row.patient is not None:  # none: apply_patch refuses (no_patient)
+            charted = charted.for_patient(row.patient)
             check_scale(charted.obs, row.patient)
+        patch = charted.bed_patch
     else:
         patch = req.patch
     bed = {"status": row.status, "notes": row.notes, "patient": row.patient}

@@ -50,3 +50,48 @@ def news2(subject: str, score: int, red: bool = False, at: str | None = None) ->
     if at:
         res["effectiveDateTime"] = at
     return {"resource": res, "request": {"method": "POST", "url": "Observation"}}
+
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+# A full NEWS2 set (LOINC code, value, UCUM unit) scoring 0; systolic BP travels in a panel (see `vital_signs`).
+CALM: dict[str, tuple[Any, str]] = {
+    "9279-1": (16, "/min"), "59408-5": (97, "%"), "3151-8": (0, "L/min"), "8867-4": (70, "/min"),
+    "8310-5": (36.8, "Cel"), "80288-4": ("248234008", ""), "8480-6": (124, "mm[Hg]"),
+}  # fmt: skip
+
+
+def vital(subject: str, code: str, value: Any, unit: str, at: str | None = None) -> dict[str, Any]:
+    """One vital-sign Observation (FHIR vital-signs profile shape); consciousness as a SNOMED CT finding."""
+    res: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": code}]},
+        "subject": {"reference": subject},
+    }
+    if code == "80288-4":
+        res["valueCodeableConcept"] = {"coding": [{"system": "http://snomed.info/sct", "code": value}]}
+    else:
+        res["valueQuantity"] = {"value": value, "unit": unit, "system": UCUM, "code": unit}
+    if at:
+        res["effectiveDateTime"] = at
+    return {"resource": res, "request": {"method": "POST", "url": "Observation"}}
+
+
+def vital_signs(
+    subject: str, values: dict[str, tuple[Any, str]] | None = None, at: str | None = None
+) -> list[dict[str, Any]]:
+    """A set as separate Observations, with systolic BP as a component of a blood pressure panel (85354-9)."""
+    values = {**CALM, **(values or {})}
+    out = [vital(subject, code, v, unit, at) for code, (v, unit) in values.items() if code != "8480-6"]
+    if "8480-6" in values:
+        bp = vital(subject, "85354-9", 0, "", at)
+        res = bp["resource"]
+        del res["valueQuantity"]
+        res["component"] = [
+            {"code": {"coding": [{"system": LOINC, "code": c}]},
+             "valueQuantity": {"value": v, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"}}
+            for c, v in (("8480-6", values["8480-6"][0]), ("8462-4", 80))
+        ]  # fmt: skip
+        out.append(bp)
+    return out

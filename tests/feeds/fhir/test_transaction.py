@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.feeds.fhir.bundles import bed_state, encounter, news2, patient, transaction
+from tests.feeds.fhir.bundles import bed_state, encounter, news2, patient, transaction, vital_signs
 from whiteboard.domain.beds import BedPatch
 from whiteboard.domain.moves import Move
+from whiteboard.domain.observations import ObservationRecord
 from whiteboard.feeds.fhir.outcome import FhirError
 from whiteboard.feeds.fhir.resources import patient_id
 from whiteboard.feeds.fhir.search import Ward
@@ -133,3 +134,37 @@ def test_what_is_not_a_transaction_we_take(bundle: dict[str, Any], status: int) 
     with pytest.raises(FhirError) as exc:
         plan_transaction(bundle, wards(), lambda w: True)
     assert exc.value.status == status
+
+
+def test_vital_signs_are_one_charted_set_after_the_admission() -> None:
+    """All of one subject's vital-sign Observations are one set, charted after the Bundle's patches, on the
+    bed the Bundle puts them in; the server scores it (here RR 25: 3)."""
+    p = plan(
+        *vital_signs("urn:uuid:g", {"9279-1": (25, "/min")}, at="2026-12-01T09:00:00Z"),
+        patient("urn:uuid:g", "Grace Hopper", "9434765870"),
+        encounter("urn:uuid:g", "w1.B02"),
+    )
+    admit, charted = p.changes.items
+    assert admit[:2] == ("w1", "B02") and isinstance(admit[2], BedPatch)
+    assert charted[:2] == ("w1", "B02") and isinstance(charted[2], ObservationRecord)
+    rec = charted[2]
+    assert rec.result.score == 3 and rec.scale_from_record and rec.obs.spo2_scale == 1
+    assert rec.expect == {"nhs_number": "9434765870"}
+    assert rec.recorded_at.isoformat() == "2026-12-01T09:00:00+00:00"
+    assert [a[0] for a in p.answers[:7]] == ["201 Created"] * 7
+
+
+def test_vital_signs_for_a_patient_on_the_board_and_the_refusals() -> None:
+    ada = f"Patient/{patient_id(ON_BOARD)}"
+    [(ward, bed, rec)] = plan(*vital_signs(ada)).changes.items
+    assert (ward, bed) == ("w1", "B01") and isinstance(rec, ObservationRecord) and rec.result.score == 0
+    assert rec.expect == {"nhs_number": "9434765919"}  # judged again in the transaction against the bed
+    with pytest.raises(FhirError) as err:
+        plan(*vital_signs(ada)[:-1])  # no BP panel
+    assert err.value.status == 422 and "systolic blood pressure" in err.value.diagnostics
+    with pytest.raises(FhirError) as err:
+        plan(*vital_signs(ada), news2(ada, 4))
+    assert err.value.status == 422 and "both a NEWS2 total and vital signs" in err.value.diagnostics
+    with pytest.raises(FhirError) as err:
+        plan(*vital_signs(ada, at="2999-01-01T00:00:00Z"))
+    assert "in the future" in err.value.diagnostics

@@ -7,7 +7,10 @@ What each entry means on the board:
   patient, an update when it holds this patient; `finished`/`cancelled`/`entered-in-error`: discharged from it.
 - `Patient`: the demographics of an Encounter's subject, or an update of a patient on the board (matched by the
   Patient id this server gave, or the NHS number).
-- `Observation` (NEWS2 total score, `valueInteger`): the patient's latest NEWS2.
+- `Observation` (NEWS2 total score, `valueInteger`): the patient's latest NEWS2, as sent.
+- `Observation`s of vital signs (LOINC-coded, each its own or as components, `feeds.fhir.readings`): all of one
+  subject's make one charted set (`ObservationRecord`); the server scores NEWS2 from it and keeps it in the
+  history, as `POST .../observations` does. An incomplete set is refused.
 An Encounter that puts a patient who is in another bed into this one is a transfer (HL7 A02: the write path's
 `Move`, to an empty bed); two patients trading beds are a swap (A17). Moves run first, then the other changes.
 Refused, with an OperationOutcome naming the entry: a bed holding someone else, a ward outside the credential's
@@ -17,15 +20,20 @@ Every change is then judged again inside the one transaction (`store.writes`), a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from whiteboard.domain.beds import BedChanges, BedPatch, parse_patch
+from whiteboard.domain.beds import BedPatch, parse_patch
+from whiteboard.domain.changes import BedChanges
 from whiteboard.domain.clock import iso, utc_now
 from whiteboard.domain.moves import Move
+from whiteboard.domain.observations import ObservationRecord
 from whiteboard.errors import ApiError
+from whiteboard.feeds import vitals
 from whiteboard.feeds.fhir import codes
+from whiteboard.feeds.fhir import readings as fhir_vitals
 from whiteboard.feeds.fhir.model import accept
 from whiteboard.feeds.fhir.outcome import FhirError
 from whiteboard.feeds.fhir.resources import patient_id, split_location_id
@@ -71,6 +79,10 @@ class _Planner:
         # board patient id → (entry, the bed they are in, the bed an Encounter moves them to)
         self.moves: dict[str, tuple[int, tuple[str, str], tuple[str, str]]] = {}
         self.where_now: dict[str, tuple[str, str]] = {}  # board patient id → (ward, bed) on the board
+        # subject reference → (its vital-signs entries, their readings, when taken): one charted set each
+        self.vitals: dict[str, tuple[list[int], vitals.VitalSet, list[dt.datetime]]] = {}
+        self.now = utc_now()
+        self.totals: dict[str, int] = {}  # subject reference → the entry sending their NEWS2 total as a score
         for w in wards:
             for bed in w.occupied():
                 self.where_now[patient_id(bed["patient"])] = (w.id, bed["id"])
@@ -287,8 +299,12 @@ def _patient_update(p: _Planner, i: int, res: JSONDict) -> None:
 def _observation(p: _Planner, i: int, res: JSONDict) -> None:
     coded = [c for c in (res.get("code") or {}).get("coding") or [] if c.get("system") == codes.SNOMED]
     if not any(c.get("code") == codes.NEWS2_CODE["code"] for c in coded):
-        raise _fail(i, 422, "not-supported", f"only the NEWS2 total score (SNOMED CT {codes.NEWS2_CODE['code']}) is "
-                    "taken", ".resource.code")  # fmt: skip
+        if fhir_vitals.is_vitals(res):
+            _vital_signs(p, i, res)
+            return
+        raise _fail(i, 422, "not-supported", f"an Observation is the NEWS2 total score (SNOMED CT "
+                    f"{codes.NEWS2_CODE['code']}) or vital signs coded in LOINC (docs/FHIR.md)",
+                    ".resource.code")  # fmt: skip
     score = res.get("valueInteger")
     if not isinstance(score, int) or isinstance(score, bool):
         raise _fail(i, 422, "required", "the NEWS2 score is a valueInteger", ".resource.valueInteger")
@@ -305,6 +321,71 @@ def _observation(p: _Planner, i: int, res: JSONDict) -> None:
     key, _bed = p.bed(i, f"Location/{target[0]}.{target[1]}", "")
     plan = p.plan(key, i)
     plan.patient = {**(plan.patient if isinstance(plan.patient, dict) else {}), "news2": news2}
+    p.totals[ref] = i
+
+
+def _vital_signs(p: _Planner, i: int, res: JSONDict) -> None:
+    """Collect this Observation's readings into its subject's set (charted in `_finish`)."""
+    _board, _fields, ref = _subject(p, i, res)
+    entries, readings, taken = p.vitals.setdefault(ref, ([], vitals.VitalSet.empty(), []))
+    entries.append(i)
+    try:
+        fhir_vitals.add_readings(readings, res, f"{i}:.resource")  # the entry travels in `where` (see _charted)
+        when = fhir_vitals.effective(res, p.now, ".resource")
+    except vitals.VitalsError as exc:
+        raise _fail(i, 422, "invalid", exc.message, exc.where.partition(":")[2] or exc.where) from None
+    if when is not None:
+        taken.append(when)
+
+
+def _charted(p: _Planner) -> list[tuple[str, str, ObservationRecord]]:
+    """Each subject's complete set, on the bed they are in (after this Bundle's moves and admissions)."""
+    out: list[tuple[str, str, ObservationRecord]] = []
+    for ref, (entries, readings, taken) in p.vitals.items():
+        first = entries[0]
+        if ref in p.totals:  # two NEWS2 for one patient: which one is the board to show?
+            raise _fail(p.totals[ref], 422, "conflict", "this Bundle sends both a NEWS2 total and vital signs for "
+                        "this patient: send the vital signs (the server scores them) or the total")  # fmt: skip
+        board = ref.removeprefix("Patient/") if ref.removeprefix("Patient/") in p.where_now else None
+        given = p.patients.get(ref)
+        if board is None and given is not None and given[1].get("nhs_number"):
+            board = next((pid for pid, key in p.where_now.items() if _nhs_at(p, key) == given[1]["nhs_number"]), None)
+        target = p.placed.get(ref) or (p.where_now[board] if board is not None else None)
+        if target is None:
+            raise _fail(first, 422, "not-found", "the subject is in no bed", ".resource.subject")
+        known: JSONDict = dict(given[1]) if given is not None else {}
+        if board is not None:
+            known = {**_patient_at(p, p.where_now[board]), **known}
+        try:  # `expect`: the transaction charts it only while the bed holds this patient
+            rec = readings.charted(max(taken) if taken else p.now, expect=_identity(known))
+        except vitals.VitalsError as exc:  # a missing parameter (the set's first entry), or a value out of range
+            entry, _sep, path = exc.where.partition(":")
+            at = int(entry) if entry.isdigit() else first
+            raise _fail(at, 422, "incomplete" if not path else "invalid", exc.message, path) from None
+        key, _bed = p.bed(first, f"Location/{target[0]}.{target[1]}", "")
+        for e in entries:
+            p.plan(key, e)
+            p.answers[e] = ("201 Created", "")
+        out.append((key[0], key[1], rec))
+    return out
+
+
+def _patient_at(p: _Planner, key: tuple[str, str]) -> JSONDict:
+    bed = next(b for b in p.wards[key[0]].beds if b["id"] == key[1])
+    return dict(bed.get("patient") or {})
+
+
+def _nhs_at(p: _Planner, key: tuple[str, str]) -> object:
+    return _patient_at(p, key).get("nhs_number")
+
+
+def _identity(known: JSONDict) -> JSONDict | None:
+    """Who the set is for, as the write checks it (`domain.patient.check_expected`): the NHS number, else the
+    name and date of birth."""
+    if known.get("nhs_number"):
+        return {"nhs_number": known["nhs_number"]}
+    who = {k: known[k] for k in ("name", "date_of_birth") if known.get(k)}
+    return who or None
 
 
 def _moves(p: _Planner) -> list[tuple[str, str, BedPatch | Move]]:
@@ -321,7 +402,8 @@ def _moves(p: _Planner) -> list[tuple[str, str, BedPatch | Move]]:
 
 
 def _finish(p: _Planner) -> Plan:
-    items = _moves(p)
+    items: list[tuple[str, str, BedPatch | Move | ObservationRecord]] = [*_moves(p)]
+    charted = _charted(p)  # planned before the patches: its beds join `p.beds` for the refusal's entry
     for (ward_id, bed_id), plan in p.beds.items():
         body: JSONDict = {}
         if plan.status is not None:
@@ -344,4 +426,5 @@ def _finish(p: _Planner) -> Plan:
             p.answers[plan.created[0]] = ("201 Created", f"Encounter/e{created[1:]}")
             if plan.created[1] is not None:
                 p.answers[plan.created[1]] = ("201 Created", f"Patient/{created}")
+    items.extend(charted)  # after the admissions and updates they may chart for
     return Plan(BedChanges(tuple(items)), p.answers, {k: v.entries for k, v in p.beds.items()})
