@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
@@ -268,19 +267,14 @@ async def write_all(server: Server, rate: float, duration: float, tally: Tally) 
                 await w.send(orjson.dumps({"ward": ward, "bed": f"B{i % 20 + 1:02d}", "notes": marker}).decode())
         return 0
     http = server.url.replace("ws://", "http://")
-    async with httpx.AsyncClient(
-        base_url=http,
-        headers={"Authorization": f"Bearer {server.writer_token}"},
-        limits=httpx.Limits(max_connections=32),
-        timeout=30,
-    ) as client:
+    async with rawclient.Writer(http, server.writer_token or "", connections=32) as client:
 
         async def one(i: int) -> None:
             nonlocal errors
             ward, marker = server.wards[i % len(server.wards)], f"m{i}"
             tally.sent[marker], tally.ward_of[marker] = time.perf_counter(), ward
-            r = await client.patch(f"/api/wards/{ward}/beds/B{i % 20 + 1:02d}", json={"notes": marker})
-            if r.status_code != 200:
+            body = orjson.dumps({"notes": marker})
+            if await client.patch(f"/api/wards/{ward}/beds/B{i % 20 + 1:02d}", body) != 200:
                 errors += 1
                 tally.sent.pop(marker, None)
                 tally.ward_of.pop(marker, None)
