@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import redis as redis_sync
 
-from whiteboard.store import Actor
+from whiteboard.store import Actor, Store, WriteRequest, Written
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -166,3 +166,11 @@ class InProcessSite:
         """One sample from the app's registry (0 when absent)."""
         value = self.app.state.wb.metrics.registry.get_sample_value(name, labels)  # type: ignore[attr-defined]
         return float(value or 0.0)
+
+
+async def write_one(store: Store, request: WriteRequest) -> Written:
+    """One request through the store's group-commit entry point; a refusal is raised, as the API would answer it."""
+    [result] = await store.apply_batch([request])
+    if isinstance(result, Exception):
+        raise result
+    return result

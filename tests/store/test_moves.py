@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.support import SETUP
+from tests.support import SETUP, write_one
 from whiteboard.domain.beds import parse_patch
 from whiteboard.domain.moves import Move, parse_move
 from whiteboard.errors import ApiError, Conflict, DomainError, NotFound, PreconditionFailed
@@ -27,11 +27,7 @@ async def ward(store: Store, beds: int = 3) -> str:
     return ward_id
 
 
-async def write(store: Store, request: WriteRequest) -> Written:
-    [result] = await store.apply_batch([request])
-    if isinstance(result, Exception):
-        raise result
-    return result
+write = write_one
 
 
 async def admit(store: Store, ward_id: str, bed: str, name: str) -> Written:

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.support import SETUP
+from tests.support import SETUP, write_one
 from whiteboard.domain.beds import parse_patch
 from whiteboard.domain.moves import Move
 from whiteboard.domain.observations import record
 from whiteboard.errors import DomainError, PreconditionFailed
-from whiteboard.store import Actor, Store, WriteRequest, Written
+from whiteboard.store import Actor, Store, WriteRequest
 
 NURSE = Actor(name="RN Obs", role="nurse", credential_id="c1", source="phone")
 OBS = {"respiration_rate": 22, "spo2": 95, "spo2_scale": 1, "on_oxygen": False, "systolic_bp": 120, "pulse": 95,
@@ -29,11 +29,7 @@ async def ward(store: Store) -> str:
     return ward_id
 
 
-async def write(store: Store, request: WriteRequest) -> Written:
-    [result] = await store.apply_batch([request])
-    if isinstance(result, Exception):
-        raise result
-    return result
+write = write_one
 
 
 def chart(ward_id: str, bed: str, minutes: int = 0, **body: Any) -> WriteRequest:
