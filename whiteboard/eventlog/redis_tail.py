@@ -40,6 +40,8 @@ log = logging.getLogger("whiteboard.eventlog")
 
 HIGH_WATER = 2000  # entries buffered for one tail before its stream is left out of the read
 WAKE_TTL_SECS = 3600
+CLOSE_ATTEMPTS = 20  # x CLOSE_WAIT_SECS bounds how long closing a reader can take
+CLOSE_WAIT_SECS = 0.1
 
 
 def _bulk(value: bytes) -> bytes:
@@ -196,11 +198,22 @@ class TailReader:
     async def aclose(self) -> None:
         self._closed = True
         tasks = [t for t in (self._task, *self._wakers) if t is not None]
+        # redis-py can swallow a cancellation that lands in its connection handshake, which left the
+        # reader in its next XREAD BLOCK for the whole block time (5 s per shutdown). Closing the socket
+        # ends any read at once; the cancellation is repeated until the task has really stopped.
+        for _ in range(CLOSE_ATTEMPTS):
+            pending = [t for t in tasks if not t.done()]
+            if not pending:
+                break
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    await self._conn.disconnect(nowait=True)
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=CLOSE_WAIT_SECS)
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved, so asyncio does not log it as never retrieved
         self._fail_all(EventLogUnavailable("the event log is closed"))
         if self._conn is not None:
             with contextlib.suppress(Exception):
