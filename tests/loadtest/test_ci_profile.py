@@ -21,8 +21,9 @@ WANTED_TYPES = (
     "POST POST /login (nurse)",
     "GET GET /api/wards/[ward] (phone)",
     "PATCH PATCH bed (phone)",
-    "PATCH PATCH bed (feed admit)",
-    "PATCH PATCH bed (feed discharge)",
+    "MLLP connect",  # the hospital feed: HL7 v2 ADT over MLLP, each message waiting for its ACK
+    "MLLP ADT^A01",
+    "MLLP ADT^A03",
     "GET GET /metrics",
     "GET GET /api/ops",
 )
@@ -53,6 +54,10 @@ def test_ci_profile_passes_and_reports(run_loadtest: RunLoadtest) -> None:
         entry = summary["requests_by_type"][kind]
         assert entry["n"] > 0 and entry["failures"] == 0 and entry["p50"] <= entry["p95"] <= entry["p99"], kind
     assert summary["requests_by_type"]["WS resume"]["n"] >= 8  # the storm: every board resumed with since/epoch
+    assert summary["feed"] == "mllp"
+    mllp = {k: v for k, v in summary["requests_by_type"].items() if k.startswith("MLLP ADT^")}
+    assert sum(v["n"] for v in mllp.values()) >= 20 and all(v["failures"] == 0 for v in mllp.values()), mllp
+    assert "MLLP ADT^A01" in stdout and "MLLP ADT^A03" in stdout  # the printed summary names them too
     assert summary["monthly_equivalent"] == pytest.approx(summary["sustained_rps"] * 30.436875 * 86400, rel=0.01)
     assert summary["multiple_of_7m"] == pytest.approx(summary["monthly_equivalent"] / 7e6, abs=0.1)
     assert summary["server"]["cpu_seconds"] > 0 and summary["server"]["rss_mib_peak"] > 10
