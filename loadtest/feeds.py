@@ -25,14 +25,13 @@ from typing import Any
 
 from locust import task
 
+from loadtest import adt_messages
 from loadtest import profiles as P
 from loadtest.client import Client
 from loadtest.mllp_client import AckTimeout, MllpConnection, endpoint
 from loadtest.patients import CONSULTANTS, patient
-from whiteboard.feeds.compose import Person, adt
 
 MLLP_TIMEOUT_S = 10.0  # connect, and each message's ACK
-FACILITY = "LOADTEST"  # MSH-4/MSH-6 (set WHITEBOARD_MLLP_SENDERS on a deployment that restricts senders)
 
 
 class FeedBase(Client):
@@ -149,25 +148,6 @@ class ApiFeedBase(FeedBase):
                 self.patch(*target, {**admit, "patient": moved}, "transfer in")
 
 
-def person(record: dict[str, Any]) -> Person:
-    """A board patient record (or a new one) as PID fields."""
-    given, _, family = str(record.get("name") or "").rpartition(" ")
-    born = str(record.get("date_of_birth") or "").replace("-", "")
-    return Person(
-        family or given, given or family, str(record.get("nhs_number") or ""), born, str(record.get("sex") or "U")
-    )
-
-
-def consultant(name: str) -> str:
-    """PV1-7 (XCN: id ^ family ^ given ^^^ prefix) for "Dr Rao"; the board reads it back as "Dr Rao"."""
-    prefix, _, family = name.rpartition(" ")
-    return f"^{family.upper()}^^^^{prefix.upper()}"
-
-
-def place(ward: str, bed: dict[str, Any]) -> str:
-    return f"{ward}^^{bed['id']}"
-
-
 class MllpFeedBase(FeedBase):
     abstract = True
 
@@ -175,9 +155,8 @@ class MllpFeedBase(FeedBase):
         super().on_start()
         host, port = endpoint(self.ctx.mllp)
         self.mllp = MllpConnection(host, port, MLLP_TIMEOUT_S)
-        self.control_prefix = (
-            "LT" + secrets.token_hex(4).upper()
-        )  # MSH-10 unique across runs (resends are deduplicated)
+        # MSH-10 unique across runs: a deployment answers a resend (same sender and MSH-10) without applying it.
+        self.control_prefix = "LT" + secrets.token_hex(4).upper()
         self.sent = 0
 
     def on_stop(self) -> None:
@@ -191,20 +170,11 @@ class MllpFeedBase(FeedBase):
         self, event: str, source: tuple[str, dict[str, Any]] | None, target: tuple[str, dict[str, Any]] | None
     ) -> None:
         cid = self.control_id()
-        doctor = consultant(self.rng.choice(CONSULTANTS))
-        if event == "A01" and target:
-            message = adt("A01", cid, person(self.new_patient()), place(*target), consultant=doctor, facility=FACILITY)
-        elif event in ("A03", "A08") and source:
-            who = person(source[1]["patient"])
-            message = adt(
-                event, cid, who, place(*source), consultant=doctor if event == "A08" else "", facility=FACILITY
-            )
-        elif event == "A02" and source and target:
-            who = person(source[1]["patient"])
-            message = adt("A02", cid, who, place(*target), prior=place(*source), facility=FACILITY)
-        else:
-            return
-        self.send(f"ADT^{event}", cid, message)
+        new = self.new_patient() if event == "A01" else None
+        doctor = adt_messages.consultant(self.rng.choice(CONSULTANTS))
+        message = adt_messages.message(event, cid, source, target, new=new, doctor=doctor)
+        if message is not None:
+            self.send(f"ADT^{event}", cid, message)
 
     def send(self, name: str, cid: str, message: str) -> None:
         self.check_stop()

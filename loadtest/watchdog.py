@@ -15,9 +15,22 @@ import traceback
 from typing import Any
 
 import gevent  # type: ignore[import-untyped]
+from locust import User
 
 DEFAULT_AFTER_S = 20.0
 log = logging.getLogger("loadtest.watchdog")
+
+
+def user_of(g: Any) -> User | None:
+    """The User a greenlet runs (gevent drops a greenlet's args once it runs: read its frames instead)."""
+    frame = g.gr_frame
+    while frame is not None:
+        for name in ("self", "user"):
+            candidate = frame.f_locals.get(name)
+            if isinstance(candidate, User):
+                return candidate
+        frame = frame.f_back
+    return None
 
 
 def stuck_users(environment: Any) -> list[dict[str, Any]]:
@@ -26,7 +39,7 @@ def stuck_users(environment: Any) -> list[dict[str, Any]]:
     for g in list(getattr(runner, "user_greenlets", ()) or ()):
         if g.dead:
             continue
-        user = g.args[0] if getattr(g, "args", None) else None
+        user = user_of(g)
         stack = traceback.format_stack(g.gr_frame) if g.gr_frame is not None else []
         out.append({"user": type(user).__name__, "state": getattr(user, "_state", None), "stack": stack[-12:]})
     return out
