@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -60,10 +61,28 @@ def seconds(text: str) -> float:
     return float(sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts))
 
 
+def port_range(raw: str) -> range | None:
+    """LOADTEST_PORTS=LOW-HIGH: where the server's HTTP and MLLP ports (and Locust's web UI) may go."""
+    match = re.fullmatch(r"(\d+)-(\d+)", raw.strip())
+    if not raw.strip():
+        return None
+    if not match or not 1024 <= int(match[1]) < int(match[2]) <= 65535:
+        raise SystemExit(f"[loadtest] ERROR: LOADTEST_PORTS={raw!r}: use LOW-HIGH, e.g. 31000-31999")
+    return range(int(match[1]), int(match[2]) + 1)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on now: within LOADTEST_PORTS when set, else one the kernel picks."""
+    ports = port_range(os.environ.get("LOADTEST_PORTS", ""))
+    candidates = [0] if ports is None else random.sample(ports, len(ports))
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise SystemExit(f"[loadtest] ERROR: no free port in LOADTEST_PORTS={os.environ['LOADTEST_PORTS']}")
 
 
 class Sampler(threading.Thread):
