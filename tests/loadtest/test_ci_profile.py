@@ -69,9 +69,12 @@ def test_ci_profile_passes_and_reports(run_loadtest: RunLoadtest) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_a_broken_threshold_fails_the_run(run_loadtest: RunLoadtest) -> None:
-    rc, _report, summary, stdout = run_loadtest("ci", "--run-time", "12s", "--fail-p99-ms", "0.001")
+def test_a_broken_threshold_fails_the_run_and_the_feed_can_use_the_api(run_loadtest: RunLoadtest) -> None:
+    rc, _report, summary, stdout = run_loadtest("ci", "--run-time", "12s", "--fail-p99-ms", "0.001", "--feed", "api")
     assert rc == 1, stdout
     assert summary["thresholds_passed"] is False
+    # --feed api: the hospital feed PATCHes over the API instead of sending HL7 over MLLP
+    assert summary["feed"] == "api" and not any(k.startswith("MLLP") for k in summary["requests_by_type"])
+    assert any(k.startswith("PATCH PATCH bed (feed ") for k in summary["requests_by_type"]), summary["requests_by_type"]
     assert summary["thresholds"]["p99 of requests <= 0.001 ms"] is False
     assert "THRESHOLDS FAILED" in stdout
