@@ -8,13 +8,12 @@
   If-None-Match, and edits beds the way `mobile-cards.js` does: revalidate, then PATCH with
   `If-Match: "bed-<version>"` and `X-Whiteboard-Client: phone`; a 412 is an expected per-bed conflict
   (request name `... (412 conflict)`, not a failure), followed by a reload and one retry.
-- `HospitalFeed`: an integration engine's bearer token: admits (`"admit": true` with the patient),
-  discharges (`cleaning`, patient null) and transfers (discharge here, admit there), with If-Match.
+- `HospitalFeed`: a PAS sending HL7 v2 ADT over MLLP, or the same actions as PATCHes (`loadtest.feeds`).
 - `OpsViewer`: /api/ops and /metrics every poll, the /ops page now and then.
 
 Pace: each client's real-life interval (`loadtest.profiles`) divided by the profile's time scale and the
 shape's current activity. WebSockets use websocket-client, which is synchronous and so cooperates with
-Locust's gevent (no asyncio).
+Locust's gevent (no asyncio); every client stops when the run ends (`loadtest.client`).
 """
 
 from __future__ import annotations
