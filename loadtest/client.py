@@ -32,8 +32,8 @@ def same_origin_form(host: str | None) -> dict[str, str]:
 class Client(FastHttpUser):
     abstract = True
     wait_time = constant(0)
-    # Locust's defaults are 60 s each; a request that takes this long is a failure worth seeing, not a wait.
-    network_timeout = 20.0
+    # Locust's defaults are 60 s each; 30 s leaves room for a nurse's sign-in (argon2: 15 s on a loaded machine).
+    network_timeout = 30.0
     connection_timeout = 10.0
 
     @property
