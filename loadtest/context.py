@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from loadtest.credentials import Credentials
@@ -23,6 +23,14 @@ class RunContext:
     creds: Credentials
     recorder: Recorder
     environment: Any
+    mllp: str | None = None  # HOST:PORT of the MLLP listener the feed users send to (None: feeds use the API)
+    _issued: dict[str, int] = field(default_factory=dict)
+
+    def next_index(self, kind: str) -> int:
+        """0, 1, 2 … per kind: which slice of the trust a user takes (feeds split the wards between them)."""
+        n = self._issued.get(kind, 0)
+        self._issued[kind] = n + 1
+        return n
 
     def _shape(self) -> Any:
         return self.environment.shape_class

@@ -152,8 +152,8 @@ def draw(report: Path, rows: list[tuple[float, str, str, float, int]], start: fl
     fig, ax = plt.subplots(figsize=(10, 5))
     for key, label in (("http", "HTTP"), ("live", "WS event (at → arrival)")):
         pts = [(x * width, sorted(bins[x][key])) for x in xs if bins[x][key]]
-        ax.plot([p[0] for p in pts], [pct(p[1], 0.5) for p in pts], label=f"{label} p50")
-        ax.plot([p[0] for p in pts], [pct(p[1], 0.99) for p in pts], label=f"{label} p99", linestyle="--")
+        ax.plot([p[0] for p in pts], [pct(p[1], 0.5) or 0.0 for p in pts], label=f"{label} p50")
+        ax.plot([p[0] for p in pts], [pct(p[1], 0.99) or 0.0 for p in pts], label=f"{label} p99", linestyle="--")
     ax.set_xlabel("seconds into the run")
     ax.set_ylabel("latency, ms")
     ax.set_yscale("log")

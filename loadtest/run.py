@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtest import publish
+from loadtest.mllp_client import endpoint
 from loadtest.profiles import PROFILES
 from loadtest.report import render, summarise
 
@@ -37,6 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORTS = Path(os.environ.get("LOADTEST_REPORTS") or ROOT / "loadtest" / "reports")  # latest.json lives here
 VENV_BIN = Path(sys.executable).parent
 GRACE_S = 90.0  # Locust's own start and stop, on top of the run time, before it is killed
+GRACE_HELP = (
+    "seconds Locust may take beyond the run time (its start, the users' stop) before it is killed and the run "
+    f"fails; default {GRACE_S:g}"
+)
 PG_ADMIN = os.environ.get("LOADTEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("LOADTEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -55,10 +61,28 @@ def seconds(text: str) -> float:
     return float(sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts))
 
 
+def port_range(raw: str) -> range | None:
+    """LOADTEST_PORTS=LOW-HIGH: where the server's HTTP and MLLP ports (and Locust's web UI) may go."""
+    match = re.fullmatch(r"(\d+)-(\d+)", raw.strip())
+    if not raw.strip():
+        return None
+    if not match or not 1024 <= int(match[1]) < int(match[2]) <= 65535:
+        raise SystemExit(f"[loadtest] ERROR: LOADTEST_PORTS={raw!r}: use LOW-HIGH, e.g. 31000-31999")
+    return range(int(match[1]), int(match[2]) + 1)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on now: within LOADTEST_PORTS when set, else one the kernel picks."""
+    ports = port_range(os.environ.get("LOADTEST_PORTS", ""))
+    candidates = [0] if ports is None else random.sample(ports, len(ports))
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise SystemExit(f"[loadtest] ERROR: no free port in LOADTEST_PORTS={os.environ['LOADTEST_PORTS']}")
 
 
 class Sampler(threading.Thread):
@@ -66,7 +90,7 @@ class Sampler(threading.Thread):
 
     def __init__(self, pid: int, out: Path) -> None:
         super().__init__(daemon=True)
-        import psutil
+        import psutil  # type: ignore[import-untyped]
 
         self.proc = psutil.Process(pid)
         self.out = out
@@ -165,6 +189,20 @@ def stop(proc: subprocess.Popen[bytes], what: str, timeout: float = 15.0) -> Non
         proc.wait(5)
 
 
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """The server's MLLP listener accepts connections (it starts with the server, beside the HTTP port)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode} before its MLLP port was open")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server's MLLP listener did not open 127.0.0.1:{port} within {timeout:g} s")
+
+
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -191,13 +229,39 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         help="with --host: an ops/admin token to record the result on the deployment "
         "(default: the tokens file's ops row)",
     )
+    ap.add_argument(
+        "--mllp",
+        metavar="HOST:PORT",
+        help="with --host: the deployment's MLLP listener, for the HL7 v2 hospital-feed users "
+        "(without it they write over the API)",
+    )
+    ap.add_argument(
+        "--feed",
+        choices=("mllp", "api"),
+        help="how the hospital-feed users write: HL7 v2 ADT over MLLP (default with a server of its own, or "
+        "with --mllp) or PATCHes over the API (default with --host alone)",
+    )
     ap.add_argument("--fail-p99-ms", type=float, help="override the profile's p99 bar")
     ap.add_argument("--web", action="store_true", help="Locust's web UI on 127.0.0.1 instead of headless")
     ap.add_argument("--run-time", type=seconds, help="bound the run (Locust syntax: 40s, 5m); default: the profile's")
     ap.add_argument("--report-dir", type=Path, help="default: loadtest/reports/<UTC stamp>-<profile>")
+    ap.add_argument("--grace-s", type=float, default=GRACE_S, help=GRACE_HELP)
+    ap.add_argument(
+        "--locustfile", type=Path, default=ROOT / "loadtest" / "locustfile.py", help="default: loadtest/locustfile.py"
+    )
     args, rest = ap.parse_known_args(argv)
     if args.host and not args.tokens:
         ap.error("--host needs --tokens FILE: the deployment's own credentials")
+    if args.mllp and not args.host:
+        ap.error("--mllp is for --host: with a server of its own, the runner opens its MLLP port itself")
+    if args.host and args.feed == "mllp" and not args.mllp:
+        ap.error("--feed mllp with --host needs --mllp HOST:PORT (the deployment's MLLP listener)")
+    if args.mllp:
+        try:
+            endpoint(args.mllp)
+        except ValueError as exc:
+            ap.error(f"--mllp: {exc}")
+    args.feed = args.feed or ("mllp" if args.mllp or not args.host else "api")
     return args, rest
 
 
@@ -220,10 +284,16 @@ def main(argv: list[str] | None = None) -> int:
         "host": args.host or "127.0.0.1 (own)",
         "p99_bar_ms": p99_bar,
         "report_dir": str(report),
+        "feed": args.feed,
     }
+    mllp: str | None = args.mllp
     try:
         if args.host:
             host, tokens = args.host.rstrip("/"), args.tokens.resolve()
+            if args.feed == "api":
+                log(
+                    "the hospital-feed users write over the API (PATCH); give --mllp HOST:PORT to send HL7 v2 over MLLP"
+                )
         else:
             backend = Backend(args.backend, tmp)
             backend.create()
@@ -249,8 +319,21 @@ def main(argv: list[str] | None = None) -> int:
             host = f"http://127.0.0.1:{port}"
             env = {**os.environ, **backend.env, "WHITEBOARD_LOG_LEVEL": "warning"}
             server_log = (report / "server.log").open("wb")
+            serve = [
+                str(VENV_BIN / "whiteboard"),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ]
+            mllp_port = free_port() if args.feed == "mllp" else None
+            if mllp_port is not None:  # on loopback (the default --mllp-host), no location map: the board's ids
+                serve += ["--mllp-port", str(mllp_port)]
+                mllp = f"127.0.0.1:{mllp_port}"
             server = subprocess.Popen(
-                [str(VENV_BIN / "whiteboard"), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+                serve,
                 cwd=tmp,
                 env=env,
                 stdout=server_log,
@@ -258,14 +341,16 @@ def main(argv: list[str] | None = None) -> int:
                 start_new_session=True,
             )
             wait_ready(host, server)
-            log(f"server pid {server.pid} ready on {host} ({args.backend})")
+            if mllp_port is not None:
+                wait_port(mllp_port, server)
+            log(f"server pid {server.pid} ready on {host} ({args.backend}); MLLP: {mllp or 'off (API feed)'}")
             meta["server_pid"] = server.pid
             sampler = Sampler(server.pid, report / "server.csv")
             sampler.start()
         cmd = [
             str(VENV_BIN / "locust"),
             "-f",
-            str(ROOT / "loadtest" / "locustfile.py"),
+            str(args.locustfile),
             "--host",
             host,
             "--csv",
@@ -284,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             limit = run_time + 1800.0  # time to press Start, still bounded
         else:
             cmd += ["--headless", "--only-summary"]
-            limit = run_time + GRACE_S
+            limit = run_time + args.grace_s
         env = {
             **os.environ,
             "LOADTEST_PROFILE": profile.name,
@@ -292,9 +377,15 @@ def main(argv: list[str] | None = None) -> int:
             "LOADTEST_REPORT_DIR": str(report),
             "LOADTEST_RUN_TIME_S": str(run_time),
             "LOADTEST_P99_MS": str(p99_bar),
+            "LOADTEST_MLLP": mllp or "",
+            # Within the grace, so the records are saved before the runner has to kill Locust.
+            "LOADTEST_STOP_WATCHDOG_S": f"{max(1.0, min(20.0, args.grace_s / 3)):g}",
             "PYTHONPATH": str(ROOT),
         }
-        log(f"locust: profile {profile.name}, {profile.users} users, {run_time:g} s, p99 bar {p99_bar:g} ms")
+        log(
+            f"locust: profile {profile.name}, {profile.users} users, {run_time:g} s, p99 bar {p99_bar:g} ms, "
+            f"feed over {'MLLP ' + mllp if mllp else 'the API'}"
+        )
         with (report / "locust.log").open("wb") as locust_log:
             locust = subprocess.Popen(
                 cmd + locust_args,
@@ -308,10 +399,11 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 locust.wait(limit)
             except subprocess.TimeoutExpired:
-                log(f"Locust overran {limit:g} s; stopping it")
-                stop(locust, "locust")
+                meta["locust_overran"] = overran(report, limit)
+                stop(locust, "locust", timeout=5.0)
         if not (report / "requests.csv.gz").exists():
             log(f"Locust wrote no records (exit {locust.returncode}); see {report / 'locust.log'}")
+            (report / "summary.json").write_text(json.dumps({**meta, "thresholds_passed": False}, indent=2))
             return 2
         if server is not None and server.poll() is not None:
             meta["server_exit"] = server.returncode
@@ -327,6 +419,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(report, profile, p99_bar, meta)
     if "server_exit" in meta:
         summary["thresholds"]["server stayed up"] = False
+        summary["thresholds_passed"] = False
+    if "locust_overran" in meta:
+        summary["thresholds"]["Locust stopped within run time + grace"] = False
         summary["thresholds_passed"] = False
     (report / "summary.json").write_text(json.dumps(summary, indent=2))
     latest = {
@@ -360,7 +455,22 @@ def main(argv: list[str] | None = None) -> int:
             body = publish.result_body(summary, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), report.name)
             posted, what = publish.post_result(args.host, token, body)
             log(what if posted else f"WARNING: not recorded on the deployment: {what}")
+    if "locust_overran" in meta:
+        log(f"ERROR: {meta['locust_overran']}")
+        return 2
     return 0 if summary["thresholds_passed"] else 1
+
+
+def overran(report: Path, limit: float) -> str:
+    """What to say (and keep in the summary) when Locust is still running at its deadline."""
+    stuck_file = report / "stuck.json"
+    stuck = json.loads(stuck_file.read_text()) if stuck_file.exists() else []
+    names = sorted({s["user"] for s in stuck})
+    who = f"; users that did not stop: {', '.join(names)} (stacks in {stuck_file})" if stuck else ""
+    what = f"Locust did not finish within the run time + grace ({limit:g} s) and was killed{who}"
+    what += f"; see {report / 'locust.log'}"
+    log(f"ERROR: {what}")
+    return what
 
 
 if __name__ == "__main__":

@@ -21,12 +21,12 @@ class ProfileShape(LoadTestShape):
     profile: Profile
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.run_time = float(os.environ.get("LOADTEST_RUN_TIME_S") or self.profile.run_time_s)
         self.p99_ms = float(os.environ.get("LOADTEST_P99_MS") or self.profile.p99_ms)
 
     def elapsed(self) -> float:
-        return self.get_run_time()
+        return float(self.get_run_time())  # type: ignore[no-untyped-call]
 
     def activity(self) -> float:
         """The day compressed into the run: fraction of the run = fraction of the day (midnight to midnight)."""

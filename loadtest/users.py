@@ -8,13 +8,12 @@
   If-None-Match, and edits beds the way `mobile-cards.js` does: revalidate, then PATCH with
   `If-Match: "bed-<version>"` and `X-Whiteboard-Client: phone`; a 412 is an expected per-bed conflict
   (request name `... (412 conflict)`, not a failure), followed by a reload and one retry.
-- `HospitalFeed`: an integration engine's bearer token: admits (`"admit": true` with the patient),
-  discharges (`cleaning`, patient null) and transfers (discharge here, admit there), with If-Match.
+- `HospitalFeed`: a PAS sending HL7 v2 ADT over MLLP, or the same actions as PATCHes (`loadtest.feeds`).
 - `OpsViewer`: /api/ops and /metrics every poll, the /ops page now and then.
 
 Pace: each client's real-life interval (`loadtest.profiles`) divided by the profile's time scale and the
 shape's current activity. WebSockets use websocket-client, which is synchronous and so cooperates with
-Locust's gevent (no asyncio).
+Locust's gevent (no asyncio); every client stops when the run ends (`loadtest.client`).
 """
 
 from __future__ import annotations
@@ -25,61 +24,22 @@ import random
 import time
 from typing import Any
 
-import gevent
+import gevent  # type: ignore[import-untyped]
 import websocket
-from locust import constant, task
-from locust.contrib.fasthttp import FastHttpUser
+from locust import task
 
+from loadtest import feeds
 from loadtest import profiles as P
-from loadtest.patients import patient
+from loadtest.client import SIGN_IN, Client, same_origin_form
 from loadtest.record import parse_offset
 
 PHONE = {"X-Whiteboard-Client": "phone", "Accept": "application/json"}
-SIGN_IN = "POST /login"  # the runner leaves sign-in out of the p99 bar: argon2 is slow on purpose
-
-
-def same_origin_form(host: str | None) -> dict[str, str]:
-    """What a browser sends with our own sign-in form: the server refuses a missing or opaque Origin (login CSRF)."""
-    return {"Origin": str(host or "").rstrip("/"), "Sec-Fetch-Site": "same-origin"}
+CONNECT_WITHIN_S = 30.0  # a connect or resume, replayed events included, ends within this or fails
 
 
 def _at_ms(at: str) -> float:
     """Milliseconds from an ISO timestamp (the server's clock: the same machine) to now."""
     return (time.time() - dt.datetime.fromisoformat(at).timestamp()) * 1000.0
-
-
-class Client(FastHttpUser):
-    """What every simulated client shares: the run's context and the paced wait."""
-
-    abstract = True
-    wait_time = constant(0)
-
-    @property
-    def ctx(self) -> Any:
-        return self.environment.wb  # type: ignore[attr-defined]
-
-    def pause(self, real_seconds: float) -> None:
-        """Sleep an exponentially distributed interval around the real-life one, scaled to the profile."""
-        mean = real_seconds / self.ctx.profile.time_scale / max(0.05, self.ctx.activity())
-        gevent.sleep(random.expovariate(1.0 / mean))
-
-    def fire(
-        self,
-        kind: str,
-        name: str,
-        started: float,
-        exc: BaseException | None = None,
-        length: int = 0,
-        ms: float | None = None,
-    ) -> None:
-        self.environment.events.request.fire(
-            request_type=kind,
-            name=name,
-            response_time=(time.perf_counter() - started) * 1000 if ms is None else ms,
-            response_length=length,
-            exception=exc,
-            context={},
-        )
 
 
 class WallBoardBase(Client):
@@ -117,22 +77,35 @@ class WallBoardBase(Client):
         self.offset = self.epoch = None  # a reloaded page starts from a snapshot
 
     def close(self) -> None:
-        if self.ws is not None:
-            try:
-                self.ws.close()
-            except Exception:  # already gone is fine
-                pass
-            self.ws = None
+        """Hang up at once: a close frame, then the socket closed, nothing waited on.
+
+        Not websocket-client's `close()`: it waits up to 3 s for the server's close frame inside a bare
+        `except:`, which swallowed Locust's `GreenletExit` when a run ended during a drop (the user ran on
+        and Locust never exited). A board losing its Wi-Fi sends no close frame at all, so nothing is lost.
+        """
+        ws, self.ws = self.ws, None
+        if ws is None:
+            return
+        try:
+            if ws.connected:
+                ws.send_close()
+        except Exception:  # already gone is fine
+            pass
+        ws.shutdown()  # type: ignore[no-untyped-call]
 
     def connect(self) -> bool:
-        base = self.host.replace("http://", "ws://").replace("https://", "wss://")
+        self.check_stop()
+        base = str(self.host).replace("http://", "ws://").replace("https://", "wss://")
         resume = self.offset is not None
         url = f"{base}/ws/wards/{self.ward}" + (f"?since={self.offset}&epoch={self.epoch}" if resume else "")
         name = "resume" if resume else "connect"
         started = time.perf_counter()
         try:
             self.ws = websocket.create_connection(url, header=[f"Cookie: {self.cookie}"], origin=self.host, timeout=15)
+            give_up = time.monotonic() + CONNECT_WITHIN_S
             while True:
+                if time.monotonic() > give_up:
+                    raise TimeoutError(f"no snapshot or resumed frame within {CONNECT_WITHIN_S:g} s")
                 msg = json.loads(self.ws.recv())
                 if msg["type"] == "snapshot":
                     self.epoch, self.offset = msg["epoch"], msg["offset"]
@@ -178,8 +151,10 @@ class WallBoardBase(Client):
         now = time.monotonic()
         reload_at = now + random.expovariate(t / P.BOARD_RELOAD_EVERY_S)
         drop_at = now + random.expovariate(t / P.BOARD_DROP_EVERY_S)
-        assert self.ws is not None
         while True:
+            self.check_stop()
+            if self.ws is None:
+                return
             try:
                 raw = self.ws.recv()
             except websocket.WebSocketTimeoutException:
@@ -325,81 +300,6 @@ class NursePhoneBase(Client):
             self.read()
 
 
-class HospitalFeedBase(Client):
-    abstract = True
-
-    def on_start(self) -> None:
-        self.cred = self.ctx.creds.take("feed")
-        self.auth = {"Authorization": f"Bearer {self.cred['token']}", "Accept": "application/json"}
-        self.rng = random.Random()
-        r = self.client.get("/api/wards", name="GET /api/wards (feed)", headers=self.auth)
-        self.wards = [w["id"] for w in r.json()] if r.status_code == 200 else self.ctx.creds.wards()
-
-    def snapshot(self, ward: str) -> dict[str, Any] | None:
-        with self.client.get(
-            f"/api/wards/{ward}", name="GET /api/wards/[ward] (feed)", headers=self.auth, catch_response=True
-        ) as r:
-            if r.status_code != 200:
-                r.failure(f"ward read answered {r.status_code}")
-                return None
-            result: dict[str, Any] = r.json()
-            return result
-
-    def patch(self, ward: str, bed: dict[str, Any], body: dict[str, Any], what: str) -> bool:
-        headers = dict(self.auth, **{"If-Match": f'"bed-{bed["version"]}"'})
-        with self.client.request(
-            "PATCH",
-            f"/api/wards/{ward}/beds/{bed['id']}",
-            json=body,
-            headers=headers,
-            name=f"PATCH bed (feed {what})",
-            catch_response=True,
-        ) as r:
-            if r.status_code == 200:
-                self.ctx.recorder.wrote(ward, r.json()["offset"])
-                return True
-            if r.status_code == 412:
-                r.success()
-                r.request_meta["name"] = f"PATCH bed (feed {what}, 412 conflict)"
-                self.ctx.recorder.conflicts += 1
-                return False
-            r.failure(f"PATCH answered {r.status_code}: {r.text[:200]}")
-            return False
-
-    def pick(self, status: str) -> tuple[str, dict[str, Any]] | None:
-        ward = self.rng.choice(self.wards)
-        snap = self.snapshot(ward)
-        beds = [b for b in (snap or {}).get("beds", ()) if b["status"] == status]
-        return (ward, self.rng.choice(beds)) if beds else None
-
-    @task
-    def feed(self) -> None:
-        self.pause(P.FEED_ACTION_EVERY_S)
-        roll = self.rng.random()
-        now = dt.datetime.now(dt.UTC)
-        if roll < 0.45:
-            target = self.pick("empty")
-            if target:
-                body = {"status": "occupied", "admit": True, "patient": patient(self.rng, now)}
-                self.patch(target[0], target[1], body, "admit")
-        elif roll < 0.9:
-            source = self.pick("occupied")
-            if source:
-                self.patch(source[0], source[1], {"status": "cleaning", "patient": None}, "discharge")
-        else:
-            source, target = self.pick("occupied"), self.pick("empty")
-            if source and target and source[1].get("patient", {}).get("name"):
-                moved = {
-                    k: source[1]["patient"][k]
-                    for k in ("name", "nhs_number", "date_of_birth", "sex", "consultant")
-                    if source[1]["patient"].get(k)
-                }
-                if self.patch(source[0], source[1], {"status": "cleaning", "patient": None}, "transfer out"):
-                    self.patch(
-                        target[0], target[1], {"status": "occupied", "admit": True, "patient": moved}, "transfer in"
-                    )
-
-
 class OpsViewerBase(Client):
     abstract = True
 
@@ -418,10 +318,13 @@ class OpsViewerBase(Client):
         self.polls += 1
 
 
-def configured(profile: P.Profile) -> list[type[Client]]:
-    """Concrete user classes for this profile: exact counts (fixed_count), or weights when stress ramps."""
+def configured(profile: P.Profile, feed: str = "mllp") -> list[type[Client]]:
+    """Concrete user classes for this profile: exact counts (fixed_count), or weights when stress ramps.
+
+    `feed`: "mllp" (HL7 v2 ADT over MLLP, `feeds.MllpFeedBase`) or "api" (PATCHes, `feeds.ApiFeedBase`).
+    """
     counts = (profile.boards, profile.nurses, profile.feeds, profile.ops)
-    bases = (WallBoardBase, NursePhoneBase, HospitalFeedBase, OpsViewerBase)
+    bases = (WallBoardBase, NursePhoneBase, feeds.MllpFeedBase if feed == "mllp" else feeds.ApiFeedBase, OpsViewerBase)
     names = ("WallBoard", "NursePhone", "HospitalFeed", "OpsViewer")
     classes: list[type[Client]] = []
     for name, base, n in zip(names, bases, counts, strict=True):

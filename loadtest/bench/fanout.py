@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psutil
+import psutil  # type: ignore[import-untyped]
 from websockets.asyncio.client import ClientConnection, connect
 
 from loadtest.bench import rawclient
@@ -236,7 +236,8 @@ async def open_many(server: Server, plan: list[str], tally: Tally, first: int = 
     events = [asyncio.Event() for _ in plan]
     tasks = [asyncio.create_task(subscribe(server, w, first + i, tally, events[i], gate)) for i, w in enumerate(plan)]
     waiter = asyncio.gather(*(e.wait() for e in events))
-    done, _ = await asyncio.wait([waiter, *tasks], timeout=300, return_when=asyncio.FIRST_COMPLETED)
+    pending: list[asyncio.Future[Any]] = [waiter, *tasks]
+    done, _ = await asyncio.wait(pending, timeout=300, return_when=asyncio.FIRST_COMPLETED)
     if waiter not in done:
         for t in tasks:
             if t.done() and t.exception():
@@ -418,7 +419,7 @@ def ratios(rows: list[dict[str, Any]], idle: list[dict[str, Any]], top_subs: int
         hi, lo = get(t, top_subs), get(t, low_subs) if low_subs else None
         if not hi or not lo or hi["delivered"] == lo["delivered"]:
             return None
-        return (hi["server_cpu_s"] - lo["server_cpu_s"]) / (hi["delivered"] - lo["delivered"]) * 1e6
+        return float((hi["server_cpu_s"] - lo["server_cpu_s"]) / (hi["delivered"] - lo["delivered"]) * 1e6)
 
     lines = ["| figure | " + " | ".join(targets) + " |", "| --- |" + " ---: |" * len(targets)]
 

@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 import redis as redis_sync
 
 from whiteboard.domain.offsets import log_name

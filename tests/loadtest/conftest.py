@@ -22,6 +22,8 @@ def run_loadtest(tmp_path: Path) -> Callable[..., tuple[int, Path, dict[str, Any
     def run(*args: str, timeout: float = 140.0) -> tuple[int, Path, dict[str, Any], str]:
         report = tmp_path / "report"
         env = {**os.environ, "LOADTEST_REPORTS": str(tmp_path)}
+        if os.environ.get("WHITEBOARD_TEST_PORTS"):  # the server's HTTP and MLLP ports within the tests' range
+            env["LOADTEST_PORTS"] = os.environ["WHITEBOARD_TEST_PORTS"]
         proc = subprocess.run(
             [str(ROOT / "scripts" / "loadtest"), *args, "--report-dir", str(report)],
             cwd=ROOT,
