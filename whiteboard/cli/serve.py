@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from typing import Any
 
 import click
@@ -10,6 +11,19 @@ import click
 from whiteboard import __version__
 from whiteboard.cli.common import announce_database, fail, load_settings
 from whiteboard.cli.options import environment_help, setting_options
+
+
+def tls_files(cert: str | None, key: str | None) -> dict[str, str]:
+    """uvicorn's TLS arguments, or a clear error before anything starts (a missing file, a key without a cert)."""
+    if cert is None:
+        if key is not None:
+            fail("--tls-key (WHITEBOARD_TLS_KEY) needs --tls-cert (WHITEBOARD_TLS_CERT) too")
+        return {}
+    files = {"ssl_certfile": cert} | ({"ssl_keyfile": key} if key else {})
+    for path in files.values():
+        if not os.access(path, os.R_OK):
+            fail(f"cannot read the TLS file {path}: check the path and that this user may read it")
+    return files
 
 
 @click.command(epilog=environment_help())
@@ -30,6 +44,7 @@ def serve(**options: Any) -> None:
     logs.configure(settings.log_level)
     if not settings.access_log:
         logging.getLogger("whiteboard.access").setLevel(logging.WARNING)
+    tls = tls_files(settings.tls_cert, settings.tls_key)
     try:
         app = create_app(settings)
     except ValueError as exc:
@@ -48,8 +63,13 @@ def serve(**options: Any) -> None:
         lifespan="on",
         timeout_graceful_shutdown=3,
         server_header=False,
+        # Behind a proxy the client's address and scheme come from its X-Forwarded-* headers, from it alone.
+        proxy_headers=True,
+        forwarded_allow_ips=list(settings.forwarded_allow_ips),
+        **tls,
     )
-    click.echo(f"Ward Whiteboard {__version__} on http://{settings.host}:{settings.port}", err=True)
+    scheme = "https" if tls else "http"
+    click.echo(f"Ward Whiteboard {__version__} on {scheme}://{settings.host}:{settings.port}", err=True)
     announce_database(settings.database_url)
     # What start-up built (modules, templates, schemas, the app) lives as long as the process: out of the
     # collector's way, so a full collection during requests scans only what requests made (docs/PERFORMANCE.md).
