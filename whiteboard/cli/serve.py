@@ -13,17 +13,15 @@ from whiteboard.cli.common import announce_database, fail, load_settings
 from whiteboard.cli.options import environment_help, setting_options
 
 
-def tls_files(cert: str | None, key: str | None) -> dict[str, str]:
-    """uvicorn's TLS arguments, or a clear error before anything starts (a missing file, a key without a cert)."""
-    if cert is None:
-        if key is not None:
-            fail("--tls-key (WHITEBOARD_TLS_KEY) needs --tls-cert (WHITEBOARD_TLS_CERT) too")
-        return {}
-    files = {"ssl_certfile": cert} | ({"ssl_keyfile": key} if key else {})
-    for path in files.values():
-        if not os.access(path, os.R_OK):
+def tls_files(cert: str | None, key: str | None) -> tuple[str | None, str | None]:
+    """uvicorn's certificate and key files, or a clear error before anything starts (a missing file, a key
+    without a certificate)."""
+    if cert is None and key is not None:
+        fail("--tls-key (WHITEBOARD_TLS_KEY) needs --tls-cert (WHITEBOARD_TLS_CERT) too")
+    for path in (cert, key):
+        if path is not None and not os.access(path, os.R_OK):
             fail(f"cannot read the TLS file {path}: check the path and that this user may read it")
-    return files
+    return cert, key
 
 
 @click.command(epilog=environment_help())
@@ -44,7 +42,7 @@ def serve(**options: Any) -> None:
     logs.configure(settings.log_level)
     if not settings.access_log:
         logging.getLogger("whiteboard.access").setLevel(logging.WARNING)
-    tls = tls_files(settings.tls_cert, settings.tls_key)
+    cert, key = tls_files(settings.tls_cert, settings.tls_key)
     try:
         app = create_app(settings)
     except ValueError as exc:
@@ -66,9 +64,10 @@ def serve(**options: Any) -> None:
         # Behind a proxy the client's address and scheme come from its X-Forwarded-* headers, from it alone.
         proxy_headers=True,
         forwarded_allow_ips=list(settings.forwarded_allow_ips),
-        **tls,
+        ssl_certfile=cert,
+        ssl_keyfile=key,
     )
-    scheme = "https" if tls else "http"
+    scheme = "https" if cert else "http"
     click.echo(f"Ward Whiteboard {__version__} on {scheme}://{settings.host}:{settings.port}", err=True)
     announce_database(settings.database_url)
     # What start-up built (modules, templates, schemas, the app) lives as long as the process: out of the

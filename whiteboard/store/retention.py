@@ -1,0 +1,177 @@
+"""Retention: a discharged patient's identifiers are purged N days after they were last on a bed; the audit
+trail stays, and stays verifiable.
+
+Where a patient's identifiers live once they have left: the audit records' `before`/`after` (the whole patient
+record, and the bed's notes), the observation history (`nhs_number`, `patient_name`), and the feed tables (the
+ACKs kept for resends, the pending cancels, whose keys name the patient). The beds themselves hold only who is
+on them now. A patient is the NHS number, else the name with the admission time; "last seen" is the newest
+audit record naming them. Nobody on a bed now is ever purged, however old their records.
+
+Audit records keep their row, their place in the chain and their `hash` (so the chain still links); their
+purged content is committed to by the purge's own audit record (one per ward and run, no identifiers in it:
+counts and, per record, the hash of its purged form), which `audit.verify_chain` checks it against.
+The event log (Redis or in-process) is bounded by WHITEBOARD_STREAM_MAXLEN, not by this (deploy/README.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlalchemy import Connection, or_, select, update
+
+from whiteboard.domain.clock import as_utc
+from whiteboard.domain.redact import NEVER_ON_DISPLAY
+from whiteboard.store import audit
+from whiteboard.store.models import AUDIT as _A
+from whiteboard.store.models import BEDS as _B
+from whiteboard.store.models import FEED_CANCELS as _C
+from whiteboard.store.models import FEED_MESSAGES as _F
+from whiteboard.store.models import OBSERVATIONS as _OB
+from whiteboard.types import JSONDict
+
+ACTION: Final = audit.RETENTION_ACTION
+PURGED: Final = "[purged]"
+# What identifies a patient, or may (free text): gone from a purged record. Clinical facts without them stay.
+PATIENT_FIELDS: Final = NEVER_ON_DISPLAY | {"initials"}
+log = logging.getLogger("whiteboard.retention")
+ACTOR: Final[dict[str, Any]] = {"actor": "system:retention", "credential_id": None, "role": "admin", "source": "retention"}
+
+
+@dataclass
+class PurgeReport:
+    """What a purge did (or, dry, would do): counts only, never an identifier."""
+
+    patients: int = 0
+    audit_records: int = 0
+    observations: int = 0
+    feed_messages: int = 0
+    feed_cancels: int = 0
+    wards: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> JSONDict:
+        return {"patients": self.patients, "audit_records": self.audit_records, "observations": self.observations,
+                "feed_messages": self.feed_messages, "feed_cancels": self.feed_cancels}  # fmt: skip
+
+
+def patient_key(patient: Any) -> str | None:
+    """Who a patient record is about, or None for a record already purged (or no patient)."""
+    if not isinstance(patient, dict):
+        return None
+    if patient.get("nhs_number") not in (None, "", PURGED):
+        return f"nhs:{patient['nhs_number']}"
+    if patient.get("name") not in (None, "", PURGED):
+        return f"name:{patient['name']}|{patient.get('admitted_at')}"
+    return None
+
+
+def _patients(value: Any) -> Iterator[JSONDict]:
+    """Every patient record inside an audit record's before/after (under a `patient` key, at any depth)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "patient" and isinstance(v, dict):
+                yield v
+            else:
+                yield from _patients(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _patients(v)
+
+
+def _scrub(value: Any, purge: set[str]) -> Any:
+    """`value` with the identifying fields of purged patients replaced (and the bed notes beside them)."""
+    if isinstance(value, list):
+        return [_scrub(v, purge) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: JSONDict = {}
+    hit = any(k == "patient" and patient_key(v) in purge for k, v in value.items())
+    for k, v in value.items():
+        if k == "patient" and isinstance(v, dict) and patient_key(v) in purge:
+            out[k] = {f: (PURGED if f in PATIENT_FIELDS else x) for f, x in v.items()}
+        elif k == "notes" and hit and isinstance(v, str) and v:
+            out[k] = PURGED
+        else:
+            out[k] = _scrub(v, purge)
+    return out
+
+
+def _to_purge(conn: Connection, cutoff: dt.datetime) -> set[str]:
+    """Patients last named before `cutoff` and on no bed now."""
+    current = {patient_key(p) for (p,) in conn.execute(select(_B.c.patient).where(_B.c.patient.is_not(None)))}
+    last_seen: dict[str, dt.datetime] = {}
+    for at, before, after in conn.execute(select(_A.c.at, _A.c.before, _A.c.after)):
+        at = as_utc(at)
+        for p in (*_patients(before), *_patients(after)):
+            key = patient_key(p)
+            if key is not None and (key not in last_seen or at > last_seen[key]):
+                last_seen[key] = at
+    return {k for k, at in last_seen.items() if at < cutoff and k not in current}
+
+
+def purge(conn: Connection, cutoff: dt.datetime, now: dt.datetime, dry_run: bool) -> PurgeReport:
+    """Purge everything identifying the patients `_to_purge` finds, in the caller's (write) transaction."""
+    report = PurgeReport()
+    purge_keys = _to_purge(conn, cutoff)
+    report.patients = len(purge_keys)
+    changed: dict[str, dict[str, str]] = {}
+    if purge_keys:
+        for row in conn.execute(select(_A).order_by(_A.c.chain, _A.c.pos)).mappings():
+            keys = {patient_key(p) for p in (*_patients(row["before"]), *_patients(row["after"]))}
+            if not keys & purge_keys:
+                continue
+            rec = dict(row) | {"before": _scrub(row["before"], purge_keys), "after": _scrub(row["after"], purge_keys)}
+            changed.setdefault(row["chain"], {})[str(row["id"])] = audit.record_hash(rec)
+            report.audit_records += 1
+            if not dry_run:
+                conn.execute(update(_A).where(_A.c.id == row["id"]).values(before=rec["before"], after=rec["after"]))
+        report.observations = _purge_observations(conn, purge_keys, dry_run)
+    report.feed_messages = _old_rows(conn, _F, _F.c.received_at, cutoff, dry_run)
+    report.feed_cancels = _old_rows(conn, _C, _C.c.received_at, cutoff, dry_run)
+    report.wards = {chain: len(ids) for chain, ids in changed.items()}
+    if not dry_run:
+        for chain, ids in changed.items():
+            body = report.as_dict() | {"cutoff": audit.canonical_time(cutoff), "audit_records": ids}
+            ward = None if chain == audit.SYSTEM_CHAIN else chain
+            audit.append(conn, at=now, **ACTOR, action=ACTION, ward_id=ward, after=body)
+    return report
+
+
+def _purge_observations(conn: Connection, keys: set[str], dry_run: bool) -> int:
+    nhs = [k[4:] for k in keys if k.startswith("nhs:")]
+    named = [k[5:].rsplit("|", 1) for k in keys if k.startswith("name:")]
+    clauses: list[Any] = [_OB.c.nhs_number.in_(nhs)] if nhs else []
+    clauses += [(_OB.c.nhs_number.is_(None)) & (_OB.c.patient_name == n) & (_OB.c.admitted_at.is_not_distinct_from(
+        None if a == "None" else a)) for n, a in named]  # fmt: skip
+    if not clauses:
+        return 0
+    where = or_(*clauses)
+    if dry_run:
+        return len(conn.execute(select(_OB.c.id).where(where)).all())
+    return int(conn.execute(update(_OB).where(where).values(nhs_number=None, patient_name=PURGED)).rowcount)
+
+
+def _old_rows(conn: Connection, table: Any, column: Any, cutoff: dt.datetime, dry_run: bool) -> int:
+    """Feed rows older than the cutoff: a resend or an out-of-order cancel days later is long past mattering."""
+    if dry_run:
+        return len(conn.execute(select(column).where(column < cutoff)).all())
+    return int(conn.execute(table.delete().where(column < cutoff)).rowcount)
+
+
+async def purge_forever(store: Any, days: int, every_secs: float) -> None:
+    """The server's periodic purge (WHITEBOARD_RETENTION_DAYS): once at start-up, then every `every_secs`. A
+    failed run (the database away) is logged and tried again next time; several instances may run it at once
+    (each ward's records are purged under its row lock, and a purged record names nobody to purge again)."""
+    while True:
+        try:
+            report = await store.purge_identifiers(days)
+        except Exception:
+            log.exception("retention: the purge failed; trying again in %.0f s", every_secs)
+        else:
+            if report.patients or report.feed_messages or report.feed_cancels:
+                log.info("retention: purged %s", report.as_dict())
+        await asyncio.sleep(every_secs)
