@@ -17,6 +17,8 @@ from tests.e2e.wsclient import next_frame
 from whiteboard.cli import main
 
 WARD = "ward-tls"
+
+
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 async def test_https_and_wss_with_a_self_signed_certificate(
     make_server: Callable[..., ServerProcess], tmp_path: Path
@@ -35,7 +37,9 @@ async def test_https_and_wss_with_a_self_signed_certificate(
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{s.port}/healthz", timeout=5).raise_for_status()
 
-    ws = await connect(f"{s.ws_url}/ws/wards/{WARD}", ssl=s.tls, additional_headers={"Authorization": f"Bearer {nurse}"})
+    ws = await connect(
+        f"{s.ws_url}/ws/wards/{WARD}", ssl=s.tls, additional_headers={"Authorization": f"Bearer {nurse}"}
+    )
     assert (await next_frame(ws))["type"] == "snapshot"
     with s.client(nurse) as c:
         assert c.patch(f"/api/wards/{WARD}/beds/B01", json={"status": "cleaning"}).status_code == 200
@@ -46,7 +50,13 @@ async def test_https_and_wss_with_a_self_signed_certificate(
 
 def test_serve_help_shows_the_tls_settings() -> None:
     text = CliRunner().invoke(main, ["serve", "--help"], terminal_width=200).output
-    for name in ("--tls-cert", "--tls-key", "WHITEBOARD_TLS_CERT", "WHITEBOARD_TLS_KEY", "WHITEBOARD_FORWARDED_ALLOW_IPS"):
+    for name in (
+        "--tls-cert",
+        "--tls-key",
+        "WHITEBOARD_TLS_CERT",
+        "WHITEBOARD_TLS_KEY",
+        "WHITEBOARD_FORWARDED_ALLOW_IPS",
+    ):
         assert name in text
 
 

@@ -32,9 +32,7 @@ def _replace_once(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
-def render_site(
-    prefix: Path, *, http_port: int, https_port: int, upstreams: list[int], cert: Path, key: Path
-) -> Path:
+def render_site(prefix: Path, *, http_port: int, https_port: int, upstreams: list[int], cert: Path, key: Path) -> Path:
     """The deployed site config with only its listen ports, certificate paths and upstream list changed."""
     upstream = prefix / "whiteboard-upstream.conf"
     upstream.write_text("".join(f"server 127.0.0.1:{p} max_fails=3 fail_timeout=10s;\n" for p in upstreams))

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from dockerfile_parse import DockerfileParser
+import yaml  # type: ignore[import-untyped]
+from dockerfile_parse import DockerfileParser  # type: ignore[import-untyped]
 
 from tests.deploy.nginx import ROOT, check_config, main_conf, render_site
 from tests.deploy.tls import self_signed
@@ -22,11 +22,19 @@ KUBERNETES_VERSION = "1.37.0"  # the newest schemas kubernetes-validate (pinned)
 
 
 def test_compose_file_matches_the_compose_spec() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(DEPLOY / "compose.yaml")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    schema = ["--builtin-schema", "vendor.compose-spec"]
+    check = [sys.executable, "-m", "check_jsonschema", *schema, str(DEPLOY / "compose.yaml")]
+    done = subprocess.run(check, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_compose_check_catches_a_misspelt_key(tmp_path: Path) -> None:
+    """The schema check above can fail: the same file with `healthcheck` misspelt is refused."""
+    broken = tmp_path / "compose.yaml"
+    broken.write_text((DEPLOY / "compose.yaml").read_text().replace("  healthcheck:", "  healthchek:", 1))
+    check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(broken)]
+    done = subprocess.run(check, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "healthchek" in done.stdout + done.stderr
 
 
 def test_compose_runs_two_instances_behind_nginx_with_aof_redis_and_healthchecks() -> None:
@@ -53,7 +61,7 @@ def _manifests() -> list[tuple[Path, dict[str, Any]]]:
 
 
 def test_kubernetes_manifests_match_the_kubernetes_schemas() -> None:
-    import kubernetes_validate
+    import kubernetes_validate  # type: ignore[import-untyped]
 
     manifests = _manifests()
     kinds = {doc["kind"] for _, doc in manifests}
@@ -67,7 +75,7 @@ def test_kubernetes_manifests_match_the_kubernetes_schemas() -> None:
 def test_the_validator_catches_a_misspelt_field() -> None:
     """The schema check above can fail: a Deployment with a typo in its probes is refused."""
     import kubernetes_validate
-    from kubernetes_validate.utils import ValidationError
+    from kubernetes_validate.utils import ValidationError  # type: ignore[import-untyped]
 
     [deployment] = [doc for _, doc in _manifests() if doc["kind"] == "Deployment"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]

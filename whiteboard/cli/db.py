@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import click
-
-from pathlib import Path
 
 from whiteboard.cli.common import DB_OPTION, announce_database, database_label, fail, require_existing_database
 from whiteboard.store import migrate, sqlite_path

@@ -24,7 +24,6 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, or_, select, update
 
-from whiteboard.domain.clock import as_utc
 from whiteboard.domain.redact import NEVER_ON_DISPLAY
 from whiteboard.store import audit
 from whiteboard.store.models import AUDIT as _A
@@ -39,7 +38,9 @@ PURGED: Final = "[purged]"
 # What identifies a patient, or may (free text): gone from a purged record. Clinical facts without them stay.
 PATIENT_FIELDS: Final = NEVER_ON_DISPLAY | {"initials"}
 log = logging.getLogger("whiteboard.retention")
-ACTOR: Final[dict[str, Any]] = {"actor": "system:retention", "credential_id": None, "role": "admin", "source": "retention"}
+ACTOR: Final[dict[str, Any]] = {
+    "actor": "system:retention", "credential_id": None, "role": "admin", "source": "retention",
+}  # fmt: skip
 
 
 @dataclass
@@ -100,17 +101,21 @@ def _scrub(value: Any, purge: set[str]) -> Any:
     return out
 
 
+def _keys(before: Any, after: Any) -> set[str]:
+    return {k for p in (*_patients(before), *_patients(after)) if (k := patient_key(p)) is not None}
+
+
 def _to_purge(conn: Connection, cutoff: dt.datetime) -> set[str]:
-    """Patients last named before `cutoff` and on no bed now."""
+    """Patients named in records older than `cutoff`, in none since, and on no bed now. Records newer than the
+    cutoff are read for who they name only; a purged patient has none, so the purge reads the older ones alone."""
     current = {patient_key(p) for (p,) in conn.execute(select(_B.c.patient).where(_B.c.patient.is_not(None)))}
-    last_seen: dict[str, dt.datetime] = {}
-    for at, before, after in conn.execute(select(_A.c.at, _A.c.before, _A.c.after)):
-        at = as_utc(at)
-        for p in (*_patients(before), *_patients(after)):
-            key = patient_key(p)
-            if key is not None and (key not in last_seen or at > last_seen[key]):
-                last_seen[key] = at
-    return {k for k, at in last_seen.items() if at < cutoff and k not in current}
+    recent: set[str] = set()
+    for before, after in conn.execute(select(_A.c.before, _A.c.after).where(_A.c.at >= cutoff)):
+        recent |= _keys(before, after)
+    old: set[str] = set()
+    for before, after in conn.execute(select(_A.c.before, _A.c.after).where(_A.c.at < cutoff)):
+        old |= _keys(before, after)
+    return old - recent - current
 
 
 def purge(conn: Connection, cutoff: dt.datetime, now: dt.datetime, dry_run: bool) -> PurgeReport:
@@ -120,9 +125,9 @@ def purge(conn: Connection, cutoff: dt.datetime, now: dt.datetime, dry_run: bool
     report.patients = len(purge_keys)
     changed: dict[str, dict[str, str]] = {}
     if purge_keys:
-        for row in conn.execute(select(_A).order_by(_A.c.chain, _A.c.pos)).mappings():
-            keys = {patient_key(p) for p in (*_patients(row["before"]), *_patients(row["after"]))}
-            if not keys & purge_keys:
+        old = select(_A).where(_A.c.at < cutoff).order_by(_A.c.chain, _A.c.pos)
+        for row in conn.execute(old).mappings().all():
+            if not _keys(row["before"], row["after"]) & purge_keys:
                 continue
             rec = dict(row) | {"before": _scrub(row["before"], purge_keys), "after": _scrub(row["after"], purge_keys)}
             changed.setdefault(row["chain"], {})[str(row["id"])] = audit.record_hash(rec)
