@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         retainer = None
         if settings.retention_days is not None:
             retainer = asyncio.create_task(
-                retention.purge_forever(state.store, settings.retention_days, settings.retention_sweep_secs),
+                retention.purge_forever(state.store, settings.retention_days, settings.retention_sweep_secs, clock),
                 name="retention",
             )
         mllp = None

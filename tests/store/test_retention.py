@@ -5,15 +5,20 @@ period is over; a patient still on a bed keeps everything; the purge is audited 
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
+from pathlib import Path
 
 import orjson
 from sqlalchemy import Connection, update
+from starlette.testclient import TestClient
 
-from tests.support import SETUP, write_one
+from tests.support import SETUP, portal_runner, write_one
+from whiteboard.app import create_app
 from whiteboard.domain.beds import parse_patch
 from whiteboard.domain.clock import utc_now
 from whiteboard.domain.observations import record
+from whiteboard.settings import Settings
 from whiteboard.store import Actor, Store, WriteRequest
 from whiteboard.store.models import AUDIT
 from whiteboard.store.retention import ACTION, PurgeReport, purge
@@ -90,3 +95,26 @@ async def test_a_purged_record_altered_afterwards_is_still_caught(store: Store) 
     await store.write(alter)
     problem = (await store.verify_audit())[2]
     assert problem is not None and f"record {purged[0]['id']}" in problem and "altered" in problem
+
+
+def test_the_server_purges_by_itself_every_sweep(tmp_path: Path) -> None:
+    """WHITEBOARD_RETENTION_DAYS set: the app's own periodic task purges, on its clock (here 31 days ahead)."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'wb.db'}", retention_days=30, retention_sweep_secs=0.2)
+    app = create_app(settings, clock=lambda: utc_now() + dt.timedelta(days=31))
+    with TestClient(app) as client:
+        run = portal_runner(client)
+        store: Store = app.state.wb.store
+        w = run(_ward_with_a_discharge(store))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            records = run(store.audit(ward=w))
+            if records[0]["action"] == ACTION:
+                break
+            time.sleep(0.1)
+        assert records[0]["action"] == ACTION and records[0]["after"]["patients"] == 1
+        assert "9434765919" not in _text(records) and "Mary Seacole" in _text(records)
+        assert run(store.verify_audit())[2] is None
+
+
+def test_retention_is_off_unless_set() -> None:
+    assert Settings().retention_days is None

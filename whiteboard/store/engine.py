@@ -256,10 +256,12 @@ class Store:
         """Charted sets by their ids (FHIR `Observation/o{id}`), whoever they belong to: the caller scopes them."""
         return await self.read(observations.observations_by_id, ids)
 
-    async def purge_identifiers(self, days: int, *, dry_run: bool = False) -> retention.PurgeReport:
-        """Retention: purge the identifiers of patients who left a bed more than `days` ago (store/retention.py);
-        audited, one record per ward. `dry_run` counts what would go and changes nothing."""
-        now = utc_now()
+    async def purge_identifiers(
+        self, days: int, *, dry_run: bool = False, now: dt.datetime | None = None
+    ) -> retention.PurgeReport:
+        """Retention: purge the identifiers of patients who left a bed more than `days` before `now` (store/
+        retention.py); audited, one record per ward. `dry_run` counts what would go and changes nothing."""
+        now = now or utc_now()
         cutoff = now - dt.timedelta(days=days)
         if dry_run:
             return await self.read(retention.purge, cutoff, now, True)

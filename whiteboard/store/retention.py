@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -167,13 +167,13 @@ def _old_rows(conn: Connection, table: Any, column: Any, cutoff: dt.datetime, dr
     return int(conn.execute(table.delete().where(column < cutoff)).rowcount)
 
 
-async def purge_forever(store: Any, days: int, every_secs: float) -> None:
+async def purge_forever(store: Any, days: int, every_secs: float, clock: Callable[[], dt.datetime]) -> None:
     """The server's periodic purge (WHITEBOARD_RETENTION_DAYS): once at start-up, then every `every_secs`. A
     failed run (the database away) is logged and tried again next time; several instances may run it at once
     (each ward's records are purged under its row lock, and a purged record names nobody to purge again)."""
     while True:
         try:
-            report = await store.purge_identifiers(days)
+            report = await store.purge_identifiers(days, now=clock())
         except Exception:
             log.exception("retention: the purge failed; trying again in %.0f s", every_secs)
         else:
