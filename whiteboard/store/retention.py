@@ -1,11 +1,12 @@
 """Retention: a discharged patient's identifiers are purged N days after they were last on a bed; the audit
 trail stays, and stays verifiable.
 
-Where a patient's identifiers live once they have left: the audit records' `before`/`after` (the whole patient
-record, and the bed's notes), the observation history (`nhs_number`, `patient_name`), and the feed tables (the
-ACKs kept for resends, the pending cancels, whose keys name the patient). The beds themselves hold only who is
-on them now. A patient is the NHS number, else the name with the admission time; "last seen" is the newest
-audit record naming them. Nobody on a bed now is ever purged, however old their records.
+Where a patient's identifiers live once they have left: the audit records' `before`/`after` (the whole
+patient record, and the bed's notes; a FHIR search's query that named them), the observation history
+(`nhs_number`, `patient_name`), and the feed tables (the ACKs kept for resends, the pending cancels, whose keys
+name the patient). The beds themselves hold only who is on them now. A patient is the NHS number, else the name
+with the admission time; "last seen" is the newest audit record naming them. Nobody on a bed now is ever
+purged, however old their records.
 
 Audit records keep their row, their place in the chain and their `hash` (so the chain still links); their
 purged content is committed to by the purge's own audit record (one per ward and run, no identifiers in it:
@@ -18,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import unquote_plus
 
 from sqlalchemy import Connection, or_, select, update
 
@@ -34,6 +37,9 @@ from whiteboard.store.models import OBSERVATIONS as _OB
 from whiteboard.types import JSONDict
 
 ACTION: Final = audit.RETENTION_ACTION
+SEARCH: Final = "read.fhir"  # a FHIR search audited with its query (web/fhir/common.py)
+_WORD: Final = re.compile(r"[^\w]+")
+_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 PURGED: Final = "[purged]"
 # What identifies a patient, or may (free text): gone from a purged record. Clinical facts without them stay.
 PATIENT_FIELDS: Final = NEVER_ON_DISPLAY | {"initials"}
@@ -105,31 +111,54 @@ def _keys(before: Any, after: Any) -> set[str]:
     return {k for p in (*_patients(before), *_patients(after)) if (k := patient_key(p)) is not None}
 
 
-def _to_purge(conn: Connection, cutoff: dt.datetime) -> set[str]:
-    """Patients named in records older than `cutoff`, in none since, and on no bed now. Records newer than the
-    cutoff are read for who they name only; a purged patient has none, so the purge reads the older ones alone."""
+def _terms(patient: JSONDict) -> set[str]:
+    """What a search for this patient would have typed: NHS number, date of birth, the parts of the name."""
+    words = set(_WORD.split(str(patient.get("name") or "").lower())) | {str(patient.get("nhs_number") or "")}
+    return {w for w in words | {str(patient.get("date_of_birth") or "")} if len(w) > 1 and w != PURGED}
+
+
+def _searched(row: Any, terms: set[str]) -> bool:
+    """A FHIR read whose query (`name=okoro`, `identifier=…|9434765919`) names a purged patient."""
+    query = row["after"].get("query") if row["action"] == SEARCH and isinstance(row["after"], dict) else None
+    if not isinstance(query, str) or query == PURGED:
+        return False
+    text = unquote_plus(query).lower()
+    return bool(terms & (set(_WORD.split(text)) | set(_DATE.findall(text))))
+
+
+def _to_purge(conn: Connection, cutoff: dt.datetime) -> tuple[set[str], set[str]]:
+    """Patients named in records older than `cutoff`, in none since, and on no bed now, with their search terms.
+    Records newer than the cutoff are read for who they name only; a purged patient has none, so the purge reads
+    the older ones alone."""
     current = {patient_key(p) for (p,) in conn.execute(select(_B.c.patient).where(_B.c.patient.is_not(None)))}
     recent: set[str] = set()
     for before, after in conn.execute(select(_A.c.before, _A.c.after).where(_A.c.at >= cutoff)):
         recent |= _keys(before, after)
-    old: set[str] = set()
+    old: dict[str, set[str]] = {}
     for before, after in conn.execute(select(_A.c.before, _A.c.after).where(_A.c.at < cutoff)):
-        old |= _keys(before, after)
-    return old - recent - current
+        for p in (*_patients(before), *_patients(after)):
+            if (key := patient_key(p)) is not None:
+                old.setdefault(key, set()).update(_terms(p))
+    keys = set(old) - recent - current
+    return keys, {t for k in keys for t in old[k]}
 
 
 def purge(conn: Connection, cutoff: dt.datetime, now: dt.datetime, dry_run: bool) -> PurgeReport:
     """Purge everything identifying the patients `_to_purge` finds, in the caller's (write) transaction."""
     report = PurgeReport()
-    purge_keys = _to_purge(conn, cutoff)
+    purge_keys, terms = _to_purge(conn, cutoff)
     report.patients = len(purge_keys)
     changed: dict[str, dict[str, str]] = {}
     if purge_keys:
         old = select(_A).where(_A.c.at < cutoff).order_by(_A.c.chain, _A.c.pos)
         for row in conn.execute(old).mappings().all():
-            if not _keys(row["before"], row["after"]) & purge_keys:
+            searched = _searched(row, terms)
+            if not searched and not _keys(row["before"], row["after"]) & purge_keys:
                 continue
-            rec = dict(row) | {"before": _scrub(row["before"], purge_keys), "after": _scrub(row["after"], purge_keys)}
+            after = _scrub(row["after"], purge_keys)
+            rec = dict(row) | {"before": _scrub(row["before"], purge_keys), "after": after}
+            if searched:
+                rec["after"] = {**after, "query": PURGED}
             changed.setdefault(row["chain"], {})[str(row["id"])] = audit.record_hash(rec)
             report.audit_records += 1
             if not dry_run:
