@@ -34,6 +34,7 @@ from whiteboard.store.models import BEDS as _B
 from whiteboard.store.models import FEED_CANCELS as _C
 from whiteboard.store.models import FEED_MESSAGES as _F
 from whiteboard.store.models import OBSERVATIONS as _OB
+from whiteboard.store.models import WARDS as _W
 from whiteboard.types import JSONDict
 
 ACTION: Final = audit.RETENTION_ACTION
@@ -147,6 +148,11 @@ def purge(conn: Connection, cutoff: dt.datetime, now: dt.datetime, dry_run: bool
     """Purge everything identifying the patients `_to_purge` finds, in the caller's (write) transaction."""
     report = PurgeReport()
     purge_keys, terms = _to_purge(conn, cutoff)
+    if purge_keys and not dry_run:
+        # Found someone: hold every ward (in id order, as writes and moves lock them) and look again, so nobody
+        # admitted meanwhile on another instance is purged (PostgreSQL; SQLite's writer is alone already).
+        conn.execute(select(_W.c.id).order_by(_W.c.id).with_for_update()).all()
+        purge_keys, terms = _to_purge(conn, cutoff)
     report.patients = len(purge_keys)
     changed: dict[str, dict[str, str]] = {}
     if purge_keys:
