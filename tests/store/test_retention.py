@@ -35,8 +35,10 @@ async def _ward_with_a_discharge(store: Store) -> str:
     await store.add_wards([(w, w, [("B1", "Bay 1"), ("B2", "Bay 1")])], actor=SETUP)
     await write_one(store, WriteRequest(w, "B1", parse_patch({"patient": ADA, "notes": "Ada's daughter calls"}), NURSE))
     await write_one(store, WriteRequest(w, "B1", record(OBS, utc_now()), NURSE))
+    await write_one(store, WriteRequest(w, "B1", parse_patch({"notes": "son Ben rings at 6"}), NURSE))  # names nobody
     await write_one(store, WriteRequest(w, "B1", parse_patch({"status": "cleaning", "patient": None}), NURSE))
     await write_one(store, WriteRequest(w, "B2", parse_patch({"patient": MARY}), NURSE))
+    await write_one(store, WriteRequest(w, "B2", parse_patch({"notes": "likes tea"}), NURSE))
     for query in (
         "name=lovelace",
         "identifier=https%3A%2F%2Ffhir.nhs.uk%2FId%2Fnhs-number%7C9434765919",
@@ -66,17 +68,17 @@ async def test_purge_removes_a_discharged_patients_identifiers_and_keeps_the_aud
 
     assert (await store.purge_identifiers(30)).patients == 0  # discharged minutes ago: nothing is due yet
     dry = await _purge_as_if_later(store, dry_run=True)
-    assert (dry.patients, dry.audit_records, dry.observations) == (1, 5, 1)
+    assert (dry.patients, dry.audit_records, dry.observations) == (1, 6, 1)
     assert len(await store.audit(ward=w)) == len(before)  # a dry run changes nothing
 
     report = await _purge_as_if_later(store)
-    assert (report.patients, report.audit_records, report.observations) == (1, 5, 1)
+    assert (report.patients, report.audit_records, report.observations) == (1, 6, 1)
     after = await store.audit(ward=w)
     assert [r["id"] for r in after[1:]] == [r["id"] for r in before]  # every record kept, one added
     text = _text(after)
-    for identifier in ("Ada Lovelace", "lovelace", "9434765919", "1945-12-10", "Ada's daughter calls"):
+    for identifier in ("Ada Lovelace", "lovelace", "9434765919", "1945-12-10", "Ada's daughter calls", "son Ben"):
         assert identifier not in text
-    assert "Mary Seacole" in text and "1950-11-23" in text and "name=seacole" in text  # still on a bed: kept
+    assert "Mary Seacole" in text and "1950-11-23" in text and "name=seacole" in text and "likes tea" in text
     reads = [r for r in after if r["action"] == "read.fhir"]
     assert len(reads) == 3 and [r["after"]["count"] for r in reads] == [1, 1, 1]  # who searched when: kept
     assert await store.patient_observations(nhs_number="9434765919") == []
@@ -84,7 +86,7 @@ async def test_purge_removes_a_discharged_patients_identifiers_and_keeps_the_aud
 
     purge_record = after[0]
     assert purge_record["action"] == ACTION and purge_record["actor"] == "system:retention"
-    assert purge_record["after"]["patients"] == 1 and len(purge_record["after"]["audit_records"]) == 5
+    assert purge_record["after"]["patients"] == 1 and len(purge_record["after"]["audit_records"]) == 6
     assert "Ada" not in orjson.dumps(purge_record).decode() and "9434765919" not in orjson.dumps(purge_record).decode()
     assert (await store.verify_audit())[2] is None  # the chains still verify
 

@@ -90,14 +90,15 @@ def _patients(value: Any) -> Iterator[JSONDict]:
             yield from _patients(v)
 
 
-def _scrub(value: Any, purge: set[str]) -> Any:
-    """`value` with the identifying fields of purged patients replaced (and the bed notes beside them)."""
+def _scrub(value: Any, purge: set[str], notes: bool = False) -> Any:
+    """`value` with the identifying fields of purged patients replaced, and the bed notes beside them (or, with
+    `notes`, the top level's: a notes-only change made while a purged patient was in the bed)."""
     if isinstance(value, list):
         return [_scrub(v, purge) for v in value]
     if not isinstance(value, dict):
         return value
     out: JSONDict = {}
-    hit = any(k == "patient" and patient_key(v) in purge for k, v in value.items())
+    hit = notes or any(k == "patient" and patient_key(v) in purge for k, v in value.items())
     for k, v in value.items():
         if k == "patient" and isinstance(v, dict) and patient_key(v) in purge:
             out[k] = {f: (PURGED if f in PATIENT_FIELDS else x) for f, x in v.items()}
@@ -106,6 +107,25 @@ def _scrub(value: Any, purge: set[str]) -> Any:
         else:
             out[k] = _scrub(v, purge)
     return out
+
+
+class _Occupancy:
+    """Who was in each bed as one ward's chain goes by, so a change that names nobody (new notes) is linked to
+    the patient in the bed then. Fed the chain's records in order."""
+
+    def __init__(self) -> None:
+        self.chain: str | None = None
+        self.beds: dict[str | None, str | None] = {}
+
+    def before(self, row: Any) -> str | None:
+        """The bed's occupant before this record; then the record's own `after.patient` takes the bed."""
+        if row["chain"] != self.chain:
+            self.chain, self.beds = row["chain"], {}
+        occupant = self.beds.get(row["bed_id"])
+        after = row["after"]
+        if isinstance(after, dict) and "patient" in after:
+            self.beds[row["bed_id"]] = patient_key(after["patient"])
+        return occupant
 
 
 def _keys(before: Any, after: Any) -> set[str]:
@@ -157,12 +177,15 @@ def purge(conn: Connection, cutoff: dt.datetime, now: dt.datetime, dry_run: bool
     changed: dict[str, dict[str, str]] = {}
     if purge_keys:
         old = select(_A).where(_A.c.at < cutoff).order_by(_A.c.chain, _A.c.pos)
+        occupancy = _Occupancy()
         for row in conn.execute(old).mappings().all():
             searched = _searched(row, terms)
-            if not searched and not _keys(row["before"], row["after"]) & purge_keys:
+            named = _keys(row["before"], row["after"])
+            in_bed = occupancy.before(row) in purge_keys and not named  # a change to their bed naming nobody
+            if not searched and not in_bed and not named & purge_keys:
                 continue
-            after = _scrub(row["after"], purge_keys)
-            rec = dict(row) | {"before": _scrub(row["before"], purge_keys), "after": after}
+            after = _scrub(row["after"], purge_keys, in_bed)
+            rec = dict(row) | {"before": _scrub(row["before"], purge_keys, in_bed), "after": after}
             if searched:
                 rec["after"] = {**after, "query": PURGED}
             changed.setdefault(row["chain"], {})[str(row["id"])] = audit.record_hash(rec)
