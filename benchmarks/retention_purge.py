@@ -1,8 +1,9 @@
 """How long the retention purge takes, and holds the writer, on a database of N audit records.
 
-Seeds wards whose beds have each admitted and discharged several patients (three audited writes per stay),
-then times: the hourly run with nobody due (the usual case), a dry run, and the purge itself (a cutoff after
-every write, so every discharged patient is due). SQLite by default; --database-url for PostgreSQL.
+Seeds wards whose beds have each admitted and discharged several patients (four audited writes per stay: admit,
+notes, observations, discharge), then times: the hourly run with nobody due (the usual case), a dry run, and the
+purge itself (a cutoff after every write, so every discharged patient is due). SQLite by default;
+--database-url for PostgreSQL.
 
     .venv/bin/python benchmarks/retention_purge.py --wards 20 --beds 25 --stays 10
 """
@@ -23,10 +24,13 @@ sys.path.insert(0, str(ROOT))
 from tests.support import SETUP  # noqa: E402
 from whiteboard.domain.beds import parse_patch  # noqa: E402
 from whiteboard.domain.clock import utc_now  # noqa: E402
+from whiteboard.domain.observations import record  # noqa: E402
 from whiteboard.store import Actor, WriteRequest, migrate, open_store  # noqa: E402
 from whiteboard.store.retention import purge  # noqa: E402
 
 NURSE = Actor(name="RN Bench", role="nurse", credential_id="c1", source="bench")
+OBS = {"respiration_rate": 18, "spo2": 97, "spo2_scale": 1, "on_oxygen": False, "systolic_bp": 120, "pulse": 80,
+       "consciousness": "A", "temperature": 37.0}  # fmt: skip
 
 
 async def run(url: str, wards: int, beds: int, stays: int) -> None:
@@ -39,7 +43,7 @@ async def run(url: str, wards: int, beds: int, stays: int) -> None:
         started = time.perf_counter()
         n = 0
         for stay in range(stays):
-            for step in ("admit", "notes", "discharge"):
+            for step in ("admit", "notes", "observations", "discharge"):
                 batch = []
                 for w in ids:
                     for b in range(beds):
@@ -48,8 +52,9 @@ async def run(url: str, wards: int, beds: int, stays: int) -> None:
                             "admit": {"patient": {"name": f"Patient {w} {b} {stay}", "sex": "F"}},
                             "notes": {"notes": f"stay {stay} of bed {b}"},
                             "discharge": {"status": "empty", "patient": None, "notes": ""},
-                        }[step]
-                        batch.append(WriteRequest(w, f"B{b:02d}", parse_patch(body), NURSE))
+                        }.get(step, {})
+                        patch = record(OBS, utc_now()) if step == "observations" else parse_patch(body)
+                        batch.append(WriteRequest(w, f"B{b:02d}", patch, NURSE))
                 for i in range(0, len(batch), 64):
                     for result in await store.apply_batch(batch[i : i + 64]):
                         if isinstance(result, Exception):
@@ -63,7 +68,8 @@ async def run(url: str, wards: int, beds: int, stays: int) -> None:
             fn = store.read if dry else store.write
             report = await fn(purge, cutoff, now, dry)
             took = time.perf_counter() - t0
-            print(f"{label:32s} {took:7.2f} s  patients {report.patients:6d}  audit records {report.audit_records:7d}")
+            print(f"{label:30s} {took:6.2f} s  patients {report.patients:6d}  audit records {report.audit_records:7d}  "
+                  f"observation sets {report.observations:6d}")  # fmt: skip
     finally:
         await store.aclose()
 

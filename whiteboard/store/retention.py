@@ -38,6 +38,7 @@ from whiteboard.store.models import WARDS as _W
 from whiteboard.types import JSONDict
 
 ACTION: Final = audit.RETENTION_ACTION
+ID_CHUNK: Final = 500  # ids per UPDATE ... IN (...)
 SEARCH: Final = "read.fhir"  # a FHIR search audited with its query (web/fhir/common.py)
 _WORD: Final = re.compile(r"[^\w]+")
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -205,17 +206,17 @@ def purge(conn: Connection, cutoff: dt.datetime, now: dt.datetime, dry_run: bool
 
 
 def _purge_observations(conn: Connection, keys: set[str], dry_run: bool) -> int:
-    nhs = [k[4:] for k in keys if k.startswith("nhs:")]
-    named = [k[5:].rsplit("|", 1) for k in keys if k.startswith("name:")]
-    clauses: list[Any] = [_OB.c.nhs_number.in_(nhs)] if nhs else []
-    clauses += [(_OB.c.nhs_number.is_(None)) & (_OB.c.patient_name == n) & (_OB.c.admitted_at.is_not_distinct_from(
-        None if a == "None" else a)) for n, a in named]  # fmt: skip
-    if not clauses:
-        return 0
-    where = or_(*clauses)
-    if dry_run:
-        return len(conn.execute(select(_OB.c.id).where(where)).all())
-    return int(conn.execute(update(_OB).where(where).values(nhs_number=None, patient_name=PURGED)).rowcount)
+    """The observation sets of purged patients lose their name and NHS number (the vital signs stay). Matched
+    here, not in SQL: a thousand patients due at once would be a thousand OR-ed clauses, past SQLite's limit."""
+    named = or_(_OB.c.nhs_number.is_not(None), _OB.c.patient_name.is_not(None) & (_OB.c.patient_name != PURGED))
+    rows = conn.execute(select(_OB.c.id, _OB.c.nhs_number, _OB.c.patient_name, _OB.c.admitted_at).where(named))
+    ids = [r.id for r in rows if patient_key({"nhs_number": r.nhs_number, "name": r.patient_name,
+                                              "admitted_at": r.admitted_at}) in keys]  # fmt: skip
+    if not dry_run:
+        for i in range(0, len(ids), ID_CHUNK):
+            chunk = ids[i : i + ID_CHUNK]
+            conn.execute(update(_OB).where(_OB.c.id.in_(chunk)).values(nhs_number=None, patient_name=PURGED))
+    return len(ids)
 
 
 def _old_rows(conn: Connection, table: Any, column: Any, cutoff: dt.datetime, dry_run: bool) -> int:
