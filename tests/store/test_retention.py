@@ -21,7 +21,7 @@ from whiteboard.domain.observations import record
 from whiteboard.settings import Settings
 from whiteboard.store import Actor, Store, WriteRequest
 from whiteboard.store.models import AUDIT
-from whiteboard.store.retention import ACTION, PurgeReport, purge
+from whiteboard.store.retention import ACTION, PurgeReport, apply, plan
 
 NURSE = Actor(name="RN Keep", role="nurse", credential_id="c1", source="phone")
 OBS = {"respiration_rate": 22, "spo2": 95, "spo2_scale": 1, "on_oxygen": False, "systolic_bp": 120, "pulse": 95,
@@ -49,12 +49,10 @@ async def _ward_with_a_discharge(store: Store) -> str:
     return w
 
 
-async def _purge_as_if_later(store: Store, *, dry_run: bool = False) -> PurgeReport:
-    """As if the retention period had passed since every write: a cutoff just after now."""
-    now = utc_now() + dt.timedelta(seconds=5)
-    if dry_run:
-        return await store.read(purge, now, now, True)
-    return await store.write(purge, now, now, False)
+async def _purge_as_if_later(store: Store, *, dry_run: bool = False, limit: int = 200) -> PurgeReport:
+    """As if the retention period had passed since every write: 31 days later, with a 30-day period."""
+    later = utc_now() + dt.timedelta(days=31)
+    return await store.purge_identifiers(30, dry_run=dry_run, now=later, limit=limit)
 
 
 def _text(records: list[dict[str, object]]) -> str:
@@ -129,3 +127,33 @@ def test_the_server_purges_by_itself_every_sweep(tmp_path: Path) -> None:
 
 def test_retention_is_off_unless_set() -> None:
     assert Settings().retention_days is None
+
+
+async def test_a_backlog_is_purged_in_batches(store: Store) -> None:
+    """At most `limit` patients a run; the report says how many wait; the next runs take the rest."""
+    w = await _ward_with_a_discharge(store)
+    for name in ("Grace Hopper", "Edith Cavell"):
+        await write_one(store, WriteRequest(w, "B1", parse_patch({"status": "occupied", "patient": {"name": name}}), NURSE))
+        await write_one(store, WriteRequest(w, "B1", parse_patch({"status": "cleaning", "patient": None}), NURSE))
+    assert (await _purge_as_if_later(store, dry_run=True)).patients == 3
+    first = await _purge_as_if_later(store, limit=2)
+    assert (first.patients, first.remaining) == (2, 1)
+    second = await _purge_as_if_later(store, limit=2)
+    assert (second.patients, second.remaining) == (1, 0)
+    text = _text(await store.audit(ward=w))
+    assert not any(n in text for n in ("Ada Lovelace", "Grace Hopper", "Edith Cavell")) and "Mary Seacole" in text
+    assert (await store.verify_audit())[2] is None
+
+
+async def test_a_patient_readmitted_after_the_plan_is_not_purged(store: Store) -> None:
+    """Planned by reading, applied by writing: someone back on a bed in between (through any instance) makes the
+    run purge nobody, and the next run plans afresh (hazard H48)."""
+    w = await _ward_with_a_discharge(store)
+    later = utc_now() + dt.timedelta(days=31)
+    planned = await store.read(plan, later - dt.timedelta(days=30), 200)
+    assert planned.report().patients == 1
+    await write_one(store, WriteRequest(w, "B1", parse_patch({"admit": True, "status": "occupied", "patient": ADA}), NURSE))
+    report = await store.write(apply, planned, later)
+    assert (report.patients, report.audit_records, report.remaining) == (0, 0, 1)
+    assert "9434765919" in _text(await store.audit(ward=w))
+    assert (await _purge_as_if_later(store)).patients == 0  # on a bed now: not due at all

@@ -257,15 +257,18 @@ class Store:
         return await self.read(observations.observations_by_id, ids)
 
     async def purge_identifiers(
-        self, days: int, *, dry_run: bool = False, now: dt.datetime | None = None
+        self, days: int, *, dry_run: bool = False, now: dt.datetime | None = None, limit: int = retention.BATCH
     ) -> retention.PurgeReport:
-        """Retention: purge the identifiers of patients who left a bed more than `days` before `now` (store/
-        retention.py); audited, one record per ward. `dry_run` counts what would go and changes nothing."""
+        """Retention: purge the identifiers of patients who left a bed more than `days` before `now`, at most
+        `limit` of them (the report says how many remain); audited, one record per ward (store/retention.py).
+        Planned by reading, so the writer is held only when there is something to purge. `dry_run` counts
+        everyone due and changes nothing."""
         now = now or utc_now()
         cutoff = now - dt.timedelta(days=days)
-        if dry_run:
-            return await self.read(retention.purge, cutoff, now, True)
-        return await self.write(retention.purge, cutoff, now, False)
+        plan = await self.read(retention.plan, cutoff, None if dry_run else limit)
+        if dry_run or plan.empty:
+            return plan.report()
+        return await self.write(retention.apply, plan, now)
 
     async def verify_audit(self) -> tuple[int, int, str | None]:
         return await self.read(audit.verify_chains)

@@ -21,11 +21,12 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import unquote_plus
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from whiteboard.domain.redact import NEVER_ON_DISPLAY
 from whiteboard.store import audit
@@ -39,6 +40,10 @@ from whiteboard.types import JSONDict
 
 ACTION: Final = audit.RETENTION_ACTION
 ID_CHUNK: Final = 500  # ids per UPDATE ... IN (...)
+# Patients one run purges at most: a run holds the writer (and every ward) only briefly, a backlog drains in
+# batches CATCH_UP_SECS apart (benchmarks/retention_purge.py measured the cost).
+BATCH: Final = 200
+CATCH_UP_SECS: Final = 1.0
 SEARCH: Final = "read.fhir"  # a FHIR search audited with its query (web/fhir/common.py)
 _WORD: Final = re.compile(r"[^\w]+")
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -61,6 +66,8 @@ class PurgeReport:
     feed_messages: int = 0
     feed_cancels: int = 0
     wards: dict[str, int] = field(default_factory=dict)
+    # Patients due but left for the next run (a run purges at most `limit`), or planned but found back meanwhile.
+    remaining: int = 0
 
     def as_dict(self) -> JSONDict:
         return {"patients": self.patients, "audit_records": self.audit_records, "observations": self.observations,
@@ -91,7 +98,7 @@ def _patients(value: Any) -> Iterator[JSONDict]:
             yield from _patients(v)
 
 
-def _scrub(value: Any, purge: set[str], notes: bool = False) -> Any:
+def _scrub(value: Any, purge: AbstractSet[str], notes: bool = False) -> Any:
     """`value` with the identifying fields of purged patients replaced, and the bed notes beside them (or, with
     `notes`, the top level's: a notes-only change made while a purged patient was in the bed)."""
     if isinstance(value, list):
@@ -139,7 +146,7 @@ def _terms(patient: JSONDict) -> set[str]:
     return {w for w in words | {str(patient.get("date_of_birth") or "")} if len(w) > 1 and w != PURGED}
 
 
-def _searched(row: Any, terms: set[str]) -> bool:
+def _searched(row: Any, terms: AbstractSet[str]) -> bool:
     """A FHIR read whose query (`name=okoro`, `identifier=…|9434765919`) names a purged patient."""
     query = row["after"].get("query") if row["action"] == SEARCH and isinstance(row["after"], dict) else None
     if not isinstance(query, str) or query == PURGED:
@@ -148,82 +155,115 @@ def _searched(row: Any, terms: set[str]) -> bool:
     return bool(terms & (set(_WORD.split(text)) | set(_DATE.findall(text))))
 
 
-def _to_purge(conn: Connection, cutoff: dt.datetime) -> tuple[set[str], set[str]]:
-    """Patients named in records older than `cutoff`, in none since, and on no bed now, with their search terms.
-    Records newer than the cutoff are read for who they name only; a purged patient has none, so the purge reads
-    the older ones alone."""
-    current = {patient_key(p) for (p,) in conn.execute(select(_B.c.patient).where(_B.c.patient.is_not(None)))}
-    recent: set[str] = set()
-    for before, after in conn.execute(select(_A.c.before, _A.c.after).where(_A.c.at >= cutoff)):
-        recent |= _keys(before, after)
-    old: dict[str, set[str]] = {}
-    for before, after in conn.execute(select(_A.c.before, _A.c.after).where(_A.c.at < cutoff)):
-        for p in (*_patients(before), *_patients(after)):
+@dataclass(frozen=True)
+class Plan:
+    """What one run will purge, worked out by reading alone (no lock, off SQLite's one writer): the patients,
+    what a search for them would have typed, the audit records to rewrite (id → its bed's notes go too), the
+    observation sets, and the newest audit record read, so `apply` can see who was named since."""
+
+    cutoff: dt.datetime
+    keys: frozenset[str]
+    terms: frozenset[str]
+    audit: dict[int, bool]
+    observations: tuple[int, ...]
+    top_id: int
+    remaining: int
+    feed_messages: int
+    feed_cancels: int
+
+    def report(self) -> PurgeReport:
+        return PurgeReport(len(self.keys), len(self.audit), len(self.observations), self.feed_messages,
+                           self.feed_cancels, remaining=self.remaining)  # fmt: skip
+
+    @property
+    def empty(self) -> bool:
+        return not self.keys and not self.feed_messages and not self.feed_cancels
+
+
+def _current(conn: Connection) -> set[str | None]:
+    return {patient_key(p) for (p,) in conn.execute(select(_B.c.patient).where(_B.c.patient.is_not(None)))}
+
+
+def plan(conn: Connection, cutoff: dt.datetime, limit: int | None) -> Plan:
+    """Patients named in audit records older than `cutoff`, in none since, and on no bed now (at most `limit`
+    of them, the rest `remaining`), and every record and observation set naming them."""
+    top_id = int(conn.execute(select(func.max(_A.c.id))).scalar() or 0)
+    spared = _current(conn)
+    for before, after in conn.execute(select(_A.c.before, _A.c.after).where(_A.c.at >= cutoff, _A.c.id <= top_id)):
+        spared |= _keys(before, after)
+    terms: dict[str, set[str]] = {}
+    seen: list[tuple[int, set[str], str | None, Any]] = []  # id, who it names, who was in the bed, the record
+    occupancy = _Occupancy()
+    old = select(_A.c.id, _A.c.chain, _A.c.bed_id, _A.c.action, _A.c.before, _A.c.after)
+    for row in conn.execute(old.where(_A.c.at < cutoff, _A.c.id <= top_id).order_by(_A.c.chain, _A.c.pos)).mappings():
+        named: set[str] = set()
+        for p in (*_patients(row["before"]), *_patients(row["after"])):
             if (key := patient_key(p)) is not None:
-                old.setdefault(key, set()).update(_terms(p))
-    keys = set(old) - recent - current
-    return keys, {t for k in keys for t in old[k]}
+                named.add(key)
+                if key not in spared:
+                    terms.setdefault(key, set()).update(_terms(p))
+        occupant = occupancy.before(row)
+        if named - spared or (occupant is not None and occupant not in spared) or row["action"] == SEARCH:
+            seen.append((row["id"], named, occupant, row))
+    due = sorted(terms)
+    keys = frozenset(due if limit is None else due[:limit])
+    words = frozenset(t for k in keys for t in terms[k])
+    records = {rid: occupant in keys and not named for rid, named, occupant, row in seen
+               if named & keys or (occupant in keys and not named) or _searched(row, words)}  # fmt: skip
+    return Plan(cutoff, keys, words, records, _observations(conn, keys), top_id, len(due) - len(keys),
+                _count(conn, _F.c.received_at, cutoff), _count(conn, _C.c.received_at, cutoff))  # fmt: skip
 
 
-def purge(conn: Connection, cutoff: dt.datetime, now: dt.datetime, dry_run: bool) -> PurgeReport:
-    """Purge everything identifying the patients `_to_purge` finds, in the caller's (write) transaction."""
-    report = PurgeReport()
-    purge_keys, terms = _to_purge(conn, cutoff)
-    if purge_keys and not dry_run:
-        # Found someone: hold every ward (in id order, as writes and moves lock them) and look again, so nobody
-        # admitted meanwhile on another instance is purged (PostgreSQL; SQLite's writer is alone already).
-        conn.execute(select(_W.c.id).order_by(_W.c.id).with_for_update()).all()
-        purge_keys, terms = _to_purge(conn, cutoff)
-    report.patients = len(purge_keys)
+def apply(conn: Connection, plan: Plan, now: dt.datetime) -> PurgeReport:
+    """Carry a plan out in the caller's write transaction; audited, one record per ward.
+
+    Every ward is held first (in id order, as writes and moves lock them; SQLite's writer is alone already), and
+    a patient put back on a bed or named since the plan was read makes the whole plan wait for the next run."""
+    conn.execute(select(_W.c.id).order_by(_W.c.id).with_for_update()).all()
+    if plan.keys:
+        since = select(_A.c.before, _A.c.after).where(_A.c.id > plan.top_id)
+        named = {k for before, after in conn.execute(since) for k in _keys(before, after)}
+        if plan.keys & (named | _current(conn)):
+            return PurgeReport(remaining=plan.remaining + len(plan.keys))
+    report = plan.report()
     changed: dict[str, dict[str, str]] = {}
-    if purge_keys:
-        old = select(_A).where(_A.c.at < cutoff).order_by(_A.c.chain, _A.c.pos)
-        occupancy = _Occupancy()
-        for row in conn.execute(old).mappings().all():
-            searched = _searched(row, terms)
-            named = _keys(row["before"], row["after"])
-            in_bed = occupancy.before(row) in purge_keys and not named  # a change to their bed naming nobody
-            if not searched and not in_bed and not named & purge_keys:
-                continue
-            after = _scrub(row["after"], purge_keys, in_bed)
-            rec = dict(row) | {"before": _scrub(row["before"], purge_keys, in_bed), "after": after}
-            if searched:
-                rec["after"] = {**after, "query": PURGED}
+    ids = sorted(plan.audit)
+    for i in range(0, len(ids), ID_CHUNK):
+        for row in conn.execute(select(_A).where(_A.c.id.in_(ids[i : i + ID_CHUNK]))).mappings().all():
+            notes = plan.audit[row["id"]]
+            after = _scrub(row["after"], plan.keys, notes)
+            if _searched(row, plan.terms):
+                after = {**after, "query": PURGED}
+            rec = dict(row) | {"before": _scrub(row["before"], plan.keys, notes), "after": after}
             changed.setdefault(row["chain"], {})[str(row["id"])] = audit.record_hash(rec)
-            report.audit_records += 1
-            if not dry_run:
-                conn.execute(update(_A).where(_A.c.id == row["id"]).values(before=rec["before"], after=rec["after"]))
-        report.observations = _purge_observations(conn, purge_keys, dry_run)
-    report.feed_messages = _old_rows(conn, _F, _F.c.received_at, cutoff, dry_run)
-    report.feed_cancels = _old_rows(conn, _C, _C.c.received_at, cutoff, dry_run)
-    report.wards = {chain: len(ids) for chain, ids in changed.items()}
-    if not dry_run:
-        for chain, ids in changed.items():
-            body = report.as_dict() | {"cutoff": audit.canonical_time(cutoff), "audit_records": ids}
-            ward = None if chain == audit.SYSTEM_CHAIN else chain
-            audit.append(conn, at=now, **ACTOR, action=ACTION, ward_id=ward, after=body)
+            conn.execute(update(_A).where(_A.c.id == row["id"]).values(before=rec["before"], after=rec["after"]))
+    for i in range(0, len(plan.observations), ID_CHUNK):
+        chunk = plan.observations[i : i + ID_CHUNK]
+        conn.execute(update(_OB).where(_OB.c.id.in_(chunk)).values(nhs_number=None, patient_name=PURGED))
+    report.feed_messages = int(conn.execute(_F.delete().where(_F.c.received_at < plan.cutoff)).rowcount)
+    report.feed_cancels = int(conn.execute(_C.delete().where(_C.c.received_at < plan.cutoff)).rowcount)
+    report.wards = {chain: len(done) for chain, done in changed.items()}
+    for chain, done in changed.items():
+        body = report.as_dict() | {"cutoff": audit.canonical_time(plan.cutoff), "audit_records": done}
+        ward = None if chain == audit.SYSTEM_CHAIN else chain
+        audit.append(conn, at=now, **ACTOR, action=ACTION, ward_id=ward, after=body)
     return report
 
 
-def _purge_observations(conn: Connection, keys: set[str], dry_run: bool) -> int:
-    """The observation sets of purged patients lose their name and NHS number (the vital signs stay). Matched
-    here, not in SQL: a thousand patients due at once would be a thousand OR-ed clauses, past SQLite's limit."""
+def _observations(conn: Connection, keys: frozenset[str]) -> tuple[int, ...]:
+    """The observation sets of these patients. Matched here, not in SQL: a thousand patients due at once would be
+    a thousand OR-ed clauses, past SQLite's limit."""
+    if not keys:
+        return ()
     named = or_(_OB.c.nhs_number.is_not(None), _OB.c.patient_name.is_not(None) & (_OB.c.patient_name != PURGED))
     rows = conn.execute(select(_OB.c.id, _OB.c.nhs_number, _OB.c.patient_name, _OB.c.admitted_at).where(named))
-    ids = [r.id for r in rows if patient_key({"nhs_number": r.nhs_number, "name": r.patient_name,
-                                              "admitted_at": r.admitted_at}) in keys]  # fmt: skip
-    if not dry_run:
-        for i in range(0, len(ids), ID_CHUNK):
-            chunk = ids[i : i + ID_CHUNK]
-            conn.execute(update(_OB).where(_OB.c.id.in_(chunk)).values(nhs_number=None, patient_name=PURGED))
-    return len(ids)
+    return tuple(r.id for r in rows if patient_key({"nhs_number": r.nhs_number, "name": r.patient_name,
+                                                    "admitted_at": r.admitted_at}) in keys)  # fmt: skip
 
 
-def _old_rows(conn: Connection, table: Any, column: Any, cutoff: dt.datetime, dry_run: bool) -> int:
+def _count(conn: Connection, column: Any, cutoff: dt.datetime) -> int:
     """Feed rows older than the cutoff: a resend or an out-of-order cancel days later is long past mattering."""
-    if dry_run:
-        return len(conn.execute(select(column).where(column < cutoff)).all())
-    return int(conn.execute(table.delete().where(column < cutoff)).rowcount)
+    return int(conn.execute(select(func.count()).where(column < cutoff)).scalar() or 0)
 
 
 async def purge_forever(store: Any, days: int, every_secs: float, clock: Callable[[], dt.datetime]) -> None:
@@ -231,6 +271,7 @@ async def purge_forever(store: Any, days: int, every_secs: float, clock: Callabl
     failed run (the database away) is logged and tried again next time; several instances may run it at once
     (each ward's records are purged under its row lock, and a purged record names nobody to purge again)."""
     while True:
+        pause = every_secs
         try:
             report = await store.purge_identifiers(days, now=clock())
         except Exception:
@@ -238,4 +279,6 @@ async def purge_forever(store: Any, days: int, every_secs: float, clock: Callabl
         else:
             if report.patients or report.feed_messages or report.feed_cancels:
                 log.info("retention: purged %s", report.as_dict())
-        await asyncio.sleep(every_secs)
+            if report.remaining:  # a backlog (retention just switched on): the next batch soon, writes between
+                pause = min(every_secs, CATCH_UP_SECS)
+        await asyncio.sleep(pause)
