@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import unquote_plus
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from whiteboard.domain.redact import NEVER_ON_DISPLAY
 from whiteboard.store import audit
@@ -155,6 +155,11 @@ def _searched(row: Any, terms: AbstractSet[str]) -> bool:
     return bool(terms & (set(_WORD.split(text)) | set(_DATE.findall(text))))
 
 
+_REWRITE: Final = (
+    update(_A).where(_A.c.id == bindparam("rid")).values(before=bindparam("new_before"), after=bindparam("new_after"))
+)
+
+
 @dataclass(frozen=True)
 class Plan:
     """What one run will purge, worked out by reading alone (no lock, off SQLite's one writer): the patients,
@@ -229,6 +234,7 @@ def apply(conn: Connection, plan: Plan, now: dt.datetime) -> PurgeReport:
     changed: dict[str, dict[str, str]] = {}
     ids = sorted(plan.audit)
     for i in range(0, len(ids), ID_CHUNK):
+        rewritten: list[dict[str, Any]] = []
         for row in conn.execute(select(_A).where(_A.c.id.in_(ids[i : i + ID_CHUNK]))).mappings().all():
             notes = plan.audit[row["id"]]
             after = _scrub(row["after"], plan.keys, notes)
@@ -236,7 +242,9 @@ def apply(conn: Connection, plan: Plan, now: dt.datetime) -> PurgeReport:
                 after = {**after, "query": PURGED}
             rec = dict(row) | {"before": _scrub(row["before"], plan.keys, notes), "after": after}
             changed.setdefault(row["chain"], {})[str(row["id"])] = audit.record_hash(rec)
-            conn.execute(update(_A).where(_A.c.id == row["id"]).values(before=rec["before"], after=rec["after"]))
+            rewritten.append({"rid": row["id"], "new_before": rec["before"], "new_after": rec["after"]})
+        if rewritten:  # one executemany per chunk, not a round trip per record
+            conn.execute(_REWRITE, rewritten)
     for i in range(0, len(plan.observations), ID_CHUNK):
         chunk = plan.observations[i : i + ID_CHUNK]
         conn.execute(update(_OB).where(_OB.c.id.in_(chunk)).values(nhs_number=None, patient_name=PURGED))
