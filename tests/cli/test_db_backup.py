@@ -58,15 +58,3 @@ def test_backup_never_overwrites_and_refuses_postgresql_with_the_way(tmp_path: P
     assert done.exit_code == 2 and "never overwrites" in done.stderr and target.read_text() == "keep me"
     pg = CliRunner().invoke(main, ["db", "backup", str(tmp_path / "x.db"), "--database-url", "postgresql://u@h/db"])
     assert pg.exit_code == 2 and "pg_dump" in pg.stderr
-
-
-def test_retention_purge_needs_a_period_and_dry_runs(tmp_path: Path) -> None:
-    db = tmp_path / "wb.db"
-    url = f"sqlite:///{db}"
-    assert CliRunner().invoke(main, ["db", "upgrade", "--database-url", url]).exit_code == 0
-    none = CliRunner().invoke(
-        main, ["retention", "purge", "--database-url", url], env={"WHITEBOARD_RETENTION_DAYS": ""}
-    )
-    assert none.exit_code == 2 and "WHITEBOARD_RETENTION_DAYS" in none.stderr
-    dry = CliRunner().invoke(main, ["retention", "purge", "--dry-run", "--days", "30", "--database-url", url])
-    assert dry.exit_code == 0 and dry.stdout.startswith("would purge: 0 patients discharged over 30 days ago")

@@ -133,7 +133,9 @@ async def test_a_backlog_is_purged_in_batches(store: Store) -> None:
     """At most `limit` patients a run; the report says how many wait; the next runs take the rest."""
     w = await _ward_with_a_discharge(store)
     for name in ("Grace Hopper", "Edith Cavell"):
-        await write_one(store, WriteRequest(w, "B1", parse_patch({"status": "occupied", "patient": {"name": name}}), NURSE))
+        await write_one(
+            store, WriteRequest(w, "B1", parse_patch({"status": "occupied", "patient": {"name": name}}), NURSE)
+        )
         await write_one(store, WriteRequest(w, "B1", parse_patch({"status": "cleaning", "patient": None}), NURSE))
     assert (await _purge_as_if_later(store, dry_run=True)).patients == 3
     first = await _purge_as_if_later(store, limit=2)
@@ -152,7 +154,9 @@ async def test_a_patient_readmitted_after_the_plan_is_not_purged(store: Store) -
     later = utc_now() + dt.timedelta(days=31)
     planned = await store.read(plan, later - dt.timedelta(days=30), 200)
     assert planned.report().patients == 1
-    await write_one(store, WriteRequest(w, "B1", parse_patch({"admit": True, "status": "occupied", "patient": ADA}), NURSE))
+    await write_one(
+        store, WriteRequest(w, "B1", parse_patch({"admit": True, "status": "occupied", "patient": ADA}), NURSE)
+    )
     report = await store.write(apply, planned, later)
     assert (report.patients, report.audit_records, report.remaining) == (0, 0, 1)
     assert "9434765919" in _text(await store.audit(ward=w))

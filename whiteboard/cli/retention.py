@@ -8,6 +8,8 @@ from whiteboard.cli.common import DB_OPTION, fail, load_settings, with_store
 from whiteboard.store import Store
 from whiteboard.store.retention import PurgeReport
 
+MAX_RUNS = 10_000  # batches of 200 patients: two million, more than any trust discharges in a retention period
+
 
 @click.group()
 def retention() -> None:
@@ -27,7 +29,16 @@ def purge(days: int | None, dry_run: bool, database_url: str) -> None:
         fail("no retention period: set WHITEBOARD_RETENTION_DAYS or pass --days N")
 
     async def run(store: Store) -> PurgeReport:
-        return await store.purge_identifiers(days, dry_run=dry_run)
+        """Every batch until nobody due is left (a dry run counts them all at once)."""
+        total = PurgeReport()
+        for _ in range(MAX_RUNS):
+            report = await store.purge_identifiers(days, dry_run=dry_run)
+            for name in ("patients", "audit_records", "observations", "feed_messages", "feed_cancels"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.remaining = report.remaining
+            if dry_run or not report.remaining:
+                break
+        return total
 
     report = with_store(database_url, run)
     verb = "would purge" if dry_run else "purged"
@@ -35,4 +46,5 @@ def purge(days: int | None, dry_run: bool, database_url: str) -> None:
         f"{verb}: {report.patients} patients discharged over {days} days ago; {report.audit_records} audit records "
         f"(kept, identifiers removed), {report.observations} observation sets, {report.feed_messages} feed receipts, "
         f"{report.feed_cancels} pending cancels"
+        + (f"; {report.remaining} still due: run it again" if report.remaining else "")
     )
