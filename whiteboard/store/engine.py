@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from whiteboard.domain.board import WardState
 from whiteboard.domain.clock import utc_now
 from whiteboard.errors import ApiError
-from whiteboard.store import audit, credentials, load_tests, observations, outbox, writes
+from whiteboard.store import audit, credentials, load_tests, observations, outbox, retention, writes
 from whiteboard.store import wards as ward_sql
 from whiteboard.store.rows import Actor, CredentialRow, OutboxRow, StoreUnavailable, WardInfo, WriteRequest, Written
 from whiteboard.types import JSONDict
@@ -255,6 +255,20 @@ class Store:
     async def observations_by_id(self, ids: list[int]) -> list[JSONDict]:
         """Charted sets by their ids (FHIR `Observation/o{id}`), whoever they belong to: the caller scopes them."""
         return await self.read(observations.observations_by_id, ids)
+
+    async def purge_identifiers(
+        self, days: int, *, dry_run: bool = False, now: dt.datetime | None = None, limit: int = retention.BATCH
+    ) -> retention.PurgeReport:
+        """Retention: purge the identifiers of patients who left a bed more than `days` before `now`, at most
+        `limit` of them (the report says how many remain); audited, one record per ward (store/retention.py).
+        Planned by reading, so the writer is held only when there is something to purge. `dry_run` counts
+        everyone due and changes nothing."""
+        now = now or utc_now()
+        cutoff = now - dt.timedelta(days=days)
+        plan = await self.read(retention.plan, cutoff, None if dry_run else limit)
+        if dry_run or plan.empty:
+            return plan.report()
+        return await self.write(retention.apply, plan, now)
 
     async def verify_audit(self) -> tuple[int, int, str | None]:
         return await self.read(audit.verify_chains)
