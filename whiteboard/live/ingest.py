@@ -30,6 +30,7 @@ log = logging.getLogger("whiteboard.ingest")
 
 CRASH_EXIT_CODE = 70
 SHUTDOWN_STEP_SECS = 5.0
+SHUTTING_DOWN = "this server is shutting down; nothing was saved, try again (another instance will answer)"
 
 
 @dataclass(slots=True)
@@ -50,6 +51,8 @@ class Ingest:
         self._tops: dict[str, int] = {}  # ward → highest seq known to be in the log (outbox rows ≤ it can go)
         self._known_top: dict[str, int] = {}  # ward → highest seq this instance saw in the log (kept across sweeps)
         self._tasks: list[asyncio.Task[None]] = []
+        self._busy = 0  # a batch being committed or a change being appended: `settle` waits for it
+        self._closing = False
 
     async def start(self) -> None:
         try:
@@ -63,8 +66,33 @@ class Ingest:
             asyncio.create_task(self._sweeper(), name="ingest-sweeper"),
         ]
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, nothing being committed, nothing committed that the relay has not tried to append."""
+        return self._busy == 0 and self._queue.empty() and self._relay_queue.empty()
+
+    async def settle(self, timeout: float) -> bool:
+        """Wait (at most `timeout`) until every write taken so far is committed, answered and handed to the log.
+
+        For a graceful shutdown: the instance has stopped taking connections, so the queue only drains.
+        A change whose append failed stays in the outbox for the sweepers (this one's next start, or any other
+        instance's). Returns whether it settled in time.
+        """
+        deadline = time.monotonic() + timeout
+        while not self.idle:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
     async def aclose(self) -> None:
-        """Stop the tasks; every step is bounded, so a backend that stopped answering cannot hang a shutdown."""
+        """Stop the tasks; every step is bounded, so a backend that stopped answering cannot hang a shutdown.
+
+        Writes already taken are committed and answered first (`settle`); any still queued after that are
+        answered 503 (nothing saved), never left waiting, and `submit` refuses new ones from now on."""
+        self._closing = True
+        if not await self.settle(SHUTDOWN_STEP_SECS):
+            log.warning("shutdown: writes still in progress after %.0f s; stopping the write path", SHUTDOWN_STEP_SECS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -77,6 +105,10 @@ class Ingest:
             async with asyncio.timeout(SHUTDOWN_STEP_SECS):
                 while not self._relay_queue.empty():
                     await self._append(self._relay_queue.get_nowait())
+        while not self._queue.empty():
+            pending = self._queue.get_nowait()
+            if not pending.future.done():
+                pending.future.set_exception(Unavailable(SHUTTING_DOWN))
 
     async def audit_read(self, ward_id: str, actor: Actor, action: str, detail: dict[str, Any]) -> None:
         """Record that a person read identifiable data; returns once the record is durable."""
@@ -84,9 +116,14 @@ class Ingest:
 
     async def submit(self, request: WriteRequest) -> Written:
         """Commit one change; returns once it is durable. Raises ApiError for refused or unavailable."""
+        if self._closing and not self._tasks_running():
+            raise Unavailable(SHUTTING_DOWN)
         fut: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(request, fut, time.perf_counter()))
         return await fut
+
+    def _tasks_running(self) -> bool:
+        return bool(self._tasks) and not any(t.done() for t in self._tasks)
 
     # --- writer: group commit ---
 
@@ -96,49 +133,58 @@ class Ingest:
             batch = [await self._queue.get()]
             while len(batch) < max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._busy += 1
             try:
-                results = await self._store.apply_batch([p.request for p in batch])
-            except StoreUnavailable as exc:
-                log.error("database unavailable, %d writes refused: %s", len(batch), exc)
-                self._metrics.backend_up.labels("database").set(0)
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(Unavailable("the database is unavailable; nothing was saved, try again"))
-                self._metrics.writes.labels("unavailable").inc(len(batch))
-                continue
-            except Exception as exc:
-                log.exception("write batch failed; nothing was saved")
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(exc)
-                continue
-            self._metrics.backend_up.labels("database").set(1)
-            self._metrics.write_batch_size.observe(len(batch))
-            if self._settings.test_crash_after_commit and any(
-                isinstance(r, Written) and (r.event is not None or r.parts) for r in results
-            ):
-                log.critical("test hook: exiting between commit and event-log append")
-                os._exit(CRASH_EXIT_CODE)
-            now = time.perf_counter()
-            for p, result in zip(batch, results, strict=True):
-                if isinstance(result, ApiError):  # counted by reason where the HTTP layer answers it
-                    if not p.future.done():
-                        p.future.set_exception(result)
-                    continue
-                self._metrics.writes.labels("committed" if result.event or result.parts else "unchanged").inc()
-                self._metrics.write_seconds.observe(now - p.started)
-                for top in result.parts or (result,):  # a FHIR transaction's bed changes, each relayed
-                    for written in (top, *top.also):  # a transfer across wards writes to two logs
-                        if written.payload is not None:
-                            self._relay_queue.put_nowait(written)
+                await self._commit(batch)
+            finally:
+                self._busy -= 1
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        """One group commit: the batch's transaction, then every caller answered and every change queued to relay."""
+        try:
+            results = await self._store.apply_batch([p.request for p in batch])
+        except StoreUnavailable as exc:
+            log.error("database unavailable, %d writes refused: %s", len(batch), exc)
+            self._metrics.backend_up.labels("database").set(0)
+            for p in batch:
                 if not p.future.done():
-                    p.future.set_result(result)
+                    p.future.set_exception(Unavailable("the database is unavailable; nothing was saved, try again"))
+            self._metrics.writes.labels("unavailable").inc(len(batch))
+            return
+        except Exception as exc:
+            log.exception("write batch failed; nothing was saved")
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+            return
+        self._metrics.backend_up.labels("database").set(1)
+        self._metrics.write_batch_size.observe(len(batch))
+        if self._settings.test_crash_after_commit and any(
+            isinstance(r, Written) and (r.event is not None or r.parts) for r in results
+        ):
+            log.critical("test hook: exiting between commit and event-log append")
+            os._exit(CRASH_EXIT_CODE)
+        now = time.perf_counter()
+        for p, result in zip(batch, results, strict=True):
+            if isinstance(result, ApiError):  # counted by reason where the HTTP layer answers it
+                if not p.future.done():
+                    p.future.set_exception(result)
+                continue
+            self._metrics.writes.labels("committed" if result.event or result.parts else "unchanged").inc()
+            self._metrics.write_seconds.observe(now - p.started)
+            for top in result.parts or (result,):  # a FHIR transaction's bed changes, each relayed
+                for written in (top, *top.also):  # a transfer across wards writes to two logs
+                    if written.payload is not None:
+                        self._relay_queue.put_nowait(written)
+            if not p.future.done():
+                p.future.set_result(result)
 
     # --- relay: committed changes → event log, in order ---
 
     async def _relay(self) -> None:
         while True:
             written = await self._relay_queue.get()
+            self._busy += 1
             try:
                 await self._append(written)
             except EventLogUnavailable as exc:
@@ -147,6 +193,8 @@ class Ingest:
                     "event log unavailable; %s seq %d stays in the outbox: %s", written.ward_id, written.seq, exc
                 )
                 self._metrics.log_appends.labels("unavailable").inc()
+            finally:
+                self._busy -= 1
 
     async def _append(self, written: Written | OutboxRow) -> AppendStatus:
         """Append one committed change, after any earlier one of its ward this instance has not seen appended.
