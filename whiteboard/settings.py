@@ -211,7 +211,8 @@ class Settings:
     )  # fmt: skip
     # PostgreSQL's pool (store/engine.py). A write takes one connection for a few ms (group commit), so 10 serves
     # thousands of writes a second; keep size + overflow times instances under the server's max_connections.
-    db_pool_size: int = setting(10, minimum=1, maximum=1000, help="PostgreSQL connections each instance keeps open.")
+    # At least 2: the outbox sweeper holds one (its per-ward lease) while it reads the rows on another.
+    db_pool_size: int = setting(10, minimum=2, maximum=1000, help="PostgreSQL connections each instance keeps open.")
     db_max_overflow: int = setting(
         10, minimum=0, maximum=1000, help="Extra PostgreSQL connections an instance may open under load, closed after."
     )

@@ -30,6 +30,7 @@ log = logging.getLogger("whiteboard.ingest")
 
 CRASH_EXIT_CODE = 70
 SHUTDOWN_STEP_SECS = 5.0
+SWEEP_BATCH = 1000  # rows of one ward one sweep appends (a long event-log outage is caught up over several)
 SHUTTING_DOWN = "this server is shutting down; nothing was saved, try again (another instance will answer)"
 
 
@@ -237,21 +238,29 @@ class Ingest:
         while True:
             await asyncio.sleep(self._settings.outbox_sweep_secs)
             try:
-                await self.sweep()
+                await self.sweep(self._settings.outbox_sweep_secs)
             except (StoreUnavailable, EventLogUnavailable) as exc:
                 log.warning("outbox sweep postponed: %s", exc)
             except Exception:
                 log.exception("outbox sweep failed")
 
-    async def sweep(self) -> int:
-        """Append every outbox row the log lacks, then delete rows the log holds. Returns rows appended."""
+    async def sweep(self, min_age_secs: float = 0.0) -> int:
+        """Append every outbox row the log lacks, then delete rows the log holds. Returns rows appended.
+
+        Ward by ward, each under the ward's relay lease (`Store.outbox_lease`): with several instances, one
+        sweeps a ward's backlog while the others skip it. The periodic sweep looks only at wards with a row
+        older than `min_age_secs`: a fresh row is the live relay's (its own instance's), which appends it
+        within milliseconds; sweeping it too would make every instance append every change.
+        """
         appended = 0
-        rows = await self._store.pending_outbox()
-        for row in rows:
-            if row.seq <= self._tops.get(row.ward_id, 0):
-                continue
-            if await self._append(row) is AppendStatus.APPENDED:
-                appended += 1
+        for ward_id in await self._store.backlog_wards(min_age_secs):
+            async with self._store.outbox_lease(ward_id) as mine:
+                if not mine:
+                    continue  # another instance is relaying this ward's backlog right now
+                after = self._tops.get(ward_id, 0)
+                for row in await self._store.outbox_rows(ward_id, after, after + SWEEP_BATCH):
+                    if await self._append(row) is AppendStatus.APPENDED:
+                        appended += 1
         if appended:
             self._metrics.outbox_relayed.inc(appended)
             log.info("relayed %d committed change(s) from the outbox to the event log", appended)

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import os
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ from whiteboard.store.rows import Actor, CredentialRow, OutboxRow, StoreUnavaila
 from whiteboard.types import JSONDict
 
 T = TypeVar("T")
+_FUTURE = dt.timedelta(days=1)  # "any row": a cutoff no clock skew between instances reaches
 log = logging.getLogger("whiteboard.store")
 POOL_RECYCLE_SECS = 1800
 # asyncpg's own clock on a statement, past PostgreSQL's statement_timeout: a server that stopped answering
@@ -257,6 +258,43 @@ class Store:
 
     async def pending_outbox(self, limit: int = 1000) -> list[OutboxRow]:
         return await self.read(outbox.pending_outbox, limit)
+
+    async def backlog_wards(self, older_than_secs: float = 0.0) -> list[str]:
+        """Wards whose outbox holds rows committed more than `older_than_secs` ago (0: any row)."""
+        before = utc_now() - dt.timedelta(seconds=older_than_secs) if older_than_secs else utc_now() + _FUTURE
+        return await self.read(outbox.backlog_wards, before)
+
+    @contextlib.asynccontextmanager
+    async def outbox_lease(self, ward_id: str) -> AsyncIterator[bool]:
+        """While held, no other instance sweeps this ward's outbox (True), or another one is at it now (False).
+
+        PostgreSQL: a transaction-scoped advisory lock on a connection of the pool, held for the block and
+        released by its COMMIT, or by the server if this instance dies or the session is ended (the
+        `idle_in_transaction_session_timeout`). Only an efficiency: appends are idempotent and gap-checked, so
+        two sweepers can never lose or double an event; the lease keeps N instances from appending one
+        backlog N times. SQLite serves one instance: always True.
+        """
+        if self._async_engine is None:
+            yield True
+            return
+        try:
+            aconn = await self._async_engine.connect()
+        except (DBAPIError, PoolTimeout, OSError) as exc:
+            raise StoreUnavailable(f"{self.name} does not answer: {exc.__class__.__name__}: {exc}") from exc
+        try:
+            trans = await aconn.begin()
+            try:
+                held = await aconn.run_sync(outbox.try_lease, ward_id)
+            except (DBAPIError, OSError) as exc:
+                raise StoreUnavailable(f"{self.name} does not answer: {exc.__class__.__name__}: {exc}") from exc
+            try:
+                yield held
+            finally:
+                with contextlib.suppress(Exception):
+                    await trans.commit()
+        finally:
+            with contextlib.suppress(Exception):
+                await aconn.close()
 
     async def outbox_rows(self, ward_id: str, after: int, upto: int) -> list[OutboxRow]:
         return await self.read(outbox.outbox_rows, ward_id, after, upto)
