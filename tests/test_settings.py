@@ -76,6 +76,13 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "oidc_wards_claim": ("wards", "wards"),
     "oidc_name": ("NHS CIS2", "NHS CIS2"),
     "migrate_on_start": ("false", False),
+    "shutdown_drain_secs": ("2.5", 2.5),
+    "db_pool_size": ("4", 4),
+    "db_max_overflow": ("0", 0),
+    "db_pool_timeout_secs": ("1.5", 1.5),
+    "db_connect_timeout_secs": ("2", 2.0),
+    "db_statement_timeout_secs": ("3", 3.0),
+    "db_idle_in_transaction_secs": ("60", 60.0),
     "test_crash_after_commit": ("true", True),
 }
 
