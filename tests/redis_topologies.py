@@ -11,6 +11,7 @@ topology of its own (`sentinel_topology` / `cluster_topology` factories below, e
         url = group.url()                    # redis+sentinel://127.0.0.1:a,127.0.0.1:b,127.0.0.1:c/<service>/0
         group.primary.kill()                 # kill -9; or .pause() / .resume() for SIGSTOP / SIGCONT
         group.wait_for_new_primary(old)      # the replica the sentinels promoted
+        group.cut_replication()              # writes from now on reach the primary only (lost in a failover)
     with ClusterTopology(tmp) as cluster:    # 3 masters, slots split evenly
         url = cluster.url()                  # redis+cluster://127.0.0.1:a,127.0.0.1:b,127.0.0.1:c/
 """
@@ -170,7 +171,8 @@ class SentinelTopology(Topology):
     def __init__(self, workdir: Path, *, service: str = SERVICE, down_after_ms: int = DOWN_AFTER_MS) -> None:
         self.service = service
         self.down_after_ms = down_after_ms
-        self.servers = [RedisNode(workdir, f"redis-{i}", []) for i in range(3)]
+        # No diskless-sync delay (5 s by default): a replica is in sync as soon as it can be.
+        self.servers = [RedisNode(workdir, f"redis-{i}", ["repl-diskless-sync-delay 0"]) for i in range(3)]
         self.sentinels: list[RedisNode] = []
         self.workdir = workdir
         self.nodes = list(self.servers)
@@ -179,7 +181,7 @@ class SentinelTopology(Topology):
         first = self.servers[0]
         first.start()
         for replica in self.servers[1:]:
-            replica.args = [f"replicaof 127.0.0.1 {first.port}"]
+            replica.args = [*replica.args, f"replicaof 127.0.0.1 {first.port}"]
             replica.start()
         wait_until(lambda: self._replicas_online(first) == 2, "replicas in sync with the primary")
         for i in range(3):
@@ -200,8 +202,12 @@ class SentinelTopology(Topology):
         wait_until(self._sentinels_agree, "every sentinel sees the primary, both replicas and the other sentinels")
 
     def _replicas_online(self, primary: RedisNode) -> int:
+        """Replicas past their initial sync (state online), as the primary sees them."""
         with primary.client() as c:
-            return int(c.info("replication").get("connected_slaves", 0))
+            info = c.info("replication")
+        return sum(
+            1 for k, v in info.items() if k.startswith("slave") and isinstance(v, dict) and v["state"] == "online"
+        )
 
     def _sentinels_agree(self) -> bool:
         for s in self.sentinels:
@@ -253,6 +259,26 @@ class SentinelTopology(Topology):
         except TimeoutError as exc:
             raise TimeoutError(f"{exc}\n{self.logs()}") from None
         return self.primary
+
+    def cut_replication(self) -> None:
+        """From now on the replicas receive nothing from the primary: their link is dropped and their
+        reconnects fail authentication. Writes made meanwhile exist on the primary alone, as the newest
+        writes do in a failover under asynchronous replication; `restore_replication` undoes it."""
+        primary = self.primary
+        for replica in self.replicas:
+            with replica.client() as c:
+                c.config_set("masteruser", "wb-cut-off")
+                c.config_set("masterauth", "no-such-password")
+        with primary.client() as c:
+            c.client_kill_filter(_type="replica")
+        wait_until(lambda: self._replicas_online(primary) == 0, "replicas cut off")
+
+    def restore_replication(self) -> None:
+        for node in self.servers:
+            if node.alive() and not node.paused:
+                with node.client() as c:
+                    c.config_set("masteruser", "")
+                    c.config_set("masterauth", "")
 
     def wait_until_replicas_follow(self, timeout: float = FAILOVER_TIMEOUT_SECS) -> None:
         """After a failover: the primary has every live replica back (e.g. a resumed old primary, demoted)."""
