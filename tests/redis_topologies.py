@@ -260,6 +260,15 @@ class SentinelTopology(Topology):
             raise TimeoutError(f"{exc}\n{self.logs()}") from None
         return self.primary
 
+    def wait_for_role(self, node: RedisNode, role: str, timeout: float = FAILOVER_TIMEOUT_SECS) -> None:
+        """Until `node` says ROLE `role` ("master" or "slave"), e.g. an old primary demoted by the sentinels."""
+
+        def has_role() -> bool:
+            with node.client() as c:
+                return c.info("replication").get("role") == role
+
+        wait_until(has_role, f"{node.name} becoming {role}", timeout)
+
     def cut_replication(self) -> None:
         """From now on the replicas receive nothing from the primary: their link is dropped and their
         reconnects fail authentication. Writes made meanwhile exist on the primary alone, as the newest

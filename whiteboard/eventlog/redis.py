@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
-
-import time
 
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
@@ -193,7 +192,9 @@ class RedisEventLog(EventLog):
     async def restart(self, log: str, epoch: str, top: int) -> Position:
         stream, meta = self.keys(log)
         try:
-            new_epoch, new_top = await self._restart(keys=[stream, meta], args=[epoch, top, uuid.uuid4().hex, KEY_TTL_SECS])
+            new_epoch, new_top = await self._restart(
+                keys=[stream, meta], args=[epoch, top, uuid.uuid4().hex, KEY_TTL_SECS]
+            )
         except (RedisError, OSError) as exc:
             raise EventLogUnavailable(f"redis restart failed: {exc}") from exc
         return Position(_text(new_epoch), int(new_top))

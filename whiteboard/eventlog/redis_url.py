@@ -83,6 +83,4 @@ def parse_redis_url(url: str) -> RedisTarget:
     buckets = options.get("buckets", str(DEFAULT_CLUSTER_BUCKETS))
     if not buckets.isdigit() or not 1 <= int(buckets) <= MAX_CLUSTER_BUCKETS:
         raise ValueError(f"{url!r}: buckets is a number from 1 to {MAX_CLUSTER_BUCKETS}")
-    return RedisTarget(
-        "cluster", url, _hosts(netloc, 6379, url), "", 0, username, password, ssl, int(buckets), options
-    )
+    return RedisTarget("cluster", url, _hosts(netloc, 6379, url), "", 0, username, password, ssl, int(buckets), options)
