@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import pytest
 import redis as redis_sync
@@ -143,7 +144,7 @@ class Topology:
 
     nodes: list[RedisNode]
 
-    def __enter__(self) -> Topology:
+    def __enter__(self) -> Self:
         try:
             self.start()
         except BaseException:
@@ -252,7 +253,7 @@ class SentinelTopology(Topology):
             if new is old:
                 return False
             with new.client() as c:
-                return c.info("replication").get("role") == "master"
+                return bool(c.info("replication").get("role") == "master")
 
         try:
             wait_until(promoted, f"failover away from {old.name}", timeout)
@@ -265,7 +266,7 @@ class SentinelTopology(Topology):
 
         def has_role() -> bool:
             with node.client() as c:
-                return c.info("replication").get("role") == role
+                return bool(c.info("replication").get("role") == role)
 
         wait_until(has_role, f"{node.name} becoming {role}", timeout)
 

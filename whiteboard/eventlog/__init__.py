@@ -16,7 +16,7 @@ from whiteboard.eventlog.base import (
     Position,
 )
 from whiteboard.eventlog.memory import MemoryEventLog
-from whiteboard.eventlog.redis import RedisEventLog
+from whiteboard.eventlog.redis import TAIL_STALL_SECS, RedisEventLog
 
 __all__ = [
     "AppendResult",
@@ -35,15 +35,14 @@ REDIS_SCHEMES = frozenset(
 
 
 def open_event_log(
-    url: str, *, key_prefix: str = "wb", maxlen: int = 10_000, tail_stall_secs: float | None = None
+    url: str, *, key_prefix: str = "wb", maxlen: int = 10_000, tail_stall_secs: float = TAIL_STALL_SECS
 ) -> EventLog:
     """Choose a backend by URL scheme: one Redis server, Sentinel's primary or a Cluster (`redis_url`)."""
     scheme = url.split("://", 1)[0].lower()
     if scheme == "memory":
         return MemoryEventLog(maxlen=maxlen)
     if scheme in REDIS_SCHEMES:
-        extra = {} if tail_stall_secs is None else {"tail_stall_secs": tail_stall_secs}
-        return RedisEventLog(url, key_prefix=key_prefix, maxlen=maxlen, **extra)
+        return RedisEventLog(url, key_prefix=key_prefix, maxlen=maxlen, tail_stall_secs=tail_stall_secs)
     raise ValueError(
         f"unknown event log URL scheme {scheme!r}: use memory:// or redis://host:port/db, "
         "redis+sentinel://h1:26379,h2:26379/SERVICE/DB or redis+cluster://h1:7000,h2:7001/"

@@ -168,17 +168,20 @@ class RedisEventLog(EventLog):
         await self._connector.aclose()
 
     async def ping(self) -> None:
-        """The server answers, and no ward's tail has waited on an unanswered read past the stall bound."""
-        try:
-            await self.redis.ping()
-        except (RedisError, OSError) as exc:
-            raise EventLogUnavailable(f"{self.name} does not answer: {exc}") from exc
+        """No ward's tail has waited on an unanswered read past the stall bound, and the server answers.
+
+        The stall is checked first, without a round trip: it names the wards whose boards stopped updating
+        even when the ping itself would hang on the same dead server."""
         stuck = self.stalled_wards()
         if stuck:
             shown = ", ".join(stuck[:5]) + (f" and {len(stuck) - 5} more" if len(stuck) > 5 else "")
             raise EventLogUnavailable(
                 f"{self.name}: the live feed of ward(s) {shown} has not answered for over {self._stall_secs:g}s"
             )
+        try:
+            await self.redis.ping()
+        except (RedisError, OSError) as exc:
+            raise EventLogUnavailable(f"{self.name} does not answer: {exc}") from exc
 
     def stalled_wards(self) -> list[str]:
         """Wards whose tail read is stuck (unanswered past the stall bound), by ward id, sorted."""

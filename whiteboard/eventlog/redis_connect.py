@@ -30,9 +30,9 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import AbstractConnection, Connection, SSLConnection
 from redis.asyncio.sentinel import Sentinel
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from whiteboard.eventlog.base import EventLogUnavailable
 from whiteboard.eventlog.redis_url import RedisTarget
 
 log = logging.getLogger("whiteboard.eventlog")
@@ -86,7 +86,8 @@ class Connector:
 
     async def tail_connection(self, route: bytes, after_error: bool) -> AbstractConnection:
         assert self._tail_pool is not None
-        return self._tail_pool.make_connection()
+        conn: AbstractConnection = self._tail_pool.make_connection()  # type: ignore[no-untyped-call]
+        return conn
 
     def watch(self, on_switch: Callable[[], None]) -> Awaitable[None] | None:
         """A coroutine to run while connected, or None when this topology needs no watcher."""
@@ -111,7 +112,7 @@ class SentinelConnector(Connector):
         t = self.target
         auth = {"username": t.username, "password": t.password, "db": t.db, "ssl": t.ssl}
         sentinel_auth = {"password": t.options.get("sentinel_password")} if "sentinel_password" in t.options else {}
-        self.sentinel = Sentinel(
+        self.sentinel = Sentinel(  # type: ignore[no-untyped-call]
             list(t.hosts),
             sentinel_kwargs={
                 "socket_timeout": SENTINEL_TIMEOUT_SECS,
@@ -132,13 +133,15 @@ class SentinelConnector(Connector):
 
     async def tail_connection(self, route: bytes, after_error: bool) -> AbstractConnection:
         assert self._tail_pool is not None
-        conn = self._tail_pool.make_connection()
-        await conn.connect()
+        conn: Connection = self._tail_pool.make_connection()  # type: ignore[no-untyped-call]
+        await conn.connect()  # type: ignore[no-untyped-call]
         await conn.send_command("ROLE", check_health=False)
         role = await conn.read_response()
         if not role or role[0] != b"master":
+            # The sentinels name a server that is not (or no longer) the primary: reading from it could miss
+            # confirmed entries. A connection error makes the reader ask again.
             await conn.disconnect(nowait=True)
-            raise EventLogUnavailable(f"{conn.host}:{conn.port} is not the primary yet (ROLE {role[0]!r})")
+            raise RedisConnectionError(f"{conn.host}:{conn.port} is not the primary (ROLE {role[:1]!r})")
         return conn
 
     def watch(self, on_switch: Callable[[], None]) -> Awaitable[None]:
