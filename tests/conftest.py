@@ -292,12 +292,13 @@ def sentinel_topology(tmp_path: Path) -> Iterator[Callable[[], SentinelTopology]
 
 
 @pytest.fixture
-def cluster_topology(tmp_path: Path) -> Iterator[Callable[[], ClusterTopology]]:
-    """Start a Redis Cluster of the test's own (to kill a master); stopped by PID afterwards."""
+def cluster_topology(tmp_path: Path) -> Iterator[Callable[..., ClusterTopology]]:
+    """Start a Redis Cluster of the test's own (to kill a master; `replicas=1` for one that fails over); stopped
+    by PID afterwards."""
     started: list[ClusterTopology] = []
 
-    def start() -> ClusterTopology:
-        cluster = ClusterTopology(tmp_path / f"cluster-{len(started)}")
+    def start(replicas: int = 0) -> ClusterTopology:
+        cluster = ClusterTopology(tmp_path / f"cluster-{len(started)}", replicas=replicas)
         started.append(cluster)
         cluster.start()
         return cluster

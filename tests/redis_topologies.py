@@ -299,12 +299,14 @@ class SentinelTopology(Topology):
 
 
 class ClusterTopology(Topology):
-    """A Redis Cluster of three masters (no replicas), slots split evenly by `redis-cli --cluster create`."""
+    """A Redis Cluster of three masters, slots split evenly by `redis-cli --cluster create`; with `replicas=1`
+    each master has a replica that takes over when it dies (cluster-node-timeout 2 s)."""
 
-    def __init__(self, workdir: Path, *, masters: int = 3) -> None:
+    def __init__(self, workdir: Path, *, masters: int = 3, replicas: int = 0) -> None:
+        self.replicas = replicas
         self.nodes = [
             RedisNode(workdir, f"cluster-{i}", ["cluster-enabled yes", "cluster-node-timeout 2000"])
-            for i in range(masters)
+            for i in range(masters * (1 + replicas))
         ]
 
     def start(self) -> None:
@@ -313,7 +315,7 @@ class ClusterTopology(Topology):
             node.start()
         addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
         done = subprocess.run(
-            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", str(self.replicas), "--cluster-yes"],
             capture_output=True,
             timeout=START_TIMEOUT_SECS,
             check=False,
@@ -324,6 +326,8 @@ class ClusterTopology(Topology):
 
     def _ok(self) -> bool:
         for node in self.nodes:
+            if not node.alive():
+                continue
             with node.client() as c:
                 if c.execute_command("CLUSTER INFO").get("cluster_state") != "ok":
                     return False
@@ -333,11 +337,25 @@ class ClusterTopology(Topology):
         return "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes) + "/"
 
     def client(self) -> redis_sync.RedisCluster:
-        return redis_sync.RedisCluster(host="127.0.0.1", port=self.nodes[0].port, socket_timeout=5)
+        return redis_sync.RedisCluster(host="127.0.0.1", port=self._alive().port, socket_timeout=5)
+
+    @property
+    def masters(self) -> list[RedisNode]:
+        """The nodes serving slots now (after a failover, the promoted replicas)."""
+        with self._alive().client() as c:
+            ports = {int(master[1]) for _, _, master, *_ in c.execute_command("CLUSTER SLOTS")}
+        return [n for n in self.nodes if n.port in ports]
+
+    def _alive(self) -> RedisNode:
+        return next(n for n in self.nodes if n.alive() and not n.paused)
+
+    def wait_for_failover(self, dead: RedisNode, timeout: float = FAILOVER_TIMEOUT_SECS) -> None:
+        """Until no slot is served by `dead` and every live node says cluster_state:ok."""
+        wait_until(lambda: dead not in self.masters and self._ok(), f"cluster failover away from {dead.name}", timeout)
 
     def node_of_slot(self, slot: int) -> RedisNode:
         """The master serving `slot`, as the cluster says."""
-        with self.nodes[0].client() as c:
+        with self._alive().client() as c:
             for start, end, master, *_ in c.execute_command("CLUSTER SLOTS"):
                 if int(start) <= slot <= int(end):
                     return next(n for n in self.nodes if n.port == int(master[1]))

@@ -106,7 +106,9 @@ class SentinelConnector(Connector):
     def __init__(self, target: RedisTarget, **kw: Any) -> None:
         super().__init__(target, **kw)
         self.sentinel: Sentinel | None = None
-        self.primary: tuple[str, int] | None = None
+        self.primary: tuple[str, int] | None = None  # the watcher's last answer
+        self._tail_primary: tuple[str, int] | None = None  # where new tail connections go (asked once, shared)
+        self._asking = asyncio.Lock()
 
     async def connect(self) -> None:
         t = self.target
@@ -122,18 +124,30 @@ class SentinelConnector(Connector):
             **{k: v for k, v in auth.items() if v is not None},
         )
         self.client = self.sentinel.master_for(t.service, health_check_interval=30, **self._command_kwargs())
-        tails = self.sentinel.master_for(
-            t.service,
-            decode_responses=False,
+
+    async def _primary_for_tails(self, fresh: bool) -> tuple[str, int]:
+        """The primary, asked of the sentinels once for all tail connections that need it (16 readers
+        reconnecting at once would otherwise open 16 connections to a sentinel)."""
+        assert self.sentinel is not None
+        async with self._asking:
+            if fresh or self._tail_primary is None:
+                host, port = await self.sentinel.discover_master(self.target.service)
+                self._tail_primary = (str(host), int(port))
+            return self._tail_primary
+
+    async def tail_connection(self, route: bytes, after_error: bool) -> AbstractConnection:
+        host, port = await self._primary_for_tails(after_error)
+        t = self.target
+        conn = (SSLConnection if t.ssl else Connection)(
+            host=host,
+            port=port,
+            db=t.db,
+            username=t.username,
+            password=t.password,
             socket_connect_timeout=CONNECT_TIMEOUT_SECS,
             socket_timeout=self.tail_timeout,
             client_name=self.client_name + "-tail",
         )
-        self._tail_pool = tails.connection_pool
-
-    async def tail_connection(self, route: bytes, after_error: bool) -> AbstractConnection:
-        assert self._tail_pool is not None
-        conn: Connection = self._tail_pool.make_connection()  # type: ignore[no-untyped-call]
         await conn.connect()  # type: ignore[no-untyped-call]
         await conn.send_command("ROLE", check_health=False)
         role = await conn.read_response()
@@ -147,6 +161,13 @@ class SentinelConnector(Connector):
     def watch(self, on_switch: Callable[[], None]) -> Awaitable[None]:
         return self._watch(on_switch)
 
+    async def aclose(self) -> None:
+        await super().aclose()
+        for sentinel in self.sentinel.sentinels if self.sentinel is not None else ():
+            with contextlib.suppress(TimeoutError, RedisError, OSError):
+                async with asyncio.timeout(1):
+                    await sentinel.aclose()
+
     async def _watch(self, on_switch: Callable[[], None]) -> None:
         assert self.sentinel is not None
         while True:
@@ -159,6 +180,7 @@ class SentinelConnector(Connector):
                 address = (str(address[0]), int(address[1]))
                 if self.primary is not None and address != self.primary:
                     log.warning("event log: the primary moved from %s to %s; reconnecting", self.primary, address)
+                    self._tail_primary = address
                     on_switch()
                     # Idle command connections go now; one in use times out (or gets READONLY) and goes then.
                     with contextlib.suppress(RedisError, OSError):
