@@ -13,7 +13,7 @@ commands, where a tail connection goes, and how ward keys group into tail reads.
 - Cluster: XREAD over several keys must name keys of one slot (else CROSSSLOT), so a key's hash tag
   is not the ward itself but one of `buckets` tags chosen to spread over the slot range (every shard
   gets wards): a tail read covers one bucket, on the primary serving that bucket's slot (never a
-  replica). 2,000 wards in 16 buckets are 16 tail reads, as with one server.
+  replica). 2,000 wards in 16 buckets are about 24 tail reads (a bucket past 128 wards gets a second).
 """
 
 from __future__ import annotations
