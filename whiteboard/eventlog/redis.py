@@ -143,11 +143,13 @@ class RedisEventLog(EventLog):
         self._append = self.redis.register_script(_APPEND)
         self._position = self.redis.register_script(_POSITION)
         self._restart = self.redis.register_script(_RESTART)
-        watch = self._connector.watch(self._primary_moved)
+        watch = self._connector.watch(self.reconnect_tails)
         if watch is not None:
             self._watcher = asyncio.ensure_future(watch)
 
-    def _primary_moved(self) -> None:
+    def reconnect_tails(self) -> None:
+        """Abandon every tail read on the wire and read again, from the same positions, on new connections
+        (the Sentinel watcher calls this when the primary moved)."""
         for reader in self._tails:
             reader.interrupt()
 

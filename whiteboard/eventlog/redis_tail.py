@@ -151,8 +151,7 @@ class TailReader:
         self._task = asyncio.create_task(self._restart_after(old), name="eventlog-tail-reader")
 
     async def _restart_after(self, old: asyncio.Task[None]) -> None:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await old
+        await asyncio.wait({old})  # its end, however it ended; a cancel of this task itself still propagates
         await self._drop_connection()
         self._dirty = True
         await self._run()
