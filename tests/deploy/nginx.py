@@ -4,6 +4,7 @@ a main config of our own (prefix, pid, logs and temp files in a tmp dir), stoppe
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,6 +17,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_CONF = ROOT / "deploy" / "nginx" / "whiteboard.conf"
+UPSTREAM_CONF = ROOT / "deploy" / "nginx" / "upstream.conf"
+ERRORS_CONF = ROOT / "deploy" / "nginx" / "errors.conf"
+ERRORS_INCLUDE = "include /etc/nginx/whiteboard-errors.conf;"
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")
 
 
@@ -27,15 +31,25 @@ def nginx_binary() -> str:
     pytest.fail("nginx is not installed: run scripts/services (it installs Debian's nginx package, never starting it)")
 
 
-def _replace_once(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, f"deploy/nginx/whiteboard.conf no longer has exactly one {old!r}: update this test"
+def _replace_once(text: str, old: str, new: str, count: int = 1) -> str:
+    assert text.count(old) == count, f"deploy/nginx/whiteboard.conf no longer has {count} of {old!r}: update this test"
     return text.replace(old, new)
 
 
+def upstream_params() -> str:
+    """The parameters (max_fails, fail_timeout) deploy/nginx/upstream.conf gives its first instance."""
+    found = re.search(r"^server 127\.0\.0\.1:\d+ ([^;]*);$", UPSTREAM_CONF.read_text(), re.MULTILINE)
+    assert found, "deploy/nginx/upstream.conf has no `server 127.0.0.1:PORT ...;` line: update this test"
+    return found.group(1)
+
+
 def render_site(prefix: Path, *, http_port: int, https_port: int, upstreams: list[int], cert: Path, key: Path) -> Path:
-    """The deployed site config with only its listen ports, certificate paths and upstream list changed."""
+    """The deployed site config with only its listen ports, certificate paths and upstream ports changed (the
+    upstream parameters and the error pages are the deployed files')."""
     upstream = prefix / "whiteboard-upstream.conf"
-    upstream.write_text("".join(f"server 127.0.0.1:{p} max_fails=3 fail_timeout=10s;\n" for p in upstreams))
+    upstream.write_text("".join(f"server 127.0.0.1:{p} {upstream_params()};\n" for p in upstreams))
+    errors = prefix / "whiteboard-errors.conf"
+    shutil.copyfile(ERRORS_CONF, errors)
     text = SITE_CONF.read_text()
     text = _replace_once(text, "    listen 80;\n", f"    listen 127.0.0.1:{http_port};\n")
     text = _replace_once(text, "    listen [::]:80;\n", "")
@@ -44,6 +58,7 @@ def render_site(prefix: Path, *, http_port: int, https_port: int, upstreams: lis
     text = _replace_once(text, "/etc/ssl/certs/whiteboard.pem", str(cert))
     text = _replace_once(text, "/etc/ssl/private/whiteboard.key", str(key))
     text = _replace_once(text, "include /etc/nginx/whiteboard-upstream.conf;", f"include {upstream};")
+    text = _replace_once(text, ERRORS_INCLUDE, f"include {errors};", count=2)
     site = prefix / "whiteboard.conf"
     site.write_text(text)
     return site

@@ -4,6 +4,7 @@ nginx config and `systemd-analyze verify` on the unit."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -94,6 +95,12 @@ def test_the_deployment_runs_hardened_with_probes_resources_and_shared_settings(
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["resources"]["requests"] and container["resources"]["limits"]
+    # Rolling updates: one new pod before an old one goes; endpoints dropped (preStop) before SIGTERM; the grace
+    # period covers that sleep, the drain (Settings.shutdown_drain_secs' default, 10 s) and a margin.
+    rolling = docs["Deployment"]["spec"]["strategy"]["rollingUpdate"]
+    assert rolling["maxUnavailable"] == 0 and rolling["maxSurge"] == 1
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert pod["terminationGracePeriodSeconds"] >= pre_stop + 10 + 15
     assert {s.get("configMapRef", s.get("secretRef"))["name"] for s in container["envFrom"]} == {"whiteboard"}
     labels = docs["Deployment"]["spec"]["selector"]["matchLabels"]
     assert docs["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == labels
@@ -129,6 +136,25 @@ def test_nginx_accepts_the_config(tmp_path: Path) -> None:
     site = render_site(tmp_path, http_port=80, https_port=443, upstreams=[8001, 8002], cert=cert, key=key)
     done = check_config(main_conf(tmp_path, site), tmp_path)
     assert done.returncode == 0 and "test is successful" in done.stderr, done.stderr
+
+
+def test_nginx_answers_its_own_errors_as_json_and_leaves_the_servers_alone() -> None:
+    errors = (DEPLOY / "nginx" / "errors.conf").read_text()
+    for status in (502, 503, 504):
+        assert f"error_page {status} @whiteboard_{status};" in errors
+        body = errors.split(f"location @whiteboard_{status} {{", 1)[1].split("\n}", 1)[0]
+        assert "default_type application/json;" in body and "add_header Retry-After 5 always;" in body
+        payload = body.split(f"return {status} '", 1)[1].split("'", 1)[0].replace("\\n", "")
+        error = json.loads(payload)["error"]
+        assert set(error) == {"code", "message"} and error["message"]
+    site = (DEPLOY / "nginx" / "whiteboard.conf").read_text()
+    assert "proxy_intercept_errors off;" in site and "proxy_intercept_errors on" not in site
+    for upstream in ("upstream.conf", "upstream-compose.conf"):
+        lines = (DEPLOY / "nginx" / upstream).read_text().splitlines()
+        servers = [line for line in lines if line.startswith("server ")]
+        assert len(servers) == 2 and all("fail_timeout=3s" in s for s in servers), upstream
+    mounts = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["nginx"]["volumes"]
+    assert "./nginx/errors.conf:/etc/nginx/whiteboard-errors.conf:ro" in mounts
 
 
 def test_nginx_t_refuses_a_broken_config(tmp_path: Path) -> None:
