@@ -8,11 +8,13 @@ because the history did not survive.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 
 from whiteboard.eventlog.base import AppendResult, AppendStatus, Entry, EventLog, Position
+from whiteboard.eventlog.trim import is_older
 
 
 class _Stream:
@@ -72,6 +74,20 @@ class MemoryEventLog(EventLog):
             stream.wakeup.set()  # tails of the old epoch read on in the new one (and see its epoch)
             stream = fresh
         return Position(stream.epoch, stream.top)
+
+    async def trim_before(self, log: str, cutoff: dt.datetime, *, dry_run: bool = False) -> int:
+        stream = self._streams.get(log)
+        if stream is None:
+            return 0
+        old = 0
+        for entry in stream.entries:  # oldest first; stops at the first entry kept
+            if not is_older(entry.payload, cutoff):
+                break
+            old += 1
+        if not dry_run:
+            for _ in range(old):
+                stream.entries.popleft()
+        return old
 
     async def read(self, log: str, after: int, limit: int) -> tuple[str, list[Entry]]:
         stream = self._stream(log)
