@@ -82,7 +82,9 @@ def test_the_retention_run_trims_old_events_and_old_positions_resync(
         patch("B1", {"status": "cleaning", "patient": None, "notes": ""})
         old = until(lambda: len(entries()) == 2 and entries(), "the old events in the log")
         assert b"Ada Lovelace" in old[0].payload
-        cutoff = entry_time(old[-1].payload) + dt.timedelta(milliseconds=1)  # type: ignore[operator]
+        stamped = entry_time(old[-1].payload)
+        assert stamped is not None
+        cutoff = stamped + dt.timedelta(milliseconds=1)
         while utc_now() < cutoff:  # events are stamped to the millisecond: the next ones are after the cut-off
             pass
         patch("B2", {"notes": "after the cut-off"})
