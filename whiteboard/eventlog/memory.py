@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 from whiteboard.eventlog.base import AppendResult, AppendStatus, Entry, EventLog, Position
-from whiteboard.eventlog.trim import is_older
+from whiteboard.eventlog.trim import first_kept, is_older
 
 
 class _Stream:
@@ -79,11 +79,17 @@ class MemoryEventLog(EventLog):
         stream = self._streams.get(log)
         if stream is None:
             return 0
-        old = 0
-        for entry in stream.entries:  # oldest first; stops at the first entry kept
-            if not is_older(entry.payload, cutoff):
-                break
-            old += 1
+        entries = stream.entries
+        if not entries or not is_older(entries[0].payload, cutoff):
+            return 0
+        first = entries[0].seq
+
+        async def probe(seq: int) -> tuple[int, bytes] | None:
+            i = seq - first  # entries are contiguous
+            return (seq, entries[i].payload) if 0 <= i < len(entries) else None
+
+        # The same binary search as Redis: a few decoded payloads per ward, not one per old entry.
+        old = await first_kept(first, entries[-1].seq, cutoff, probe) - first
         if not dry_run:
             for _ in range(old):
                 stream.entries.popleft()
