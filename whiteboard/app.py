@@ -19,10 +19,11 @@ from whiteboard.domain.clock import utc_now
 from whiteboard.eventlog import open_event_log
 from whiteboard.live.hub import Hub
 from whiteboard.live.ingest import Ingest
+from whiteboard.live.retention import retain_forever
 from whiteboard.metrics import Metrics, ProcessCollector
 from whiteboard.settings import Settings, mask_url
 from whiteboard.state import State
-from whiteboard.store import PoolLimits, migrate, open_store, retention
+from whiteboard.store import PoolLimits, migrate, open_store
 from whiteboard.web import health, ws
 from whiteboard.web.edge import SecuredStarlette
 from whiteboard.web.http import EXCEPTION_HANDLERS
@@ -93,7 +94,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         retainer = None
         if settings.retention_days is not None:
             retainer = asyncio.create_task(
-                retention.purge_forever(state.store, settings.retention_days, settings.retention_sweep_secs, clock),
+                retain_forever(
+                    state.store, state.eventlog, settings.retention_days, settings.retention_sweep_secs, clock
+                ),
                 name="retention",
             )
         mllp = None

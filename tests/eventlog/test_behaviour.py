@@ -4,12 +4,15 @@ Sentinel group (1 primary + 2 replicas + 3 sentinels) and a real three-master Cl
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 
+import orjson
 import pytest
 import redis as redis_sync
 
+from whiteboard.domain.clock import iso
 from whiteboard.domain.offsets import log_name
 from whiteboard.eventlog import AppendStatus, Entry, EventLog, EventLogUnavailable, open_event_log
 from whiteboard.eventlog.recovery import is_recovered
@@ -251,3 +254,60 @@ async def test_redis_unreachable_raises_unavailable() -> None:
 def test_unknown_scheme_is_explained() -> None:
     with pytest.raises(ValueError, match="memory:// or redis://"):
         open_event_log("kafka://x")
+
+
+T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+async def fill_dated(log: EventLog, stream: str, first: int, last: int) -> None:
+    """Events stamped a minute apart from T0 (seq 1 at T0 + 1 min), as the write path stamps `at`."""
+    for seq in range(first, last + 1):
+        at = iso(T0 + dt.timedelta(minutes=seq))
+        result = await log.append(stream, seq, orjson.dumps({"kind": "bed.updated", "n": seq, "at": at}))
+        assert result.status is AppendStatus.APPENDED
+
+
+async def test_trim_before_drops_old_entries_and_keeps_epoch_and_top(elog: EventLog) -> None:
+    """Entries written before the cut-off go (a dry run only counts them); the epoch and top stay, so a position
+    before the first kept entry cannot be recovered by replay, and one at or after it still resumes."""
+    stream = name()
+    await fill_dated(elog, stream, 1, 20)
+    before = await elog.position(stream)
+    cutoff = T0 + dt.timedelta(minutes=12, seconds=30)  # seq 1..12 are older
+    assert await elog.trim_before(stream, cutoff, dry_run=True) == 12
+    assert [e.seq for e in (await elog.read(stream, 0, 100))[1]] == list(range(1, 21))
+    assert await elog.trim_before(stream, cutoff) == 12
+    epoch, entries = await elog.read(stream, 0, 100)
+    assert [e.seq for e in entries] == list(range(13, 21))
+    assert await elog.position(stream) == before and epoch == before.epoch
+    for after, recovered in ((0, False), (5, False), (11, False), (12, True), (15, True), (20, True)):
+        _, page = await elog.read(stream, after, 100)
+        assert is_recovered(after, page, log_epoch=epoch, after_epoch=epoch, top=20) is recovered, after
+    assert await elog.trim_before(stream, cutoff) == 0  # nothing older is left
+
+    assert await elog.trim_before(stream, T0 + dt.timedelta(days=1)) == 8  # every entry is older
+    assert (await elog.read(stream, 0, 100))[1] == []
+    assert is_recovered(20, [], log_epoch=epoch, after_epoch=epoch, top=20)  # up to date: nothing missed
+    assert not is_recovered(19, [], log_epoch=epoch, after_epoch=epoch, top=20)
+    assert (await elog.append(stream, 21, b'{"n":21}')).status is AppendStatus.APPENDED  # the top was kept
+    epoch2, page = await elog.read(stream, 20, 100)
+    assert epoch2 == epoch and [e.seq for e in page] == [21]
+    assert is_recovered(20, page, log_epoch=epoch, after_epoch=epoch, top=21)
+
+
+async def test_trim_before_finds_the_boundary_at_every_position(elog: EventLog) -> None:
+    """The binary search lands on the first entry kept wherever it is, and leaves undated entries and logs
+    that do not exist alone."""
+    stream = name()
+    await fill_dated(elog, stream, 1, 37)
+    for minutes in (0, 1, 2, 17, 36, 37):
+        _, entries = await elog.read(stream, 0, 100)
+        first = entries[0].seq if entries else 38
+        expected = max(0, min(37, minutes) - first + 1)
+        assert await elog.trim_before(stream, T0 + dt.timedelta(minutes=minutes, seconds=1)) == expected, minutes
+        _, entries = await elog.read(stream, 0, 100)
+        assert [e.seq for e in entries] == list(range(minutes + 1, 38)), minutes
+    undated = name()
+    await fill(elog, undated, 1, 3)
+    assert await elog.trim_before(undated, T0 + dt.timedelta(days=3650)) == 0
+    assert await elog.trim_before(name(), T0) == 0

@@ -14,10 +14,13 @@ contract every backend keeps (checked by one behaviour suite run against each):
   decided by `recovery.is_recovered`, in one place for HTTP, WebSocket and the ward views alike.
 - `tail` yields every entry appended after a sequence number, in order, for as long as it is iterated.
 - `restart` replaces a log that lost confirmed entries with a fresh epoch (only if it is still as seen).
+- `trim_before` drops the entries written before a cut-off (retention), keeping the epoch and the top: a
+  client whose position is before the first kept entry gets a snapshot, one after it still resumes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -101,4 +104,11 @@ class EventLog:
         For a log that lost entries the outbox had already seen confirmed (a failover to a replica that
         had not received them): continuing the same epoch would leave a silent gap for clients that
         replay, a new epoch makes them resync."""
+        raise NotImplementedError
+
+    async def trim_before(self, log: str, cutoff: dt.datetime, *, dry_run: bool = False) -> int:
+        """Drop the log's entries written before `cutoff` (their event's `at`, `trim.py`); returns how many
+        went (with `dry_run`, would go, and nothing changes). The epoch and top stay, so positions before the
+        first kept entry are answered with a snapshot and later ones still resume. A log that does not exist
+        is left so (0)."""
         raise NotImplementedError

@@ -8,11 +8,13 @@ because the history did not survive.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 
 from whiteboard.eventlog.base import AppendResult, AppendStatus, Entry, EventLog, Position
+from whiteboard.eventlog.trim import first_kept, is_older
 
 
 class _Stream:
@@ -72,6 +74,26 @@ class MemoryEventLog(EventLog):
             stream.wakeup.set()  # tails of the old epoch read on in the new one (and see its epoch)
             stream = fresh
         return Position(stream.epoch, stream.top)
+
+    async def trim_before(self, log: str, cutoff: dt.datetime, *, dry_run: bool = False) -> int:
+        stream = self._streams.get(log)
+        if stream is None:
+            return 0
+        entries = stream.entries
+        if not entries or not is_older(entries[0].payload, cutoff):
+            return 0
+        first = entries[0].seq
+
+        async def probe(seq: int) -> tuple[int, bytes] | None:
+            i = seq - first  # entries are contiguous
+            return (seq, entries[i].payload) if 0 <= i < len(entries) else None
+
+        # The same binary search as Redis: a few decoded payloads per ward, not one per old entry.
+        old = await first_kept(first, entries[-1].seq, cutoff, probe) - first
+        if not dry_run:
+            for _ in range(old):
+                stream.entries.popleft()
+        return old
 
     async def read(self, log: str, after: int, limit: int) -> tuple[str, list[Entry]]:
         stream = self._stream(log)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ from redis.exceptions import RedisError
 from whiteboard.eventlog.base import AppendResult, AppendStatus, Entry, EventLog, EventLogUnavailable, Position
 from whiteboard.eventlog.redis_connect import Connector, connector_for
 from whiteboard.eventlog.redis_tail import WAKE_TTL_SECS, TailReader, entry_of
+from whiteboard.eventlog.redis_trim import trim_stream
 from whiteboard.eventlog.redis_url import parse_redis_url
 
 # Keys idle this long expire, so logs of deleted wards or rebuilt databases do not linger forever.
@@ -211,6 +213,15 @@ class RedisEventLog(EventLog):
             self._failures += 1
             raise EventLogUnavailable(f"redis restart failed: {exc}") from exc
         return Position(_text(new_epoch), int(new_top))
+
+    async def trim_before(self, log: str, cutoff: dt.datetime, *, dry_run: bool = False) -> int:
+        """A binary search for the first entry kept, then one XTRIM MINID (`redis_trim`)."""
+        stream, meta = self.keys(log)
+        try:
+            return await trim_stream(self.redis, stream, meta, cutoff, dry_run=dry_run)
+        except (RedisError, OSError) as exc:
+            self._failures += 1
+            raise EventLogUnavailable(f"redis trim failed: {exc}") from exc
 
     async def append(self, log: str, seq: int, payload: bytes) -> AppendResult:
         stream, meta = self.keys(log)

@@ -11,16 +11,15 @@ purged, however old their records.
 Audit records keep their row, their place in the chain and their `hash` (so the chain still links); their
 purged content is committed to by the purge's own audit record (one per ward and run, no identifiers in it:
 counts and, per record, the hash of its purged form), which `audit.verify_chain` checks it against.
-The event log (Redis or in-process) is bounded by WHITEBOARD_STREAM_MAXLEN, not by this (deploy/README.md).
+The event log's copies of old events are trimmed beside this purge, by `live/retention.py` (the store does not
+import the event log); the server's periodic run is there too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -50,7 +49,6 @@ _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 PURGED: Final = "[purged]"
 # What identifies a patient, or may (free text): gone from a purged record. Clinical facts without them stay.
 PATIENT_FIELDS: Final = NEVER_ON_DISPLAY | {"initials"}
-log = logging.getLogger("whiteboard.retention")
 ACTOR: Final[dict[str, Any]] = {
     "actor": "system:retention", "credential_id": None, "role": "admin", "source": "retention",
 }  # fmt: skip
@@ -272,21 +270,3 @@ def _observations(conn: Connection, keys: frozenset[str]) -> tuple[int, ...]:
 def _count(conn: Connection, column: Any, cutoff: dt.datetime) -> int:
     """Feed rows older than the cutoff: a resend or an out-of-order cancel days later is long past mattering."""
     return int(conn.execute(select(func.count()).where(column < cutoff)).scalar() or 0)
-
-
-async def purge_forever(store: Any, days: int, every_secs: float, clock: Callable[[], dt.datetime]) -> None:
-    """The server's periodic purge (WHITEBOARD_RETENTION_DAYS): once at start-up, then every `every_secs`. A
-    failed run (the database away) is logged and tried again next time; several instances may run it at once
-    (each ward's records are purged under its row lock, and a purged record names nobody to purge again)."""
-    while True:
-        pause = every_secs
-        try:
-            report = await store.purge_identifiers(days, now=clock())
-        except Exception:
-            log.exception("retention: the purge failed; trying again in %.0f s", every_secs)
-        else:
-            if report.patients or report.feed_messages or report.feed_cancels:
-                log.info("retention: purged %s", report.as_dict())
-            if report.remaining:  # a backlog (retention just switched on): the next batch soon, writes between
-                pause = min(every_secs, CATCH_UP_SECS)
-        await asyncio.sleep(pause)
