@@ -24,6 +24,7 @@ def serve(**options: Any) -> None:
     import uvicorn
 
     from whiteboard.app import create_app
+    from whiteboard.cli import heap
     from whiteboard.web import logs, protocols
 
     settings = load_settings(**options)
@@ -55,4 +56,4 @@ def serve(**options: Any) -> None:
     # collector's way, so a full collection during requests scans only what requests made (docs/PERFORMANCE.md).
     gc.collect()
     gc.freeze()
-    uvicorn.Server(config).run()
+    heap.Server(config, heap.Collector(settings.gc_freeze_secs, settings.gc_full_secs)).run()

@@ -135,6 +135,13 @@ class AnsweringWebSocket(WebSocketsSansIOProtocol):
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
         super().connection_lost(exc)
+        # Break the cycles that would otherwise keep a closed connection for the garbage collector (which skips
+        # frozen objects: cli/heap.py): the scope's writer is this protocol's bound method, and websockets' parser
+        # is a generator whose frame holds the parser's owner. Freed by reference counting instead.
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"].pop(FRAME_WRITER, None)
+        self.conn.parser.close()
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

@@ -1,0 +1,104 @@
+"""The serving process's garbage-collector policy: long-lived objects (open connections, ward views) are frozen
+out of the collector's way; a full collection over them runs at a bounded rate and only when the heap grew.
+
+Why: CPython's full (generation 2) collection visits every tracked object. With 5,000 WebSockets open (~70
+tracked objects each: coroutine frames, the parser's generators, transports, timers) that was 100-235 ms with the
+event loop stopped, felt at once by every connection (docs/PERFORMANCE.md, issue 9). Open connections do not need
+scanning: they are alive, and when one closes, reference counting frees its objects whether they are frozen or
+not. What freezing costs is cyclic garbage among frozen objects (a closed connection whose objects refer to each
+other): the collector no longer sees it. So:
+
+- every `freeze_secs`, one collection of what is *not* frozen (only what survived since the last tick: cheap),
+  then `gc.freeze()` on the survivors. Garbage made since the last tick is collected first, so it is not frozen.
+- at most every `full_secs`, and only when the frozen heap has grown by more than a quarter since the last full
+  collection (CPython's own rule for its oldest generation, on real sizes), the frozen objects are returned to
+  the collector for one full collection and frozen again: that reclaims the cycles closed connections left
+  behind, and bounds them to the growth a quarter allows, while a steady heap is never rescanned.
+
+CPython's own thresholds stay as they are: its automatic collections go on, but see only unfrozen objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import uvicorn
+
+log = logging.getLogger("whiteboard.heap")
+
+FULL_GROWTH: Final = 0.25  # CPython's: a full collection once the long-lived objects grew by a quarter
+
+
+@dataclass(frozen=True)
+class Tick:
+    """What one tick did: objects frozen after it, and whether it ran a full collection (how long it took)."""
+
+    frozen: int
+    full: bool
+    full_secs: float
+
+
+class Collector:
+    """The policy, with the clock passed in so tests can drive it without waiting."""
+
+    def __init__(self, freeze_secs: float, full_secs: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.freeze_secs = freeze_secs
+        self.full_secs = full_secs
+        self._clock = clock
+        self._last_full = clock()
+        self._base = gc.get_freeze_count()  # the start-up heap `serve` froze
+        self._timer: asyncio.TimerHandle | None = None
+
+    def tick(self) -> Tick:
+        gc.collect()  # unfrozen objects only: what survived since the last tick
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        now = self._clock()
+        if now - self._last_full < self.full_secs or frozen <= self._base * (1 + FULL_GROWTH):
+            return Tick(frozen, False, 0.0)
+        started = time.perf_counter()
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        took = time.perf_counter() - started
+        self._last_full, self._base = now, gc.get_freeze_count()
+        log.info("full collection over %d frozen objects: %.0f ms, %d kept", frozen, took * 1000, self._base)
+        return Tick(self._base, True, took)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Tick on `loop` every `freeze_secs` (nothing when 0: CPython's own policy)."""
+        if self.freeze_secs <= 0:
+            return
+
+        def run() -> None:
+            self.tick()
+            self._timer = loop.call_later(self.freeze_secs, run)
+
+        self._timer = loop.call_later(self.freeze_secs, run)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, with the collector ticking on its event loop while it serves."""
+
+    def __init__(self, config: uvicorn.Config, collector: Collector) -> None:
+        super().__init__(config)
+        self.collector = collector
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self.collector.start(asyncio.get_running_loop())
+        try:
+            await super().serve(sockets)
+        finally:
+            self.collector.stop()
