@@ -99,7 +99,7 @@ def test_zero_seconds_keeps_cpythons_policy(unfrozen: None) -> None:
     try:
         collector = Collector(0.0, 600.0)
         collector.start(loop)
-        assert collector._timer is None  # noqa: SLF001 - nothing scheduled
+        assert not collector.scheduled
     finally:
         loop.close()
 

@@ -83,6 +83,10 @@ class Collector:
 
         self._timer = loop.call_later(self.freeze_secs, run)
 
+    @property
+    def scheduled(self) -> bool:
+        return self._timer is not None
+
     def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()

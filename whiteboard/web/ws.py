@@ -123,30 +123,43 @@ async def recheck_forever(state: State) -> None:
 
 
 async def recheck(state: State) -> None:
-    sessions = [
+    holders = [
         sub.owner for ch in tuple(state.hub.channels.values()) for sub in tuple(ch.subscribers)
-        if isinstance(sub.owner, Session)
+        if isinstance(sub.owner, Held)
     ]  # fmt: skip
     verdicts: dict[str | None, Principal | None] = {}
-    for session in sessions:
-        if session.token not in verdicts:
-            verdicts[session.token] = await state.auth.authenticate(session.token)
-        who = verdicts[session.token]
-        if who is None or not who.can_read_ward(session.ch.view.id):
-            if session.end(CLOSE_POLICY, "this credential was revoked; sign in again"):
+    for held in holders:
+        if held.token not in verdicts:
+            verdicts[held.token] = await state.auth.authenticate(held.token)
+        who = verdicts[held.token]
+        if who is None or not who.can_read_ward(held.ward_id):
+            if held.revoke():
                 state.metrics.ws_closed.labels("revoked").inc()
-                log.info(
-                    "closing connection of revoked credential %s on %s", session.who.credential_id, session.ch.view.id
-                )
+                log.info("closing connection of revoked credential %s on %s", held.credential_id, held.ward_id)
 
 
-class Session:
+class Held:
+    """A live connection held by a credential (a board's `Session`, a FHIR Subscription's socket): the hub's
+    subscriber names it as its owner, and `recheck_forever` ends it once that credential no longer reads its ward,
+    one task for the whole process instead of a loop per connection."""
+
+    token: str | None
+    ward_id: str
+    credential_id: str
+
+    def revoke(self) -> bool:
+        """End the connection: its credential was revoked or narrowed. False if it was already ending."""
+        raise NotImplementedError
+
+
+class Session(Held):
     def __init__(self, ws: WebSocket, state: State, ch: WardChannel, who: Principal) -> None:
         self.ws = ws
         self.state = state
         self.ch = ch
         self.who = who
         self.token, _ = credential_token(ws)
+        self.ward_id, self.credential_id = ch.view.id, who.credential_id
         self.close_code: int | None = None
         self.close_reason = ""
         self.task: asyncio.Task[object] | None = None
@@ -157,6 +170,9 @@ class Session:
         if self.end(CLOSE_SLOW_CLIENT, "too slow: resume from your last offset"):
             self.state.metrics.ws_closed.labels("slow_client").inc()
             log.info("closing slow client on %s (%s)", self.ch.view.id, self.who.credential_id)
+
+    def revoke(self) -> bool:
+        return self.end(CLOSE_POLICY, "this credential was revoked; sign in again")
 
     def end(self, code: int, reason: str) -> bool:
         """End this connection from outside its handler (hub, re-check); False if it is already ending."""
