@@ -206,7 +206,7 @@ class Settings:
     # them at once (docs/PERFORMANCE.md, issue 9). Frozen objects are skipped; closed connections are still freed
     # by reference counting, and the rare full collection below reclaims any cycles they left (cli/heap.py).
     gc_freeze_secs: float = setting(
-        10.0, minimum=0,
+        1.0, minimum=0,
         help="Seconds between moving long-lived objects (open connections) out of the garbage collector's scans; "
         "0 keeps CPython's own policy.",
     )  # fmt: skip
