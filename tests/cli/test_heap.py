@@ -132,8 +132,11 @@ async def until(check: Callable[[], bool], what: str) -> None:
 def server(make_server: Callable[..., ServerProcess]) -> ServerProcess:
     """Ticks every 0.2 s and never a full collection: only reference counting can free a closed connection."""
     s = make_server(
-        env={"WHITEBOARD_GC_FREEZE_SECS": "0.2", "WHITEBOARD_GC_FULL_SECS": "1000000",
-             "WHITEBOARD_WS_CONNECT_RATE_PER_MIN": "0"}  # fmt: skip
+        env={
+            "WHITEBOARD_GC_FREEZE_SECS": "0.2",
+            "WHITEBOARD_GC_FULL_SECS": "1000000",
+            "WHITEBOARD_WS_CONNECT_RATE_PER_MIN": "0",
+        }
     )
     s.cli("ward", "add", WARD, "--beds", "4")
     return s.start()

@@ -6,7 +6,7 @@ offset (zulip's "create the queue first, then fetch the state").
 
 Once live, a connection costs one task (this handler, waiting for the client's frames) and one transport
 write per event: the hub writes the shared encoded frame itself (`protocols.FRAME_WRITER`), the hub's one
-ticker sends heartbeats, and one task per process (`recheck_forever`) re-checks every open connection's
+ticker sends heartbeats, and one task per process (`held.recheck_forever`) re-checks every open connection's
 credential, once per distinct credential. A connection is ended from outside (slow, revoked) by cancelling
 its handler, which then closes it with the code it was given.
 """
@@ -30,6 +30,7 @@ from whiteboard.eventlog import EventLogUnavailable, recovery
 from whiteboard.live.hub import CLOSE_SLOW_CLIENT, OutFrame, Subscriber, WardChannel, event_frame
 from whiteboard.state import State, wb
 from whiteboard.store import StoreUnavailable
+from whiteboard.web.held import Held
 from whiteboard.web.http import audit_read, credential_token, error_response, log_refusal
 from whiteboard.web.protocols import FRAME_WRITER, text_frame
 
@@ -108,48 +109,6 @@ def direct_writer(ws: WebSocket, limit: int) -> Callable[[OutFrame], bool] | Non
         return bool(write(wire) <= limit)
 
     return send
-
-
-async def recheck_forever(state: State) -> None:
-    """A revoked or narrowed credential loses its open connections within seconds, not at reconnect: one
-    look-up per distinct credential per period, whatever the number of connections holding it."""
-    every = max(state.settings.credential_cache_secs, 1.0)
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await recheck(state)
-        except (StoreUnavailable, EventLogUnavailable) as exc:
-            log.warning("open connections not re-checked (will retry): %s", exc)
-
-
-async def recheck(state: State) -> None:
-    holders = [
-        sub.owner for ch in tuple(state.hub.channels.values()) for sub in tuple(ch.subscribers)
-        if isinstance(sub.owner, Held)
-    ]  # fmt: skip
-    verdicts: dict[str | None, Principal | None] = {}
-    for held in holders:
-        if held.token not in verdicts:
-            verdicts[held.token] = await state.auth.authenticate(held.token)
-        who = verdicts[held.token]
-        if who is None or not who.can_read_ward(held.ward_id):
-            if held.revoke():
-                state.metrics.ws_closed.labels("revoked").inc()
-                log.info("closing connection of revoked credential %s on %s", held.credential_id, held.ward_id)
-
-
-class Held:
-    """A live connection held by a credential (a board's `Session`, a FHIR Subscription's socket): the hub's
-    subscriber names it as its owner, and `recheck_forever` ends it once that credential no longer reads its ward,
-    one task for the whole process instead of a loop per connection."""
-
-    token: str | None
-    ward_id: str
-    credential_id: str
-
-    def revoke(self) -> bool:
-        """End the connection: its credential was revoked or narrowed. False if it was already ending."""
-        raise NotImplementedError
 
 
 class Session(Held):

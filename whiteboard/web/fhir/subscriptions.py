@@ -33,8 +33,8 @@ from whiteboard.state import State, wb
 from whiteboard.store import StoreUnavailable
 from whiteboard.types import JSONDict
 from whiteboard.web.fhir.common import fhir_endpoint, fhir_response
+from whiteboard.web.held import Held
 from whiteboard.web.http import audit_read, credential_token, principal, read_json
-from whiteboard.web.ws import Held
 
 log = logging.getLogger("whiteboard.fhir.subscriptions")
 
