@@ -19,11 +19,15 @@ def server_env(log: Path, pythonpath: str | None) -> dict[str, str]:
 
 
 def summary(log: Path, start: float, end: float) -> dict[str, Any]:
-    """Count, longest and total pause (ms), and the most objects visited, of full collections in [start, end]."""
+    """Count, longest and total pause (ms), and the most objects visited, of full collections in [start, end];
+    and the longest young collection (those of 1 ms or more are logged)."""
     rows: list[dict[str, Any]] = []
     if log.exists():
         rows = [r for r in map(json.loads, log.read_text().splitlines()) if start <= r["at"] <= end]
+    young = [r["ms"] for r in rows if r.get("gen", 2) < 2]
+    rows = [r for r in rows if r.get("gen", 2) == 2]
     return {
+        "young_max_ms": max(young, default=0.0),
         "count": len(rows),
         "max_ms": max((r["ms"] for r in rows), default=0.0),
         "total_ms": round(sum(r["ms"] for r in rows), 1),
