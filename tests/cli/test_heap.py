@@ -107,11 +107,10 @@ def test_zero_seconds_keeps_cpythons_policy(unfrozen: None) -> None:
 # --- the real server: closed connections do not accumulate among frozen objects ---
 
 
-def gc_objects(server: ServerProcess, token: str) -> tuple[int, int]:
+def allocated_blocks(server: ServerProcess, token: str) -> int:
     with server.client(token) as c:
         text = c.get("/metrics").text
-    found = dict(re.findall(r'^whiteboard_gc_objects\{state="(\w+)"\} ([0-9.e+]+)$', text, re.M))
-    return int(float(found["tracked"])), int(float(found["frozen"]))
+    return int(float(re.findall(r"^whiteboard_python_allocated_blocks ([0-9.e+]+)$", text, re.M)[0]))
 
 
 def open_connections(server: ServerProcess, token: str) -> int:
@@ -147,7 +146,8 @@ ROUNDS, PER_ROUND = 6, 40
 
 async def test_closed_connections_are_freed_while_frozen(server: ServerProcess) -> None:
     """Many connect/close cycles leave (almost) nothing behind among the frozen objects: each closed WebSocket's
-    objects (~70 while open) are freed by reference counting, with no full collection at all."""
+    objects (~74 tracked while open) are freed by reference counting, with no full collection at all. Counted as
+    the allocator's blocks, which the server reports without walking its heap."""
     viewer, ops = server.token("viewer", WARD), server.token("admin")
     totals: list[int] = []
     for _ in range(ROUNDS):
@@ -159,8 +159,8 @@ async def test_closed_connections_are_freed_while_frozen(server: ServerProcess) 
             await ws.close()
         await until(lambda: open_connections(server, ops) == 0, "the server did not see the sockets close")
         await asyncio.sleep(0.5)  # two ticks: anything left is frozen or collected
-        tracked, frozen = gc_objects(server, ops)
-        totals.append(tracked + frozen)
+        totals.append(allocated_blocks(server, ops))
     closed = (ROUNDS - 1) * PER_ROUND
-    # Before the cycles were broken, each closed connection left ~46 objects for the (now rare) full collection.
-    assert totals[-1] - totals[0] < 5 * closed, totals
+    # Measured: ~8 blocks per closed connection (warm-up: caches, allocator pools), and ~46 before the cycles were
+    # broken, when each closed connection's objects waited for the (now rare) full collection.
+    assert totals[-1] - totals[0] < 20 * closed, totals
