@@ -20,6 +20,7 @@ bounded time, before it has shown any credential.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, ClassVar, Final
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -141,7 +142,8 @@ class AnsweringWebSocket(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)
         if scope is not None:
             scope["extensions"].pop(FRAME_WRITER, None)
-        self.conn.parser.close()
+        with contextlib.suppress(ValueError):  # "generator already executing": it is ending by itself
+            self.conn.parser.close()
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
