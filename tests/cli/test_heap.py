@@ -9,6 +9,7 @@ import gc
 import re
 import weakref
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -92,6 +93,39 @@ def test_a_steady_heap_is_not_rescanned(unfrozen: None) -> None:
     keep = [Node() for _ in range(gc.get_freeze_count() // 2)]
     assert collector.tick().full
     del keep
+
+
+def test_it_ticks_on_the_loop_until_stopped(unfrozen: None) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        collector = Collector(0.01, 600.0)
+        collector.start(loop)
+        loop.run_until_complete(asyncio.sleep(0.1))
+        assert collector.scheduled and gc.get_freeze_count() > 0
+        collector.stop()
+        assert not collector.scheduled
+    finally:
+        loop.close()
+
+
+def test_serve_runs_the_collector_with_its_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unfrozen: None
+) -> None:
+    import uvicorn
+    from click.testing import CliRunner
+
+    from whiteboard.cli import heap, main
+
+    seen: list[tuple[float, float]] = []
+
+    def run(self: heap.Server) -> None:
+        seen.append((self.collector.freeze_secs, self.collector.full_secs))
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    env = {"WHITEBOARD_GC_FREEZE_SECS": "2.5", "WHITEBOARD_GC_FULL_SECS": "60"}
+    result = CliRunner().invoke(main, ["serve", "--database-url", f"sqlite:///{tmp_path / 'wb.db'}"], env=env)
+    assert result.exit_code == 0, result.output
+    assert seen == [(2.5, 60.0)] and heap.Server.__mro__[1] is uvicorn.Server
 
 
 def test_zero_seconds_keeps_cpythons_policy(unfrozen: None) -> None:
