@@ -24,7 +24,7 @@ from whiteboard.metrics import Metrics, ProcessCollector
 from whiteboard.settings import Settings, mask_url
 from whiteboard.state import State
 from whiteboard.store import PoolLimits, migrate, open_store
-from whiteboard.web import health, ws
+from whiteboard.web import health, held
 from whiteboard.web.edge import SecuredStarlette
 from whiteboard.web.http import EXCEPTION_HANDLERS
 from whiteboard.web.pages import render
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         await state.eventlog.connect()
         await state.ingest.start()
         prober = asyncio.create_task(health.probe_forever(state), name="backend-probe")
-        rechecker = asyncio.create_task(ws.recheck_forever(state), name="ws-recheck")
+        rechecker = asyncio.create_task(held.recheck_forever(state), name="ws-recheck")
         retainer = None
         if settings.retention_days is not None:
             retainer = asyncio.create_task(

@@ -258,6 +258,20 @@ class Settings:
     db_idle_in_transaction_secs: float = setting(
         30.0, above=0, help="PostgreSQL ends a session idle inside a transaction for this long (its locks freed)."
     )
+    # A full garbage collection visits every tracked object: ~100-235 ms with 5,000 WebSockets open, felt by all of
+    # them at once (docs/PERFORMANCE.md, issue 9). Frozen objects are skipped; closed connections are still freed
+    # by reference counting, and the rare full collection below reclaims any cycles they left (cli/heap.py).
+    gc_freeze_secs: float = setting(
+        1.0, minimum=0,
+        help="Seconds between moving long-lived objects (open connections) out of the garbage collector's scans; "
+        "0 keeps CPython's own policy.",
+    )  # fmt: skip
+    # Rare and bounded: one pause over the whole heap at most this often, only once it grew by a quarter.
+    gc_full_secs: float = setting(
+        600.0, minimum=0,
+        help="Frozen objects get a full garbage collection at most this often, and only after the heap grew by a "
+        "quarter (reclaims cycles left by closed connections).",
+    )  # fmt: skip
     # Proves the outbox relay loses and duplicates nothing. Never set in production.
     test_crash_after_commit: bool = setting(
         False, internal=True, help="Test hook: exit right after a write commits, before it reaches the event log."

@@ -43,7 +43,7 @@ import orjson
 import psutil  # type: ignore[import-untyped]
 from websockets.asyncio.client import ClientConnection, connect
 
-from loadtest.bench import rawclient
+from loadtest.bench import gcpauses, rawclient
 from loadtest.run import Backend, free_port, log, stop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +54,8 @@ CONNECT_CONCURRENCY = 100
 COMPRESSION: contextvars.ContextVar[str | None] = contextvars.ContextVar("compression", default=None)
 # Which subscriber client: the lean one (`rawclient`, ~10x the frames per second of one core) or `websockets`.
 CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("client", default="raw")
+# WHITEBOARD_* settings for the whiteboard servers (`--server-env`), e.g. to compare a setting on and off.
+SERVER_ENV: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("server_env", default={})  # noqa: B039
 DRAIN_S = 15.0  # default wait after the last write; what has not arrived by then counts as lost
 
 
@@ -152,6 +154,8 @@ def start(target: str, n_wards: int, beds: int) -> Server:
             "WHITEBOARD_ACCESS_LOG": "false",
         }
     )
+    env.update(SERVER_ENV.get())
+    env.update(gcpauses.server_env(tmp / "gc.jsonl", env.get("PYTHONPATH")))
     cli = [str(VENV_BIN / "whiteboard")]
 
     def run_cli(*args: str) -> str:
@@ -302,6 +306,7 @@ async def traffic_phase(
     tally = Tally()
     tasks: list[asyncio.Task[None]] = []
     try:
+        opening = time.time()
         tasks += await open_many(server, list(server.wards), tally)
         warm = await settle(server)
         plan = [w for w in server.wards for _ in range(subs - 1)]
@@ -334,12 +339,17 @@ async def traffic_phase(
             )
         me = psutil.Process()
         cpu0, t0, mine0 = server.cpu(), time.perf_counter(), sum(me.cpu_times()[:2])
+        writing = time.time()
         errors = await write_all(server, rate, duration, tally)
         expected = len(tally.sent) * subs
         deadline = time.monotonic() + float(os.environ.get("LOADTEST_DRAIN_S") or DRAIN_S)
         while tally.delivered < expected and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         elapsed, cpu = time.perf_counter() - t0, server.cpu() - cpu0
+        gc_log = server.tmp / "gc.jsonl" if server.tmp is not None else None
+        full_gc = gcpauses.summary(gc_log, writing, time.time()) if gc_log else None
+        if full_gc is not None:
+            log(f"{target}: full collections while writing {full_gc}")
         client_share = (
             sum(me.cpu_times()[:2]) - mine0
         ) / elapsed  # near 1.0: the clients, not the server, set the pace
@@ -374,6 +384,8 @@ async def traffic_phase(
             "client_core_share": round(client_share, 3),
             "cpu_ms_per_1000_delivered": round(cpu / max(1, tally.delivered) * 1e6, 2),
             "rss_kib_per_conn": round((full - warm) / max(1, conns - wards) / 1024, 1),
+            "full_gc_while_opening": gcpauses.summary(gc_log, opening, writing) if gc_log else None,
+            "full_gc_while_writing": full_gc,
         }
     finally:
         for t in tasks:
@@ -524,6 +536,14 @@ def main(argv: list[str] | None = None) -> int:
         "--py-spy",
         help="path to py-spy: profile each whiteboard server during its first phase (LOADTEST_PY_SPY_GIL=1: --gil)",
     )
+    ap.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="WHITEBOARD_NAME=VALUE",
+        help="a setting for the whiteboard servers (repeatable), e.g. WHITEBOARD_GC_FREEZE_SECS=0 for CPython's "
+        "own garbage-collector policy; full collections are logged either way (loadtest/bench/gcpauses.py)",
+    )
     ap.add_argument("--out", type=Path, help="JSON results (default loadtest/reports/bench-<stamp>.json)")
     args = ap.parse_args(argv)
     if os.cpu_count() and os.cpu_count() < 2:  # type: ignore[operator]
@@ -533,6 +553,10 @@ def main(argv: list[str] | None = None) -> int:
     pin(CLIENT_CORE)
     COMPRESSION.set("deflate" if args.compression == "deflate" else None)
     CLIENT.set(args.client)
+    pairs = [item.partition("=") for item in args.server_env]
+    if any(not k.startswith("WHITEBOARD_") or not sep for k, sep, _ in pairs):
+        ap.error("--server-env takes WHITEBOARD_NAME=VALUE")
+    SERVER_ENV.set({k: v for k, _, v in pairs})
     result = asyncio.run(bench(args))
     out = args.out or ROOT / "loadtest" / "reports" / f"bench-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,8 @@ def serve(**options: Any) -> None:
     import uvicorn
 
     from whiteboard.app import create_app
-    from whiteboard.web import logs, protocols, shutdown
+    from whiteboard.cli import heap
+    from whiteboard.web import logs, protocols
 
     settings = load_settings(**options)
     logs.configure(settings.log_level)
@@ -74,5 +75,6 @@ def serve(**options: Any) -> None:
     # collector's way, so a full collection during requests scans only what requests made (docs/PERFORMANCE.md).
     gc.collect()
     gc.freeze()
-    # SIGTERM drains first (readyz 503, no new connections, WebSockets closed 1012 in batches, writes settled).
-    shutdown.GracefulServer(config, app.state.wb).run()
+    # SIGTERM drains first (readyz 503, no new connections, WebSockets closed 1012 in batches, writes settled);
+    # while serving, the collector keeps long-lived objects out of full collections (cli/heap.py).
+    heap.Server(config, app.state.wb, heap.Collector(settings.gc_freeze_secs, settings.gc_full_secs)).run()

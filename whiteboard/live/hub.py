@@ -125,6 +125,17 @@ class Subscriber:
         self.overflowed = True
         self.on_overflow()
 
+    def release(self) -> None:
+        """Gone from its ward: take nothing more, and let go of its connection (`owner`, `on_overflow` and `direct`
+        refer to it), so the pair is freed by reference counting rather than left as a cycle (cli/heap.py)."""
+        self.overflowed = True
+        self.owner = self.direct = self.queue = None
+        self.on_overflow = _ignore
+
+
+def _ignore() -> None:
+    """The overflow handler of a released subscriber."""
+
 
 @dataclass(eq=False)
 class WardChannel:
@@ -199,6 +210,7 @@ class Hub:
         if sub in ch.subscribers:
             ch.subscribers.discard(sub)
             self._metrics.ws_connections.labels(ch.view.id, sub.role).dec()
+        sub.release()
 
     async def aclose(self) -> None:
         self._closed = True

@@ -20,6 +20,7 @@ bounded time, before it has shown any credential.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, ClassVar, Final
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -135,6 +136,14 @@ class AnsweringWebSocket(WebSocketsSansIOProtocol):
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
         super().connection_lost(exc)
+        # Break the cycles that would otherwise keep a closed connection for the garbage collector (which skips
+        # frozen objects: cli/heap.py): the scope's writer is this protocol's bound method, and websockets' parser
+        # is a generator whose frame holds the parser's owner. Freed by reference counting instead.
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"].pop(FRAME_WRITER, None)
+        with contextlib.suppress(ValueError):  # "generator already executing": it is ending by itself
+            self.conn.parser.close()
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

@@ -6,7 +6,7 @@ offset (zulip's "create the queue first, then fetch the state").
 
 Once live, a connection costs one task (this handler, waiting for the client's frames) and one transport
 write per event: the hub writes the shared encoded frame itself (`protocols.FRAME_WRITER`), the hub's one
-ticker sends heartbeats, and one task per process (`recheck_forever`) re-checks every open connection's
+ticker sends heartbeats, and one task per process (`held.recheck_forever`) re-checks every open connection's
 credential, once per distinct credential. A connection is ended from outside (slow, revoked) by cancelling
 its handler, which then closes it with the code it was given.
 """
@@ -30,6 +30,7 @@ from whiteboard.eventlog import EventLogUnavailable, recovery
 from whiteboard.live.hub import CLOSE_SLOW_CLIENT, OutFrame, Subscriber, WardChannel, event_frame
 from whiteboard.state import State, wb
 from whiteboard.store import StoreUnavailable
+from whiteboard.web.held import Held
 from whiteboard.web.http import audit_read, credential_token, error_response, log_refusal
 from whiteboard.web.protocols import FRAME_WRITER, text_frame
 
@@ -113,43 +114,14 @@ def direct_writer(ws: WebSocket, limit: int) -> Callable[[OutFrame], bool] | Non
     return send
 
 
-async def recheck_forever(state: State) -> None:
-    """A revoked or narrowed credential loses its open connections within seconds, not at reconnect: one
-    look-up per distinct credential per period, whatever the number of connections holding it."""
-    every = max(state.settings.credential_cache_secs, 1.0)
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await recheck(state)
-        except (StoreUnavailable, EventLogUnavailable) as exc:
-            log.warning("open connections not re-checked (will retry): %s", exc)
-
-
-async def recheck(state: State) -> None:
-    sessions = [
-        sub.owner for ch in tuple(state.hub.channels.values()) for sub in tuple(ch.subscribers)
-        if isinstance(sub.owner, Session)
-    ]  # fmt: skip
-    verdicts: dict[str | None, Principal | None] = {}
-    for session in sessions:
-        if session.token not in verdicts:
-            verdicts[session.token] = await state.auth.authenticate(session.token)
-        who = verdicts[session.token]
-        if who is None or not who.can_read_ward(session.ch.view.id):
-            if session.end(CLOSE_POLICY, "this credential was revoked; sign in again"):
-                state.metrics.ws_closed.labels("revoked").inc()
-                log.info(
-                    "closing connection of revoked credential %s on %s", session.who.credential_id, session.ch.view.id
-                )
-
-
-class Session:
+class Session(Held):
     def __init__(self, ws: WebSocket, state: State, ch: WardChannel, who: Principal) -> None:
         self.ws = ws
         self.state = state
         self.ch = ch
         self.who = who
         self.token, _ = credential_token(ws)
+        self.ward_id, self.credential_id = ch.view.id, who.credential_id
         self.close_code: int | None = None
         self.close_reason = ""
         self.task: asyncio.Task[object] | None = None
@@ -160,6 +132,9 @@ class Session:
         if self.end(CLOSE_SLOW_CLIENT, "too slow: resume from your last offset"):
             self.state.metrics.ws_closed.labels("slow_client").inc()
             log.info("closing slow client on %s (%s)", self.ch.view.id, self.who.credential_id)
+
+    def revoke(self) -> bool:
+        return self.end(CLOSE_POLICY, "this credential was revoked; sign in again")
 
     def end(self, code: int, reason: str) -> bool:
         """End this connection from outside its handler (hub, re-check); False if it is already ending."""

@@ -33,6 +33,7 @@ from whiteboard.state import State, wb
 from whiteboard.store import StoreUnavailable
 from whiteboard.types import JSONDict
 from whiteboard.web.fhir.common import fhir_endpoint, fhir_response
+from whiteboard.web.held import Held
 from whiteboard.web.http import audit_read, credential_token, principal, read_json
 
 log = logging.getLogger("whiteboard.fhir.subscriptions")
@@ -131,14 +132,25 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
                 await ws.close(code=code, reason=reason)
 
 
-class _Notifier:
+class _Notifier(Held):
     def __init__(self, ws: WebSocket, state: State, ch: WardChannel, sub: FhirSubscription) -> None:
         self.ws, self.state, self.ch, self.sub = ws, state, ch, sub
+        self.token, self.ward_id, self.credential_id = sub.token, sub.ward_id, sub.credential_id
         self.base = f"{'https' if ws.url.scheme == 'wss' else 'http'}://{ws.url.netloc}/fhir"
         self.close: tuple[int, str] = (1000, "")
         self.writer: asyncio.Task[None] | None = None
-        self.hub_sub: Subscriber = state.hub.subscribe(ch, sub.role, self._overflow)
+        # Its owner, so the process's one re-check task (`ws.recheck_forever`) ends it when the credential goes.
+        self.hub_sub: Subscriber = state.hub.subscribe(ch, sub.role, self._overflow, owner=self)
         self.floor = ch.view.seq
+
+    def revoke(self) -> bool:
+        """The credential that created the Subscription was revoked or narrowed: the Subscription goes too."""
+        self.state.subscriptions.subscriptions.pop(self.sub.id, None)
+        if self.writer is None or self.writer.done():
+            return False
+        self.close = (CLOSE_POLICY, "the credential of this Subscription was revoked")
+        self.writer.cancel()
+        return True
 
     def _overflow(self) -> None:
         self.close = (CLOSE_SLOW_CLIENT, "too slow: bind again")
@@ -147,7 +159,6 @@ class _Notifier:
 
     async def run(self) -> None:
         reader: asyncio.Task[None] | None = None
-        checker: asyncio.Task[None] | None = None
         try:
             if self.sub.role != "display":  # staff notifications name the patient: audited like a board's snapshot
                 detail: dict[str, object] = {"subscription": self.sub.id, "offset": self.ch.view.offset}
@@ -155,13 +166,12 @@ class _Notifier:
             await self._send(notify.notification(self.sub.id, "handshake", self.sub.events, iso(utc_now())))
             self.writer = asyncio.create_task(self._write_loop())
             reader = asyncio.create_task(self._read_loop())
-            checker = asyncio.create_task(self._recheck_loop())
-            await asyncio.wait({self.writer, reader, checker}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({self.writer, reader}, return_when=asyncio.FIRST_COMPLETED)
         except (WebSocketDisconnect, RuntimeError, OSError, StoreUnavailable, EventLogUnavailable):
             pass
         finally:
             self.state.hub.unsubscribe(self.ch, self.hub_sub)
-            for task in (self.writer, reader, checker):
+            for task in (self.writer, reader):
                 if task is not None and not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -215,17 +225,6 @@ class _Notifier:
         bundle = notify.notification(self.sub.id, "event-notification", self.sub.events, at, focus=ids,
                                      resources=resources, base=self.base)  # fmt: skip
         await self._send(bundle)
-
-    async def _recheck_loop(self) -> None:
-        """A revoked or narrowed credential loses its Subscription's socket within seconds."""
-        every = max(self.state.settings.credential_cache_secs, 1.0)
-        while True:
-            await asyncio.sleep(every)
-            who = await self.state.auth.authenticate(self.sub.token)
-            if who is None or not who.can_read_ward(self.sub.ward_id):
-                self.close = (CLOSE_POLICY, "the credential of this Subscription was revoked")
-                self.state.subscriptions.subscriptions.pop(self.sub.id, None)
-                return
 
     async def _read_loop(self) -> None:
         """After binding the client has nothing to say; it closing ends the subscription's socket."""
