@@ -166,17 +166,22 @@ class RedisEventLog(EventLog):
         for reader in self._tails:
             reader.interrupt()
 
+    async def _retrying(self, command: Callable[[], Awaitable[Any]]) -> Any:
+        """`command`, tried again after a lost connection or a timeout (each try takes a connection from the
+        pool afresh, so after a switch it goes to the new primary)."""
+        for attempt in range(COMMAND_RETRIES):
+            try:
+                return await command()
+            except (RedisConnectionError, RedisTimeoutError):
+                self._failures += 1
+                await asyncio.sleep(RETRY_PAUSE_SECS[attempt])
+        return await command()
+
     async def _call(self, what: str, command: Callable[[], Awaitable[Any]]) -> Any:
         """Run one call of the log, bounded by COMMAND_DEADLINE_SECS; any failure is EventLogUnavailable."""
         try:
             async with asyncio.timeout(COMMAND_DEADLINE_SECS):
-                for attempt in range(COMMAND_RETRIES):
-                    try:
-                        return await command()
-                    except (RedisConnectionError, RedisTimeoutError):
-                        self._failures += 1
-                        await asyncio.sleep(RETRY_PAUSE_SECS[attempt])
-                return await command()
+                return await self._retrying(command)
         except TimeoutError as exc:  # asyncio's: the deadline passed (redis-py's own is a RedisError)
             self._failures += 1
             raise EventLogUnavailable(
@@ -216,7 +221,7 @@ class RedisEventLog(EventLog):
             )
         try:
             async with asyncio.timeout(COMMAND_DEADLINE_SECS):
-                await self.redis.ping()
+                await self._retrying(self.redis.ping)
         except (RedisError, OSError) as exc:  # OSError includes the deadline's TimeoutError
             self._failures += 1
             raise EventLogUnavailable(f"{self.name} does not answer: {exc or 'no reply in time'}") from exc
