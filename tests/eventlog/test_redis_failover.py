@@ -9,6 +9,7 @@ and when the failover lost confirmed entries, a new epoch (clients resync) rathe
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -261,3 +262,62 @@ async def test_a_failover_that_lost_confirmed_entries_starts_a_new_epoch(
 async def _equals(value: object, expected: tuple[str, int]) -> bool:
     position = await value  # type: ignore[misc]
     return (position.epoch, position.top) == expected
+
+
+async def test_appends_under_load_move_to_the_new_primary_when_the_old_one_is_paused(
+    group: SentinelTopology, slog: RedisEventLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One appender like the relay (each append awaited before the next), the primary SIGSTOPped under it.
+
+    The append on the wire when the primary stops hears nothing (a stopped process sends no RST). redis-py's
+    own retry reconnected that connection to the address it had (the paused primary, whose kernel still
+    accepts TCP), so the relay stood still until the old primary came back, with nothing logged. Now the
+    watcher's switch drops the connection and the call is retried through the pool, on the new primary:
+    appends go on within a few seconds of the watcher's "primary moved" (bound 3 s: generous for a busy
+    machine; before the fix they stayed stuck until the resume), and the log holds every seq once."""
+    caplog.set_level(logging.WARNING, "whiteboard.eventlog")
+    stream = name()
+    done: list[tuple[int, float]] = []  # (seq, wall time it was confirmed), comparable with log records
+
+    async def relay() -> None:
+        seq = 0
+        while True:
+            seq += 1
+            result = await append(slog, stream, seq, timeout=60)
+            # duplicate: the first try ran just before the pause, its reply never came; tried again on the new one
+            assert result.status in (AppendStatus.APPENDED, AppendStatus.DUPLICATE), result
+            done.append((seq, time.time()))
+            await asyncio.sleep(0.01)
+
+    def switched_at() -> float | None:
+        return next((r.created for r in caplog.records if "primary moved" in r.getMessage()), None)
+
+    task = asyncio.create_task(relay())
+    try:
+        await eventually(lambda: len(done) >= 20, "appends before the fault")
+        old = group.primary
+        with old.client() as c:
+            assert c.execute_command("WAIT", 2, 5000) == 2  # this failover loses nothing
+        old.pause()
+        with group.sentinels[0].client() as c:  # promote at once, well inside the append's 5 s socket timeout
+            c.execute_command("SENTINEL", "FAILOVER", group.service)
+        await asyncio.to_thread(group.wait_for_new_primary, old)
+        await eventually(switched_at, "the watcher saw the primary move")
+        moved = switched_at()
+        assert moved is not None
+        await eventually(
+            lambda: sum(1 for _, when in done if when > moved) >= 5,
+            "appends going on on the new primary after the watcher's switch",
+            timeout=max(0.1, moved + 3 - time.time()),
+        )
+        old.resume()
+        await asyncio.to_thread(group.wait_for_role, old, "slave")
+        resumed = time.time()
+        await eventually(lambda: sum(1 for _, when in done if when > resumed) >= 5, "appends after the resume")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    last = done[-1][0]
+    epoch, entries = await slog.read(stream, 0, last + 100)
+    assert [e.seq for e in entries if e.seq <= last] == list(range(1, last + 1))  # nothing lost or doubled
+    assert {e.epoch for e in entries} == {epoch}

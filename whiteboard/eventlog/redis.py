@@ -23,11 +23,13 @@ import contextlib
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from whiteboard.eventlog.base import AppendResult, AppendStatus, Entry, EventLog, EventLogUnavailable, Position
 from whiteboard.eventlog.redis_connect import Connector, connector_for
@@ -44,6 +46,15 @@ TAIL_COUNT = 500  # entries per stream per read
 # connection: 2,000 wards hold 16 connections, and an event costs Redis a 128-key read, not 2,000.
 STREAMS_PER_CONNECTION = 128
 COMMAND_TIMEOUT_SECS = 5
+# One call of the log (retries and reconnects included) fails after this: the relay logs it, the outbox
+# keeps the change, and the relay goes on with the next one instead of standing still behind a server
+# that stopped answering.
+COMMAND_DEADLINE_SECS = 2 * COMMAND_TIMEOUT_SECS + 1
+# A call that lost its connection or timed out is tried again this often (on a connection taken afresh
+# from the pool: after a switch, to the new primary), within the deadline. Every call is idempotent: an
+# append tried again answers `duplicate`, a restart only acts on the log as seen.
+COMMAND_RETRIES = 3
+RETRY_PAUSE_SECS = (0.05, 0.2, 0.5)
 TAIL_STALL_SECS = 20.0  # a tail read unanswered this long is stuck (a healthy one answers every block)
 
 _APPEND = """
@@ -157,8 +168,34 @@ class RedisEventLog(EventLog):
         for reader in self._tails:
             reader.interrupt()
 
+    async def _retrying(self, command: Callable[[], Awaitable[Any]]) -> Any:
+        """`command`, tried again after a lost connection or a timeout (each try takes a connection from the
+        pool afresh, so after a switch it goes to the new primary)."""
+        for attempt in range(COMMAND_RETRIES):
+            try:
+                return await command()
+            except (RedisConnectionError, RedisTimeoutError):
+                self._failures += 1
+                await asyncio.sleep(RETRY_PAUSE_SECS[attempt])
+        return await command()
+
+    async def _call(self, what: str, command: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one call of the log, bounded by COMMAND_DEADLINE_SECS; any failure is EventLogUnavailable."""
+        try:
+            async with asyncio.timeout(COMMAND_DEADLINE_SECS):
+                return await self._retrying(command)
+        except TimeoutError as exc:  # asyncio's: the deadline passed (redis-py's own is a RedisError)
+            self._failures += 1
+            raise EventLogUnavailable(
+                f"{self.name} {what}: no answer within {COMMAND_DEADLINE_SECS}s (the server is paused or unreachable)"
+            ) from exc
+        except (RedisError, OSError) as exc:
+            self._failures += 1
+            raise EventLogUnavailable(f"redis {what} failed: {exc}") from exc
+
     async def _wake(self, key: bytes, wake_id: int) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
+        """Raises RedisError or OSError (the reader logs and carries on); bounded like every call."""
+        async with asyncio.timeout(COMMAND_DEADLINE_SECS), self.redis.pipeline(transaction=False) as pipe:
             pipe.xadd(key, {"w": b"1"}, id=f"{wake_id}-0", maxlen=1, approximate=False)
             pipe.expire(key, WAKE_TTL_SECS)
             await pipe.execute()
@@ -185,10 +222,11 @@ class RedisEventLog(EventLog):
                 f"{self.name}: the live feed of ward(s) {shown} has not answered for over {self._stall_secs:g}s"
             )
         try:
-            await self.redis.ping()
-        except (RedisError, OSError) as exc:
+            async with asyncio.timeout(COMMAND_DEADLINE_SECS):
+                await self._retrying(self.redis.ping)
+        except (RedisError, OSError) as exc:  # OSError includes the deadline's TimeoutError
             self._failures += 1
-            raise EventLogUnavailable(f"{self.name} does not answer: {exc}") from exc
+            raise EventLogUnavailable(f"{self.name} does not answer: {exc or 'no reply in time'}") from exc
 
     @property
     def reconnects(self) -> int:
@@ -205,13 +243,9 @@ class RedisEventLog(EventLog):
 
     async def restart(self, log: str, epoch: str, top: int) -> Position:
         stream, meta = self.keys(log)
-        try:
-            new_epoch, new_top = await self._restart(
-                keys=[stream, meta], args=[epoch, top, uuid.uuid4().hex, KEY_TTL_SECS]
-            )
-        except (RedisError, OSError) as exc:
-            self._failures += 1
-            raise EventLogUnavailable(f"redis restart failed: {exc}") from exc
+        new_epoch, new_top = await self._call(
+            "restart", lambda: self._restart(keys=[stream, meta], args=[epoch, top, uuid.uuid4().hex, KEY_TTL_SECS])
+        )
         return Position(_text(new_epoch), int(new_top))
 
     async def trim_before(self, log: str, cutoff: dt.datetime, *, dry_run: bool = False) -> int:
@@ -225,34 +259,27 @@ class RedisEventLog(EventLog):
 
     async def append(self, log: str, seq: int, payload: bytes) -> AppendResult:
         stream, meta = self.keys(log)
-        try:
-            epoch, status, top = await self._append(
-                keys=[stream, meta], args=[seq, payload, self._maxlen, uuid.uuid4().hex, KEY_TTL_SECS]
-            )
-        except (RedisError, OSError) as exc:
-            self._failures += 1
-            raise EventLogUnavailable(f"redis append failed: {exc}") from exc
+        args = [seq, payload, self._maxlen, uuid.uuid4().hex, KEY_TTL_SECS]
+        epoch, status, top = await self._call("append", lambda: self._append(keys=[stream, meta], args=args))
         return AppendResult(AppendStatus(_text(status)), _text(epoch), int(top))
 
     async def position(self, log: str) -> Position:
         _, meta = self.keys(log)
-        try:
-            epoch, top = await self._position(keys=[meta], args=[uuid.uuid4().hex, KEY_TTL_SECS])
-        except (RedisError, OSError) as exc:
-            self._failures += 1
-            raise EventLogUnavailable(f"redis position failed: {exc}") from exc
+        epoch, top = await self._call(
+            "position", lambda: self._position(keys=[meta], args=[uuid.uuid4().hex, KEY_TTL_SECS])
+        )
         return Position(_text(epoch), int(top))
 
     async def read(self, log: str, after: int, limit: int) -> tuple[str, list[Entry]]:
         stream, meta = self.keys(log)
-        try:
+
+        async def read() -> Any:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.hget(meta, "epoch")
                 pipe.xrange(stream, min=f"{after + 1}-0", max="+", count=limit)
-                epoch_raw, rows = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            self._failures += 1
-            raise EventLogUnavailable(f"redis read failed: {exc}") from exc
+                return await pipe.execute()
+
+        epoch_raw, rows = await self._call("read", read)
         if epoch_raw is None:
             epoch = (await self.position(log)).epoch
         else:

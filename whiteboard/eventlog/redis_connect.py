@@ -8,8 +8,17 @@ commands, where a tail connection goes, and how ward keys group into tail reads.
   connect, and a tail connection checks ROLE first (a demoted primary would serve stale reads). A
   connection blocked in XREAD BLOCK hears nothing of a failover (redis-py 8; a SIGSTOPped primary
   keeps its sockets open), so a watcher asks the sentinels every `SENTINEL_POLL_SECS` and, when the
-  primary moved, drops the tail connections and the idle command connections: nothing stays parked
-  on a dead primary for longer than that (and the socket timeout bounds even a watcher that fails).
+  primary moved, drops the tail connections and every command connection, the ones in use too: a
+  command on the wire to a SIGSTOPped primary fails at once and `RedisEventLog` retries it through
+  the pool, which connects to the new primary. Nothing stays parked on a dead primary for longer
+  than the poll (the socket timeout and `RedisEventLog`'s deadline per call bound even a watcher
+  that fails).
+- The command client itself never retries (`no_retry`): redis-py 8.1's asyncio client reconnects a
+  retried command's connection with `connect_check_health`, which skips the Sentinel connection's
+  primary lookup and goes back to the address it had, the old primary. A paused one accepts the TCP
+  connection (its kernel does) and never answers: with the default 10 retries of up to the socket
+  timeout each, the relay stood still for 15+ s with nothing logged. A retry from the pool (a
+  connection taken afresh) asks the sentinels first.
 - Cluster: XREAD over several keys must name keys of one slot (else CROSSSLOT), so a key's hash tag
   is not the ward itself but one of `buckets` tags chosen to spread over the slot range (every shard
   gets wards): a tail read covers one bucket, on the primary serving that bucket's slot (never a
@@ -28,7 +37,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import AbstractConnection, Connection, SSLConnection
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -40,6 +51,12 @@ log = logging.getLogger("whiteboard.eventlog")
 CONNECT_TIMEOUT_SECS = 3
 SENTINEL_POLL_SECS = 1.0
 SENTINEL_TIMEOUT_SECS = 1.0
+
+
+def no_retry() -> Retry:
+    """redis-py retries nothing on the command client; `RedisEventLog` retries a failed call through the pool
+    (see the module docstring: redis-py's own retry reconnects to the old primary)."""
+    return Retry(NoBackoff(), 0)
 
 
 class Connector:
@@ -64,7 +81,9 @@ class Connector:
         }
 
     async def connect(self) -> None:
-        self.client = aioredis.from_url(self.target.url, health_check_interval=30, **self._command_kwargs())
+        self.client = aioredis.from_url(
+            self.target.url, health_check_interval=30, retry=no_retry(), **self._command_kwargs()
+        )
         self._tail_pool = aioredis.ConnectionPool.from_url(
             self.target.url,
             decode_responses=False,
@@ -123,7 +142,9 @@ class SentinelConnector(Connector):
             },
             **{k: v for k, v in auth.items() if v is not None},
         )
-        self.client = self.sentinel.master_for(t.service, health_check_interval=30, **self._command_kwargs())
+        self.client = self.sentinel.master_for(
+            t.service, health_check_interval=30, retry=no_retry(), **self._command_kwargs()
+        )
 
     async def _primary_for_tails(self, fresh: bool) -> tuple[str, int]:
         """The primary, asked of the sentinels once for all tail connections that need it (16 readers
@@ -182,11 +203,21 @@ class SentinelConnector(Connector):
                     log.warning("event log: the primary moved from %s to %s; reconnecting", self.primary, address)
                     self._tail_primary = address
                     on_switch()
-                    # Idle command connections go now; one in use times out (or gets READONLY) and goes then.
-                    with contextlib.suppress(RedisError, OSError):
-                        await self.client.connection_pool.get_master_address()
+                    await self._drop_command_connections()
                 self.primary = address
             await asyncio.sleep(SENTINEL_POLL_SECS)
+
+    async def _drop_command_connections(self) -> None:
+        """Every command connection goes, the ones in use too: a command waiting on a paused primary fails
+        now (its socket closed under it) and redis-py retries it on a new connection, to the new primary.
+        Safe to retry: every command of the log is idempotent (an append again answers `duplicate`)."""
+        pool = self.client.connection_pool
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            async with asyncio.timeout(CONNECT_TIMEOUT_SECS):
+                await pool.get_master_address()  # the pool learns the new address (and drops idle ones)
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            async with asyncio.timeout(CONNECT_TIMEOUT_SECS):
+                await pool.disconnect(inuse_connections=True)
 
 
 def bucket_tags(buckets: int) -> list[str]:
