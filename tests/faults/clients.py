@@ -114,7 +114,15 @@ class Writer:
     _ids = itertools.count(1)
 
     def __init__(
-        self, checker: Checker, urls: list[str], ward: str, beds: list[str], token: str, *, pause: float = 0.05
+        self,
+        checker: Checker,
+        urls: list[str],
+        ward: str,
+        beds: list[str],
+        token: str,
+        *,
+        pause: float = 0.05,
+        pad: int = 0,
     ) -> None:
         self.checker = checker
         self.urls = urls
@@ -122,6 +130,7 @@ class Writer:
         self.beds = beds
         self.token = token
         self.pause = pause
+        self.pad = pad  # extra note length: big events fill a slow client's buffers sooner
         self.stopping = False
         self.task: asyncio.Task[None] | None = None
         self.name = f"w{next(self._ids)}"
@@ -149,7 +158,7 @@ class Writer:
 
     async def write_once(self, http: httpx.AsyncClient, bed: str | None = None) -> WriteOutcome:
         bed = bed or random.choice(self.beds)
-        note = f"{self.name}-{uuid.uuid4().hex[:10]}"
+        note = f"{self.name}-{uuid.uuid4().hex[:10]}" + "x" * self.pad
         status = random.choice(STATUSES)
         out = WriteOutcome(self.ward, bed, note, status, "error")
         url = f"{random.choice(self.urls)}/api/wards/{self.ward}/beds/{bed}"

@@ -51,6 +51,7 @@ async def _seed(database_url: str, wards: dict[str, list[str]]) -> dict[str, str
             f"display:{w}": (await store.create_credential("display", (w,), "faults", actor=SETUP))[1] for w in wards
         }
         tokens["nurse"] = (await store.create_credential("nurse", None, "faults nurse", actor=SETUP))[1]
+        tokens["ops"] = (await store.create_credential("ops", None, "faults ops", actor=SETUP))[1]
         return tokens
     finally:
         await store.aclose()
@@ -93,6 +94,7 @@ class Rig:
     redis_url: str | None = None  # what the servers use (possibly through a proxy)
     redis_truth_url: str | None = None  # the same Redis, direct: for reading the log
     redis_prefix: str = "wb"
+    server_database_url: str | None = None  # what the servers use when it differs (through a proxy)
     env: dict[str, str] = field(default_factory=dict)
     loop: BackgroundLoop = field(default_factory=BackgroundLoop)
     checker: Checker = field(default_factory=Checker)
@@ -107,7 +109,7 @@ class Rig:
 
     def server(self, **env: str) -> ServerProcess:
         s = ServerProcess(
-            database_url=self.database_url,
+            database_url=self.server_database_url or self.database_url,
             workdir=self.tmp_path,
             redis_url=self.redis_url,
             redis_prefix=self.redis_prefix,
@@ -179,10 +181,10 @@ class Rig:
         self.watchers += got
         return got
 
-    def load(self, per_ward: int = 1, pause: float = 0.05) -> list[Writer]:
+    def load(self, per_ward: int = 1, pause: float = 0.05, pad: int = 0) -> list[Writer]:
         async def start() -> list[Writer]:
             return [
-                Writer(self.checker, self.http_urls, ward, beds, self.tokens["nurse"], pause=pause).start()
+                Writer(self.checker, self.http_urls, ward, beds, self.tokens["nurse"], pause=pause, pad=pad).start()
                 for ward, beds in self.wards.items()
                 for _ in range(per_ward)
             ]
