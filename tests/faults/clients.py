@@ -123,6 +123,7 @@ class Writer:
         *,
         pause: float = 0.05,
         pad: int = 0,
+        bulky: bool = False,
     ) -> None:
         self.checker = checker
         self.urls = urls
@@ -131,6 +132,7 @@ class Writer:
         self.token = token
         self.pause = pause
         self.pad = pad  # extra note length: big events fill a slow client's buffers sooner
+        self.bulky = bulky  # a patient with 30 long tasks on every write: ~6 KB events
         self.stopping = False
         self.task: asyncio.Task[None] | None = None
         self.name = f"w{next(self._ids)}"
@@ -159,11 +161,15 @@ class Writer:
     async def write_once(self, http: httpx.AsyncClient, bed: str | None = None) -> WriteOutcome:
         bed = bed or random.choice(self.beds)
         note = f"{self.name}-{uuid.uuid4().hex[:10]}" + "x" * self.pad
-        status = random.choice(STATUSES)
+        status = "occupied" if self.bulky else random.choice(STATUSES)
+        body: dict[str, Any] = {"status": status, "notes": note}
+        if self.bulky:
+            tasks = [{"kind": "other", "text": f"{note[:20]} {i} " + "t" * 160} for i in range(30)]
+            body["patient"] = {"name": "Bulky Test", "tasks": tasks}
         out = WriteOutcome(self.ward, bed, note, status, "error")
         url = f"{random.choice(self.urls)}/api/wards/{self.ward}/beds/{bed}"
         try:
-            r = await http.patch(url, json={"status": status, "notes": note})
+            r = await http.patch(url, json=body)
         except httpx.TimeoutException:
             out.kind = "timeout"
         except httpx.HTTPError as exc:

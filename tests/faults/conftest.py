@@ -1,46 +1,26 @@
 """Fixtures of the fault suite: our own Redis and PostgreSQL processes, a `Rig` per scenario, the profile.
 
-`WHITEBOARD_FAULTS_PROFILE=quick` (the default, in the README's test command) keeps every scenario to a few
-seconds of load and a few faults; `long` (`scripts/faults`) runs more rounds and longer loads.
+The profile (`profiles.py`) comes from `WHITEBOARD_FAULTS_PROFILE`: `quick` in the README's test command,
+`long` from `scripts/faults`.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.faults.harness import Rig
+from tests.faults.profiles import Profile, current_profile
 from tests.faults.services import PostgresCluster, RedisServer
 from tests.support import DB_PREFIX
 
 
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    rounds: int  # faults per scenario
-    load_secs: float  # load between faults
-    storm_clients: int
-    examples: int  # hypothesis examples of the model-based test
-    steps: int
-
-
-PROFILES = {
-    "quick": Profile("quick", rounds=2, load_secs=1.0, storm_clients=2000, examples=3, steps=8),
-    "long": Profile("long", rounds=8, load_secs=3.0, storm_clients=5000, examples=25, steps=20),
-}
-
-
 @pytest.fixture(scope="session")
 def profile() -> Profile:
-    name = os.environ.get("WHITEBOARD_FAULTS_PROFILE", "quick")
-    if name not in PROFILES:
-        raise pytest.UsageError(f"WHITEBOARD_FAULTS_PROFILE={name!r}: use one of {', '.join(PROFILES)}")
-    return PROFILES[name]
+    return current_profile()
 
 
 @pytest.fixture(scope="session")

@@ -181,10 +181,12 @@ class Rig:
         self.watchers += got
         return got
 
-    def load(self, per_ward: int = 1, pause: float = 0.05, pad: int = 0) -> list[Writer]:
+    def load(self, per_ward: int = 1, pause: float = 0.05, **kw: Any) -> list[Writer]:
+        """Writers on every ward (`pad=`, `bulky=`: bigger events, see `Writer`)."""
+
         async def start() -> list[Writer]:
             return [
-                Writer(self.checker, self.http_urls, ward, beds, self.tokens["nurse"], pause=pause, pad=pad).start()
+                Writer(self.checker, self.http_urls, ward, beds, self.tokens["nurse"], pause=pause, **kw).start()
                 for ward, beds in self.wards.items()
                 for _ in range(per_ward)
             ]
@@ -192,6 +194,17 @@ class Rig:
         got = self.loop.call(start())
         self.writers += got
         return got
+
+    def write(self, n: int = 1) -> list[str]:
+        """`n` writes now, one after another, each outcome recorded; returns their kinds."""
+
+        async def go() -> list[str]:
+            ward, beds = next(iter(self.wards.items()))
+            writer = Writer(self.checker, self.http_urls, ward, beds, self.tokens["nurse"])
+            async with httpx.AsyncClient(headers={"Authorization": f"Bearer {self.tokens['nurse']}"}, timeout=40) as c:
+                return [(await writer.write_once(c)).kind for _ in range(n)]
+
+        return self.loop.call(go())
 
     def stop_load(self) -> None:
         async def stop() -> None:

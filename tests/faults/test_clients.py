@@ -15,9 +15,9 @@ import httpx
 
 from tests.conftest import PostgresDatabases
 from tests.e2e.wsclient import raw_upgrade, read_close_code
-from tests.faults.conftest import Profile
 from tests.faults.harness import Rig
 from tests.faults.lean import LeanClient
+from tests.faults.profiles import Profile
 from tests.faults.services import RedisServer
 
 SLOW_CLIENTS = 3
@@ -33,7 +33,7 @@ def test_clients_that_stop_reading_are_closed_1013_without_hurting_others(
     ward = next(iter(rig.wards))
     slow = [raw_upgrade(s.port, f"/ws/wards/{ward}", rig.tokens["nurse"], rcvbuf=2048) for _ in range(SLOW_CLIENTS)]
     rig.watch(per_ward=4)
-    rig.load(per_ward=6, pause=0.005, pad=450)  # ~1 KB events, as fast as the server takes them
+    rig.load(per_ward=4, pause=0.005, bulky=True)  # ~6 KB events, as fast as the server takes them
     metric = 'whiteboard_ws_closed_total{reason="slow_client"} ' + f"{SLOW_CLIENTS}.0"
     deadline = time.monotonic() + 60
     with httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {rig.tokens['ops']}"}, timeout=10) as c:

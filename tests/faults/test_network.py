@@ -16,8 +16,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.faults.conftest import Profile
 from tests.faults.harness import Rig
+from tests.faults.profiles import Profile
 from tests.faults.services import PostgresCluster, RedisServer
 
 BLACKHOLE_SECS = 7.0  # over the Redis client's 5 s command timeout and the pool's 5 s connect timeout

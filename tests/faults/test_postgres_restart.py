@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.faults.conftest import Profile
 from tests.faults.harness import Rig
+from tests.faults.profiles import Profile
 from tests.faults.services import PostgresCluster, RedisServer
 
 

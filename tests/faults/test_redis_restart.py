@@ -14,8 +14,8 @@ from collections.abc import Callable
 import pytest
 
 from tests.conftest import PostgresDatabases
-from tests.faults.conftest import Profile
 from tests.faults.harness import Rig
+from tests.faults.profiles import Profile
 from tests.faults.services import RedisServer
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PostgresDatabases
-from tests.faults.conftest import Profile
 from tests.faults.harness import Rig
+from tests.faults.profiles import Profile
 from tests.faults.services import RedisServer
 from whiteboard.live.ingest import CRASH_EXIT_CODE
 
