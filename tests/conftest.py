@@ -17,6 +17,7 @@ import redis as redis_sync
 from sqlalchemy.engine import make_url
 
 from tests.e2e.server import ServerProcess
+from tests.redis_topologies import ClusterTopology, SentinelTopology
 from tests.support import (
     ARTIFACTS,
     DB_PREFIX,
@@ -254,3 +255,54 @@ def app_site(tmp_path: Path, app_site_settings: dict[str, object]) -> Iterator[I
                             ("ward_manager", (s.WARD,))]:  # fmt: skip
             s.tokens[role] = s.run(store.create_credential(role, wards, f"site {role}", actor=SETUP))[1]  # type: ignore[index]
         yield s
+
+
+# --- real Redis Sentinel and Cluster topologies (tests/redis_topologies.py) ---
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelTopology]:
+    """One Sentinel group (1 primary + 2 replicas + 3 sentinels) per test session; never killed or paused (a test
+    that does uses `sentinel_topology` for its own)."""
+    with SentinelTopology(tmp_path_factory.mktemp("sentinel")) as group:
+        yield group
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterTopology]:
+    """One three-master Redis Cluster per test session, shared (tests use their own key prefixes)."""
+    with ClusterTopology(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def sentinel_topology(tmp_path: Path) -> Iterator[Callable[[], SentinelTopology]]:
+    """Start a Sentinel group of the test's own (to kill or pause its primary); stopped by PID afterwards."""
+    started: list[SentinelTopology] = []
+
+    def start() -> SentinelTopology:
+        group = SentinelTopology(tmp_path / f"sentinel-{len(started)}")
+        started.append(group)
+        group.start()
+        return group
+
+    yield start
+    for group in started:
+        group.stop()
+
+
+@pytest.fixture
+def cluster_topology(tmp_path: Path) -> Iterator[Callable[..., ClusterTopology]]:
+    """Start a Redis Cluster of the test's own (to kill a master; `replicas=1` for one that fails over); stopped
+    by PID afterwards."""
+    started: list[ClusterTopology] = []
+
+    def start(replicas: int = 0) -> ClusterTopology:
+        cluster = ClusterTopology(tmp_path / f"cluster-{len(started)}", replicas=replicas)
+        started.append(cluster)
+        cluster.start()
+        return cluster
+
+    yield start
+    for cluster in started:
+        cluster.stop()

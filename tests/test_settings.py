@@ -44,6 +44,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "mllp_max_connections": ("4", 4),
     "demo_seed": ("7", 7),
     "stream_maxlen": ("20000", 20000),
+    "eventlog_tail_stall_secs": ("30", 30.0),
     "ws_queue_size": ("16", 16),
     "ws_send_buffer_bytes": ("65536", 65536),
     "heartbeat_secs": ("0.5", 0.5),

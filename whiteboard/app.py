@@ -37,7 +37,10 @@ def build_state(settings: Settings, clock: Callable[[], dt.datetime] = utc_now) 
     """`clock` is what sessions take as "now" (tests advance their own instead of sleeping)."""
     store = open_store(settings.database_url)
     eventlog = open_event_log(
-        settings.event_log_url, key_prefix=settings.redis_key_prefix, maxlen=settings.stream_maxlen
+        settings.event_log_url,
+        key_prefix=settings.redis_key_prefix,
+        maxlen=settings.stream_maxlen,
+        tail_stall_secs=settings.eventlog_tail_stall_secs,
     )
     metrics = Metrics()
     metrics.add_collector(ProcessCollector())

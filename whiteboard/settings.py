@@ -72,7 +72,9 @@ class Settings:
     )
     redis_url: str | None = setting(
         None, flag=True,
-        help="Redis for the shared event log (redis://host:6379/0); without it an in-process log (one instance).",
+        help="Redis for the shared event log: redis://host:6379/0, redis+sentinel://h1:26379,h2:26379,h3:26379/"
+        "SERVICE/DB (the primary Sentinel names) or redis+cluster://h1:7000,h2:7001,h3:7002/; without it an "
+        "in-process log (one instance).",
     )  # fmt: skip
     redis_key_prefix: str = setting(
         "wb", flag=True, help="Prefix for every Redis key, so deployments can share one Redis."
@@ -124,6 +126,11 @@ class Settings:
     stream_maxlen: int = setting(
         10_000, minimum=1, help="Events kept per ward; older positions are answered with a fresh snapshot."
     )
+    # A healthy tail read answers at least every 5 s (its block time), events or not; past this it is stuck.
+    eventlog_tail_stall_secs: float = setting(
+        20.0, minimum=6, maximum=600,
+        help="Seconds a ward's live feed from Redis may go unanswered before /readyz fails naming the ward.",
+    )  # fmt: skip
     # A whole ward changing at once is ~30 events; 256 leaves room for bursts and replays.
     ws_queue_size: int = setting(
         256, minimum=1, help="Frames queued for one WebSocket before it counts as a slow client and is closed (1013)."

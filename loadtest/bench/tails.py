@@ -10,6 +10,12 @@ connections (its sockets to Redis, cross-checked with CLIENT LIST), its CPU per 
 delivered entry while written to, append → tail latency, and Redis's own CPU over the write phase.
 `--before-ref` loads `whiteboard/eventlog/redis.py` from that git ref (one blocking XREAD per ward),
 so before and after run in the same session. Keys go under a fresh prefix, deleted afterwards.
+
+`--topology sentinel` or `--topology cluster` starts a Sentinel group (1 primary + 2 replicas + 3
+sentinels) or a three-master Cluster of the bench's own on loopback (tests/redis_topologies.py, stopped
+at the end) and runs the same measurement through `redis+sentinel://` / `redis+cluster://`: connections
+then count the child's sockets to every data node (and, separately, to the sentinels), Redis CPU sums
+every data node.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 import psutil
 import redis as redis_sync
 
+from tests.redis_topologies import ClusterTopology, SentinelTopology, Topology
 from whiteboard.domain.offsets import log_name
 from whiteboard.eventlog import EventLog, EventLogUnavailable
 from whiteboard.eventlog.redis import STREAMS_PER_CONNECTION, RedisEventLog
@@ -139,8 +146,8 @@ class Child:
             self.proc.stdin.flush()
         return dict(json.loads(self.proc.stdout.readline()))
 
-    def redis_sockets(self, port: int) -> int:
-        return sum(1 for c in psutil.Process(self.pid).net_connections("tcp") if c.raddr and c.raddr.port == port)
+    def redis_sockets(self, ports: set[int]) -> int:
+        return sum(1 for c in psutil.Process(self.pid).net_connections("tcp") if c.raddr and c.raddr.port in ports)
 
     def stop(self) -> None:
         assert self.proc.stdin is not None
@@ -152,9 +159,54 @@ class Child:
             self.proc.wait(5)
 
 
-def redis_cpu(admin: redis_sync.Redis) -> float:
-    info: dict[str, Any] = admin.info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+def redis_cpu(admins: list[redis_sync.Redis]) -> float:
+    total = 0.0
+    for admin in admins:
+        info: dict[str, Any] = admin.info("cpu")
+        total += float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    return total
+
+
+class Target:
+    """Where the bench's Redis is: the --url server, or a topology of its own (data nodes and sentinels)."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.topology: Topology | None = None
+        if args.topology == "server":
+            self.url = args.url
+            admin = redis_sync.Redis.from_url(args.url)
+            self.data_ports = {int(admin.connection_pool.connection_kwargs.get("port", 6379))}
+            self.sentinel_ports: set[int] = set()
+            self.admins = [admin]
+            return
+        topology: SentinelTopology | ClusterTopology
+        if args.topology == "sentinel":
+            topology = SentinelTopology(workdir / "sentinel")
+            topology.__enter__()
+            self.sentinel_ports = {n.port for n in topology.sentinels}
+            servers = topology.servers
+        else:
+            topology = ClusterTopology(workdir / "cluster")
+            topology.__enter__()
+            self.sentinel_ports = set()
+            servers = topology.nodes
+        self.topology = topology
+        self.url = topology.url()
+        self.data_ports = {n.port for n in servers}
+        self.admins = [n.client() for n in servers]
+
+    def delete(self, prefix: str) -> None:
+        for admin in self.admins:
+            if admin.info("replication").get("role") != "master":
+                continue
+            for key in list(admin.scan_iter(match=f"{prefix}:*", count=1000)):
+                admin.delete(key)  # one by one: on a cluster each key may be on its own slot
+
+    def close(self) -> None:
+        for admin in self.admins:
+            admin.close()
+        if self.topology is not None:
+            self.topology.stop()
 
 
 async def append_all(log: RedisEventLog, logs: list[str], tops: dict[str, int]) -> None:
@@ -174,24 +226,24 @@ async def write_phase(log: RedisEventLog, logs: list[str], tops: dict[str, int],
     return n
 
 
-async def run_variant(impl: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
+async def run_variant(impl: str, label: str, args: argparse.Namespace, target: Target) -> dict[str, Any]:
     prefix = f"bench-tails-{uuid.uuid4().hex[:8]}"
     logs = ward_logs(prefix, args.wards)
-    writer = RedisEventLog(args.url, key_prefix=prefix)
+    writer = RedisEventLog(target.url, key_prefix=prefix)
     await writer.connect()
-    admin = redis_sync.Redis.from_url(args.url)
-    port = int(admin.connection_pool.connection_kwargs.get("port", 6379))
+    admins = target.admins
     tops: dict[str, int] = {}
-    child_proc = Child(impl, args.url, prefix, args.wards)
+    child_proc = Child(impl, target.url, prefix, args.wards)
     try:
         await append_all(writer, logs, tops)
         base = await asyncio.to_thread(child_proc.ask, "started")
         await asyncio.sleep(1.0)
         idle0 = await asyncio.to_thread(child_proc.ask, "mark")
-        sockets = child_proc.redis_sockets(port)
+        sockets = child_proc.redis_sockets(target.data_ports)
+        sentinel_sockets = child_proc.redis_sockets(target.sentinel_ports)
         await asyncio.sleep(args.idle)
         idle1 = await asyncio.to_thread(child_proc.ask, "reset")
-        r0 = redis_cpu(admin)
+        r0 = redis_cpu(admins)
         sent = await write_phase(writer, logs, tops, args.rate, args.duration)
         deadline = time.monotonic() + 30
         while True:
@@ -199,12 +251,13 @@ async def run_variant(impl: str, label: str, args: argparse.Namespace) -> dict[s
             if end["delivered"] - idle1["delivered"] >= sent or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
-        r1 = redis_cpu(admin)
+        r1 = redis_cpu(admins)
         got = end["delivered"] - idle1["delivered"]
         return {
-            "variant": label,
+            "variant": f"{label} [{args.topology}]",
             "wards": args.wards,
             "redis_connections": sockets,
+            "sentinel_connections": sentinel_sockets,
             "idle_cpu_ms_per_s": (idle1["cpu"] - idle0["cpu"]) / (idle1["wall"] - idle0["wall"]) * 1000,
             "appended": sent,
             "delivered": got,
@@ -219,10 +272,7 @@ async def run_variant(impl: str, label: str, args: argparse.Namespace) -> dict[s
     finally:
         child_proc.stop()
         await writer.aclose()
-        keys = list(admin.scan_iter(match=f"{prefix}:*", count=1000))
-        for i in range(0, len(keys), 500):
-            admin.delete(*keys[i : i + 500])
-        admin.close()
+        target.delete(prefix)
 
 
 def before_module(ref: str, into: Path) -> str:
@@ -248,13 +298,19 @@ def main(argv: list[str] | None = None) -> int:
         help="wards per tail connection, one 'after' run each (comma-separated, e.g. 128,2000)",
     )
     p.add_argument("--before-ref", help="also run whiteboard/eventlog/redis.py from this git ref (e.g. main)")
+    p.add_argument(
+        "--topology",
+        choices=("server", "sentinel", "cluster"),
+        default="server",
+        help="server: the --url Redis; sentinel / cluster: start one of the bench's own on loopback ports",
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--prefix", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         asyncio.run(child(args.child, args.url, args.prefix, args.wards))
         return 0
-    if not args.url.startswith(("redis://127.0.0.1", "redis://localhost", "unix://")):
+    if args.topology == "server" and not args.url.startswith(("redis://127.0.0.1", "redis://localhost", "unix://")):
         p.error("benchmarks run against a loopback Redis only")
     _pin(CLIENT_CORE)
     results = []
@@ -262,13 +318,17 @@ def main(argv: list[str] | None = None) -> int:
         variants = [(f"after:{n}", f"after, {n} wards/connection") for n in args.per_connection]
         if args.before_ref:
             variants.insert(0, (before_module(args.before_ref, Path(tmp)), f"before ({args.before_ref})"))
-        for impl, label in variants:
-            result = asyncio.run(run_variant(impl, label, args))
-            print(json.dumps(result), flush=True)
-            results.append(result)
+        target = Target(args, Path(tmp))
+        try:
+            for impl, label in variants:
+                result = asyncio.run(run_variant(impl, label, args, target))
+                print(json.dumps(result), flush=True)
+                results.append(result)
+        finally:
+            target.close()
     print(f"\n| figure | {' | '.join(r['variant'] for r in results)} |")
     print("| --- |" + " ---: |" * len(results))
-    keys = ("redis_connections", "idle_cpu_ms_per_s", "cpu_us_per_delivery", "p50_ms", "p99_ms",
+    keys = ("redis_connections", "sentinel_connections", "idle_cpu_ms_per_s", "cpu_us_per_delivery", "p50_ms", "p99_ms",
             "redis_cpu_ms_write_phase", "appended", "delivered", "wards_started", "tail_errors", "rss_mib")  # fmt: skip
     for key in keys:
         cells = [f"{r[key]:.1f}" if isinstance(r[key], float) else str(r[key]) for r in results]

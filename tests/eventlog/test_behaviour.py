@@ -1,4 +1,5 @@
-"""One behaviour suite for the event-log seam, run against every backend (in-process and a real Redis)."""
+"""One behaviour suite for the event-log seam, run against every backend: in-process, one real Redis, a real
+Sentinel group (1 primary + 2 replicas + 3 sentinels) and a real three-master Cluster (tests/eventlog/conftest.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from whiteboard.eventlog.recovery import is_recovered
 
 
 @pytest.fixture
-async def elog(request: pytest.FixtureRequest, eventlog_url: str) -> AsyncIterator[EventLog]:
-    prefix = request.getfixturevalue("redis_prefix") if eventlog_url.startswith("redis") else "wb"
-    log = open_event_log(eventlog_url, key_prefix=prefix, maxlen=50)
+async def elog(topology_log: tuple[str, str]) -> AsyncIterator[EventLog]:
+    url, prefix = topology_log
+    log = open_event_log(url, key_prefix=prefix, maxlen=50)
     await log.connect()
     yield log
     await log.aclose()

@@ -16,7 +16,7 @@ from whiteboard.eventlog.base import (
     Position,
 )
 from whiteboard.eventlog.memory import MemoryEventLog
-from whiteboard.eventlog.redis import RedisEventLog
+from whiteboard.eventlog.redis import TAIL_STALL_SECS, RedisEventLog
 
 __all__ = [
     "AppendResult",
@@ -29,11 +29,21 @@ __all__ = [
 ]
 
 
-def open_event_log(url: str, *, key_prefix: str = "wb", maxlen: int = 10_000) -> EventLog:
-    """Choose a backend by URL scheme."""
+REDIS_SCHEMES = frozenset(
+    {"redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster"}
+)
+
+
+def open_event_log(
+    url: str, *, key_prefix: str = "wb", maxlen: int = 10_000, tail_stall_secs: float = TAIL_STALL_SECS
+) -> EventLog:
+    """Choose a backend by URL scheme: one Redis server, Sentinel's primary or a Cluster (`redis_url`)."""
     scheme = url.split("://", 1)[0].lower()
     if scheme == "memory":
         return MemoryEventLog(maxlen=maxlen)
-    if scheme in {"redis", "rediss", "unix"}:
-        return RedisEventLog(url, key_prefix=key_prefix, maxlen=maxlen)
-    raise ValueError(f"unknown event log URL scheme {scheme!r}: use memory:// or redis://host:port/db")
+    if scheme in REDIS_SCHEMES:
+        return RedisEventLog(url, key_prefix=key_prefix, maxlen=maxlen, tail_stall_secs=tail_stall_secs)
+    raise ValueError(
+        f"unknown event log URL scheme {scheme!r}: use memory:// or redis://host:port/db, "
+        "redis+sentinel://h1:26379,h2:26379/SERVICE/DB or redis+cluster://h1:7000,h2:7001/"
+    )

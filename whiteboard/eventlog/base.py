@@ -13,6 +13,7 @@ contract every backend keeps (checked by one behaviour suite run against each):
 - `read` returns entries after a sequence number in order; whether they prove an unbroken history is
   decided by `recovery.is_recovered`, in one place for HTTP, WebSocket and the ward views alike.
 - `tail` yields every entry appended after a sequence number, in order, for as long as it is iterated.
+- `restart` replaces a log that lost confirmed entries with a fresh epoch (only if it is still as seen).
 """
 
 from __future__ import annotations
@@ -85,4 +86,13 @@ class EventLog:
         raise NotImplementedError
 
     def tail(self, log: str, after: int) -> AsyncIterator[Entry]:
+        raise NotImplementedError
+
+    async def restart(self, log: str, epoch: str, top: int) -> Position:
+        """Start a new epoch (empty, so the next append may start at any number) if the log is still at
+        (`epoch`, `top`); returns the log's position after the call.
+
+        For a log that lost entries the outbox had already seen confirmed (a failover to a replica that
+        had not received them): continuing the same epoch would leave a silent gap for clients that
+        replay, a new epoch makes them resync."""
         raise NotImplementedError

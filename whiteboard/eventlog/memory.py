@@ -65,6 +65,14 @@ class MemoryEventLog(EventLog):
         stream = self._stream(log)
         return Position(stream.epoch, stream.top)
 
+    async def restart(self, log: str, epoch: str, top: int) -> Position:
+        stream = self._stream(log)
+        if stream.epoch == epoch and stream.top == top:
+            fresh = self._streams[log] = _Stream(self._maxlen)
+            stream.wakeup.set()  # tails of the old epoch read on in the new one (and see its epoch)
+            stream = fresh
+        return Position(stream.epoch, stream.top)
+
     async def read(self, log: str, after: int, limit: int) -> tuple[str, list[Entry]]:
         stream = self._stream(log)
         out: list[Entry] = []
@@ -77,10 +85,9 @@ class MemoryEventLog(EventLog):
         return stream.epoch, out
 
     async def tail(self, log: str, after: int) -> AsyncIterator[Entry]:
-        stream = self._stream(log)
         last = after
         while True:
-            wakeup = stream.wakeup
+            wakeup = self._stream(log).wakeup  # looked up each time: `restart` replaces the stream
             epoch, batch = await self.read(log, last, 1000)
             for entry in batch:
                 yield entry

@@ -13,11 +13,15 @@ reaches Redis still ends it (no race), and it needs only XADD, which the log nee
 UNBLOCK may be refused by a managed Redis's ACL). The command is kept as encoded RESP parts: a read
 re-encodes only the ids that moved, not 2n arguments.
 
-Errors: a connection error, a socket timeout or `-UNBLOCKED` (a primary demoted under a blocked
-client) gets one immediate reconnect; when that fails too, every tail raises EventLogUnavailable to
+Errors: a connection error, a socket timeout, `-UNBLOCKED` (a primary demoted under a blocked
+client) or a Cluster redirection gets one immediate reconnect, on a connection made afresh (so to the
+primary the topology names now: `redis_connect`); when that fails too, every tail raises EventLogUnavailable to
 its consumer (the hub backs off and tails again from its view). A slow consumer's tail stops being
 read once it holds HIGH_WATER entries and is read again when drained, so one stuck ward cannot
 make the reader buffer without bound.
+
+Liveness: a healthy read answers at least once per block time, entries or not, so `stalled_for` (how
+long since the last answer while tails wait) tells a quiet ward from a stuck feed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import Any
@@ -40,6 +45,7 @@ log = logging.getLogger("whiteboard.eventlog")
 
 HIGH_WATER = 2000  # entries buffered for one tail before its stream is left out of the read
 WAKE_TTL_SECS = 3600
+FORGET_UNSERVED_SECS = 15.0  # longer than a consumer's retry back-off (the hub's is at most 5 s)
 
 
 def _bulk(value: bytes) -> bytes:
@@ -92,14 +98,16 @@ class TailReader:
 
     def __init__(
         self,
-        connect: Callable[[], AbstractConnection],
+        connect: Callable[[bool], Awaitable[AbstractConnection]],
         wake: Callable[[bytes, int], Awaitable[None]],
         wake_key: bytes,
         *,
         block_ms: int,
         count: int,
+        route: bytes = b"",
     ) -> None:
-        self._make_connection = connect
+        self.route = route  # which keys may share this reader's XREAD (one Cluster slot; any, on one server)
+        self._make_connection = connect  # async (after_error) -> a new, not yet used connection
         self._send_wake = wake  # async (key, id) -> None: XADD key MAXLEN 1 <id>-0 from the command pool
         self._wake_key = wake_key
         self._block_ms = block_ms
@@ -115,6 +123,45 @@ class TailReader:
         self._wake_sent = 0  # the wake stream's last id this instance wrote
         self._wake_seen = 0  # ... that the read on the wire already accounts for
         self._wakers: set[asyncio.Task[None]] = set()
+        self._answered = time.monotonic()  # when a read last answered (or the reader last had nothing to read)
+        self._failed = False  # the last connection failed: the next one is made afresh, topology asked again
+        self._unserved: set[bytes] = set()  # streams whose tails failed since the last answer (their consumers retry)
+
+    def keys(self) -> set[bytes]:
+        """The streams this reader serves, or failed to serve since it last answered."""
+        return set(self._streams) | self._unserved
+
+    def stalled_for(self, now: float) -> float:
+        """Seconds tails have waited on a read that has not answered (0 while idle or answering)."""
+        if self._task is None or self._task.done():
+            return 0.0
+        if not (self._unserved or (self._streams and (self._reading or self._failed))):
+            return 0.0  # idle, paused, or between an answer and the next read
+        return max(0.0, now - self._answered)
+
+    def interrupt(self) -> None:
+        """The primary moved: abandon the read on the wire and read again on a new connection, from the same
+        positions (so nothing is lost or doubled). A read blocked on a paused or demoted server would
+        otherwise wait for its socket timeout."""
+        if self._task is None or self._task.done() or self._closed:
+            return
+        old = self._task
+        old.cancel()
+        self._failed = True
+        self._task = asyncio.create_task(self._restart_after(old), name="eventlog-tail-reader")
+
+    async def _restart_after(self, old: asyncio.Task[None]) -> None:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await old
+        await self._drop_connection()
+        self._dirty = True
+        await self._run()
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.disconnect(nowait=True)
 
     @property
     def streams(self) -> int:
@@ -202,20 +249,25 @@ class TailReader:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._fail_all(EventLogUnavailable("the event log is closed"))
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await self._conn.disconnect(nowait=True)
+        await self._drop_connection()
 
     async def _run(self) -> None:
         failures = 0
         while not self._closed:
             if not self._streams:
+                if not self._unserved:
+                    self._answered = time.monotonic()
                 self._work.clear()
-                await self._work.wait()
+                try:
+                    await asyncio.wait_for(self._work.wait(), FORGET_UNSERVED_SECS)
+                except TimeoutError:  # nobody tails those wards any more: nothing waits on this reader
+                    self._unserved.clear()
+                    self._failed = False
                 continue
-            if self._conn is None:
-                self._conn = self._make_connection()
             try:
+                if self._conn is None:
+                    self._conn = await self._make_connection(self._failed)
+                    self._failed = False
                 command = self._command()
                 if command is None:  # every tail is paused: wait for one to drain
                     self._work.clear()
@@ -228,10 +280,12 @@ class TailReader:
                 finally:
                     self._reading = False
                 failures = 0
+                self._answered = time.monotonic()
+                self._unserved.clear()
             except (RedisError, OSError) as exc:
                 failures += 1
-                with contextlib.suppress(Exception):
-                    await self._conn.disconnect(nowait=True)
+                self._failed = True
+                await self._drop_connection()
                 if failures == 1 and _reconnect_may_help(exc):
                     log.info("event log reader: %s; reconnecting", exc)
                     continue
@@ -319,12 +373,18 @@ class TailReader:
             for t in stream.tails:
                 t.error = error
                 t.ready.set()
+        if not self._closed:
+            self._unserved.update(self._streams)
         self._streams.clear()
         self._dirty = True
 
 
+_RECONNECT_REPLIES = ("UNBLOCKED", "MOVED", "ASK", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "LOADING")
+
+
 def _reconnect_may_help(exc: Exception) -> bool:
     if isinstance(exc, ResponseError):
-        # A primary demoted to replica unblocks its blocked clients with -UNBLOCKED.
-        return str(exc).startswith("UNBLOCKED")
+        # A primary demoted to replica unblocks its blocked clients with -UNBLOCKED; a Cluster whose slot
+        # moved redirects (MOVED/ASK) or is between masters (CLUSTERDOWN/TRYAGAIN).
+        return str(exc).startswith(_RECONNECT_REPLIES)
     return isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError)

@@ -166,7 +166,25 @@ class Ingest:
         if result.status is AppendStatus.GAP:
             # An earlier change of this ward is committed but not yet in the log (another writer, a
             # crash): append the missing ones from the outbox first, in order.
-            for row in await self._store.outbox_rows(written.ward_id, result.top, written.seq - 1):
+            rows = await self._store.outbox_rows(written.ward_id, result.top, written.seq - 1)
+            held = _contiguous_suffix(rows, written.seq - 1)
+            if len(held) < written.seq - 1 - result.top:
+                # The outbox lacks rows between the log's top and this change: they were deleted because a
+                # log confirmed holding them, so this log lost them (a failover to a replica that had not
+                # received them, same epoch). Replaying around the hole would be a silent gap: a new epoch
+                # makes every client resync, starting at the changes the outbox still holds.
+                log.error(
+                    "%s: the event log's top %d is behind what it had confirmed (seq %d needs %d..%d); "
+                    "starting a new epoch so clients resync",
+                    written.ward_id,
+                    result.top,
+                    written.seq,
+                    result.top + 1,
+                    written.seq - 1,
+                )
+                await self._log.restart(written.log, result.epoch, result.top)
+                self._metrics.log_appends.labels("epoch_restarted").inc()
+            for row in held:
                 await self._log.append(row.log, row.seq, row.payload)
             result = await self._log.append(written.log, written.seq, written.payload)
             if result.status is AppendStatus.GAP:
@@ -216,3 +234,17 @@ class Ingest:
                     self._tops[ward] = max(top, self._tops.get(ward, 0))
                 raise
         return appended
+
+
+def _contiguous_suffix(rows: list[OutboxRow], upto: int) -> list[OutboxRow]:
+    """The rows ending at `upto` with no number missing (all of them when the outbox has every one)."""
+    ordered = sorted(rows, key=lambda r: r.seq)
+    out: list[OutboxRow] = []
+    expected = upto
+    for row in reversed(ordered):
+        if row.seq != expected:
+            break
+        out.append(row)
+        expected -= 1
+    out.reverse()
+    return out

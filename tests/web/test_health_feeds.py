@@ -1,0 +1,69 @@
+"""/readyz fails, naming the ward, while a ward's live feed from Redis is stuck, and is ready again after.
+
+The app runs in-process on a real redis-server of the test's own, which is paused (SIGSTOP) under a
+connected board and resumed (SIGCONT).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.redis_topologies import RedisNode
+from tests.support import SETUP, portal_runner
+from whiteboard.app import create_app
+from whiteboard.settings import Settings
+
+STALL_SECS = 6.0  # the setting's minimum: a little over the tail's 5 s block
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[RedisNode]:
+    server = RedisNode(tmp_path, "solo", [])
+    server.start()
+    yield server
+    server.kill()
+
+
+def wait_for_readyz(client: TestClient, status: int, needle: str, timeout: float = 30.0) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while True:
+        r = client.get("/readyz")
+        body: dict[str, object] = r.json()
+        if r.status_code == status and needle in r.text:
+            return body
+        assert time.monotonic() < deadline, f"/readyz never answered {status} with {needle!r}; last: {r.text}"
+        time.sleep(0.2)
+
+
+def test_readyz_names_the_ward_whose_feed_is_stuck_and_recovers(node: RedisNode, tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'feeds.db'}",
+        redis_url=f"redis://127.0.0.1:{node.port}/0",
+        redis_key_prefix="feeds",
+        eventlog_tail_stall_secs=STALL_SECS,
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        run = portal_runner(client)
+        store = app.state.wb.store
+        run(store.add_wards([("ward-feed", "Feed Ward", [("B1", "Bay 1")])], actor=SETUP))
+        token = run(store.create_credential("display", ("ward-feed",), "board", actor=SETUP))[1]
+        with client.websocket_connect("/ws/wards/ward-feed", headers={"Authorization": f"Bearer {token}"}) as ws:
+            assert ws.receive_json()["type"] == "snapshot"
+            wait_for_readyz(client, 200, '"ready"')
+            node.pause()
+            try:
+                body = wait_for_readyz(client, 503, "ward-feed")
+            finally:
+                node.resume()
+            checks = body["checks"]
+            assert isinstance(checks, dict) and checks["database"]["status"] == "ok"
+            assert checks["eventlog"]["status"] == "down" and checks["eventlog"]["backend"] == "redis"
+            assert "live feed of ward(s) ward-feed" in checks["eventlog"]["error"]
+            assert "eventlog (redis)" in body["error"]["message"]  # type: ignore[index]
+            wait_for_readyz(client, 200, '"ready"')
