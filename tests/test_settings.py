@@ -77,6 +77,11 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "oidc_wards_claim": ("wards", "wards"),
     "oidc_name": ("NHS CIS2", "NHS CIS2"),
     "migrate_on_start": ("false", False),
+    "tls_cert": ("/etc/wb/cert.pem", "/etc/wb/cert.pem"),
+    "tls_key": ("/etc/wb/key.pem", "/etc/wb/key.pem"),
+    "forwarded_allow_ips": ("10.0.0.0/8, 127.0.0.1", ("10.0.0.0/8", "127.0.0.1")),
+    "retention_days": ("90", 90),
+    "retention_sweep_secs": ("60", 60.0),
     "test_crash_after_commit": ("true", True),
 }
 

@@ -22,7 +22,7 @@ from whiteboard.live.ingest import Ingest
 from whiteboard.metrics import Metrics, ProcessCollector
 from whiteboard.settings import Settings, mask_url
 from whiteboard.state import State
-from whiteboard.store import migrate, open_store
+from whiteboard.store import migrate, open_store, retention
 from whiteboard.web import health, ws
 from whiteboard.web.edge import SecuredStarlette
 from whiteboard.web.http import EXCEPTION_HANDLERS
@@ -80,6 +80,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         await state.ingest.start()
         prober = asyncio.create_task(health.probe_forever(state), name="backend-probe")
         rechecker = asyncio.create_task(ws.recheck_forever(state), name="ws-recheck")
+        retainer = None
+        if settings.retention_days is not None:
+            retainer = asyncio.create_task(
+                retention.purge_forever(state.store, settings.retention_days, settings.retention_sweep_secs, clock),
+                name="retention",
+            )
         mllp = None
         if settings.mllp_port is not None:
             from whiteboard.feeds.listener import build_listener
@@ -102,6 +108,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], dt.datet
         finally:
             prober.cancel()
             rechecker.cancel()
+            if retainer is not None:
+                retainer.cancel()
             # In order, each bounded: a backend that stopped answering must not hold a shutdown.
             steps = [("MLLP listener", mllp.aclose() if mllp is not None else None),
                      ("demo feed", demo.aclose() if demo is not None else None), ("hub", state.hub.aclose()),

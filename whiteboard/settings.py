@@ -215,6 +215,25 @@ class Settings:
     oidc_wards_claim: str = setting("whiteboard_wards", help="The ID-token claim that lists their wards.")
     oidc_name: str = setting("your organisation's sign-in", help="How the sign-in page names the provider.")
     migrate_on_start: bool = setting(True, help="Bring the database schema up to date at start-up.")
+    # TLS served by the server itself, for a trust without a reverse proxy (deploy/README.md); off without a cert.
+    tls_cert: str | None = setting(
+        None, flag=True, help="PEM certificate (chain) to serve HTTPS and WSS with; plain HTTP without."
+    )
+    tls_key: str | None = setting(None, flag=True, help="PEM private key of --tls-cert (if not in the cert file).")
+    # Behind nginx or an ingress the peer is the proxy: only these addresses' X-Forwarded-For/-Proto are believed
+    # (the client address rate-limits sign-in; the scheme makes cookies Secure). uvicorn's own default.
+    forwarded_allow_ips: tuple[str, ...] = setting(
+        ("127.0.0.1",),
+        help="Proxy addresses or networks (comma-separated, * for any) whose X-Forwarded-For/-Proto are trusted.",
+    )
+    # Off by default: how long identifiers are kept is the trust's records policy, not ours to guess.
+    retention_days: int | None = setting(
+        None, minimum=1,
+        help="Purge discharged patients' identifiers this many days after they left (audit kept); unset: never.",
+    )  # fmt: skip
+    retention_sweep_secs: float = setting(
+        3600.0, above=0, help="How often the server runs the retention purge (with WHITEBOARD_RETENTION_DAYS)."
+    )
     # Proves the outbox relay loses and duplicates nothing. Never set in production.
     test_crash_after_commit: bool = setting(
         False, internal=True, help="Test hook: exit right after a write commits, before it reaches the event log."

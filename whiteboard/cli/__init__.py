@@ -1,5 +1,5 @@
 """The `whiteboard` command: a thin click layer over `Settings`, `create_app` and the store; one module
-per command group (serve, token, ward, user, display, audit, db, feed, import), what they share in `common`.
+per command group (serve, token, ward, user, display, audit, db, feed, import, retention), what they share in `common`.
 
 Every flag of `serve` is a field of `Settings` (`options` makes it) with its `WHITEBOARD_*` variable; `serve --help`
 lists those and every other setting.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from whiteboard import __version__
-from whiteboard.cli import audit, db, display, feed, fhir_import, serve, token, user, ward
+from whiteboard.cli import audit, db, display, feed, fhir_import, retention, serve, token, user, ward
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -36,3 +36,4 @@ main.add_command(audit.audit_group)
 main.add_command(db.db)
 main.add_command(feed.feed)
 main.add_command(fhir_import.import_bundles)
+main.add_command(retention.retention)

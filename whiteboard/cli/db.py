@@ -1,13 +1,16 @@
-"""`whiteboard db`: schema migrations (upgrade, current)."""
+"""`whiteboard db`: schema migrations (upgrade, current) and an online backup of a SQLite database."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
 import click
 
 from whiteboard.cli.common import DB_OPTION, announce_database, database_label, fail, require_existing_database
-from whiteboard.store import migrate
+from whiteboard.store import migrate, sqlite_path
+from whiteboard.store.backup import backup_sqlite
 
 
 @click.group()
@@ -35,3 +38,28 @@ def db_current(database_url: str) -> None:
     announce_database(database_url)
     require_existing_database(database_url)
     click.echo(f"current {asyncio.run(migrate.current(database_url))}  head {migrate.head()}")
+
+
+@db.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@DB_OPTION
+def db_backup(target: Path, database_url: str) -> None:
+    """Copy the SQLite database to TARGET while the server runs (sqlite3's online backup).
+
+    \b
+    Restore: stop the server, move whiteboard.db and its -wal/-shm files aside, copy TARGET to
+    whiteboard.db (mode 0600), start the server. PostgreSQL: pg_dump / pg_restore (deploy/README.md).
+    """
+    announce_database(database_url)
+    require_existing_database(database_url)
+    source = sqlite_path(database_url)
+    if source is None:
+        fail(
+            "db backup copies a SQLite file; back PostgreSQL up with its own tools: "
+            "pg_dump --format=custom --file=whiteboard.dump DBNAME (see deploy/README.md)"
+        )
+    try:
+        pages = backup_sqlite(source, target)
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"backup to {target} failed: {exc}")
+    click.echo(f"backed up {source.resolve()} to {target.resolve()} ({pages} pages)", err=True)

@@ -43,16 +43,33 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+RETENTION_ACTION: Final = "retention_purge"
+
+
+def _purged_forms(records: list[dict[str, Any]]) -> dict[str, tuple[int, str]]:
+    """Record id → (position of the purge that changed it, the hash of its purged form), from the chain's own
+    retention records (store/retention.py): a purged record is checked against that, the purge by its place."""
+    forms: dict[str, tuple[int, str]] = {}
+    for rec in records:
+        if rec["action"] == RETENTION_ACTION and isinstance(rec["after"], dict):
+            for rid, digest in (rec["after"].get("audit_records") or {}).items():
+                forms[str(rid)] = (int(rec["pos"]), str(digest))
+    return forms
+
+
 def verify_chain(chain: str, records: list[dict[str, Any]], head: tuple[int, str]) -> str | None:
     """None when the chain is intact, else a sentence naming the first broken record."""
     prev, pos = GENESIS, 0
+    purged = _purged_forms(records)
     for rec in records:
         pos += 1
         if rec["pos"] != pos:
             return f"record {rec['id']} of chain {rec['chain']!r} is at position {rec['pos']}, expected {pos}"
         if rec["prev_hash"] != prev:
             return f"record {rec['id']} of chain {rec['chain']!r} does not follow the record before it"
-        if record_hash(rec) != rec["hash"]:
+        digest = record_hash(rec)
+        form = purged.get(str(rec["id"]))
+        if digest != rec["hash"] and not (form is not None and form[0] > pos and form[1] == digest):
             return f"record {rec['id']} of chain {rec['chain']!r} was altered after it was written"
         prev = rec["hash"]
     if head != (pos, prev):

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from whiteboard.domain.board import WardState
 from whiteboard.domain.clock import utc_now
 from whiteboard.errors import ApiError
-from whiteboard.store import audit, credentials, load_tests, observations, outbox, writes
+from whiteboard.store import audit, credentials, load_tests, observations, outbox, retention, writes
 from whiteboard.store import wards as ward_sql
 from whiteboard.store.rows import Actor, CredentialRow, OutboxRow, StoreUnavailable, WardInfo, WriteRequest, Written
 from whiteboard.types import JSONDict
@@ -255,6 +255,17 @@ class Store:
     async def observations_by_id(self, ids: list[int]) -> list[JSONDict]:
         """Charted sets by their ids (FHIR `Observation/o{id}`), whoever they belong to: the caller scopes them."""
         return await self.read(observations.observations_by_id, ids)
+
+    async def purge_identifiers(
+        self, days: int, *, dry_run: bool = False, now: dt.datetime | None = None
+    ) -> retention.PurgeReport:
+        """Retention: purge the identifiers of patients who left a bed more than `days` before `now` (store/
+        retention.py); audited, one record per ward. `dry_run` counts what would go and changes nothing."""
+        now = now or utc_now()
+        cutoff = now - dt.timedelta(days=days)
+        if dry_run:
+            return await self.read(retention.purge, cutoff, now, True)
+        return await self.write(retention.purge, cutoff, now, False)
 
     async def verify_audit(self) -> tuple[int, int, str | None]:
         return await self.read(audit.verify_chains)
