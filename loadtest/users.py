@@ -188,6 +188,9 @@ class WallBoardBase(Client):
                 self.ctx.recorder.drops_unplanned += 1
                 self.fire("WS", "dropped by server", time.perf_counter(), exc)
                 self.close()
+                # As the page does (live.js): a jittered pause before resuming, so a restart's 1012s do not
+                # bring every board back in the same instant.
+                gevent.sleep(random.uniform(0.25, 0.5))
                 return
             if raw:
                 msg = json.loads(raw)

@@ -22,7 +22,7 @@ from whiteboard.live.ingest import Ingest
 from whiteboard.metrics import Metrics, ProcessCollector
 from whiteboard.settings import Settings, mask_url
 from whiteboard.state import State
-from whiteboard.store import migrate, open_store, retention
+from whiteboard.store import PoolLimits, migrate, open_store, retention
 from whiteboard.web import health, ws
 from whiteboard.web.edge import SecuredStarlette
 from whiteboard.web.http import EXCEPTION_HANDLERS
@@ -33,9 +33,21 @@ log = logging.getLogger("whiteboard.app")
 SHUTDOWN_STEP_SECS = 10.0
 
 
+def pool_limits(settings: Settings) -> PoolLimits:
+    """The `db_*` settings as the store's PostgreSQL pool and timeouts."""
+    return PoolLimits(
+        size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        timeout_secs=settings.db_pool_timeout_secs,
+        connect_secs=settings.db_connect_timeout_secs,
+        statement_secs=settings.db_statement_timeout_secs,
+        idle_in_transaction_secs=settings.db_idle_in_transaction_secs,
+    )
+
+
 def build_state(settings: Settings, clock: Callable[[], dt.datetime] = utc_now) -> State:
     """`clock` is what sessions take as "now" (tests advance their own instead of sleeping)."""
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, pool_limits(settings))
     eventlog = open_event_log(
         settings.event_log_url,
         key_prefix=settings.redis_key_prefix,

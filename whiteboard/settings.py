@@ -234,6 +234,36 @@ class Settings:
     retention_sweep_secs: float = setting(
         3600.0, above=0, help="How often the server runs the retention purge (with WHITEBOARD_RETENTION_DAYS)."
     )
+    # Graceful shutdown (web/shutdown.py). 10 s spreads 5,000 reconnecting screens to 500 a second and fits
+    # Kubernetes' default 30 s grace period with the write path's settling and the backends' closing.
+    shutdown_drain_secs: float = setting(
+        10.0, minimum=0, maximum=600,
+        help="On SIGTERM, WebSockets are closed (1012, resume by offset) in small batches spread over at most "
+        "this long, so clients reconnect to other instances gradually; 0 closes them all at once.",
+    )  # fmt: skip
+    # PostgreSQL's pool (store/engine.py). A write takes one connection for a few ms (group commit), so 10 serves
+    # thousands of writes a second; keep size + overflow times instances under the server's max_connections.
+    # At least 2: the outbox sweeper holds one (its per-ward lease) while it reads the rows on another.
+    db_pool_size: int = setting(10, minimum=2, maximum=1000, help="PostgreSQL connections each instance keeps open.")
+    db_max_overflow: int = setting(
+        10, minimum=0, maximum=1000, help="Extra PostgreSQL connections an instance may open under load, closed after."
+    )
+    # A request waiting longer than this for a connection is better answered 503 than left hanging.
+    db_pool_timeout_secs: float = setting(
+        5.0, above=0, help="Longest wait for a free pooled PostgreSQL connection before the request gets 503."
+    )
+    db_connect_timeout_secs: float = setting(
+        5.0, above=0, help="Longest wait to open a PostgreSQL connection (a dead or blackholed server: 503)."
+    )
+    # The slowest statement is a page of the audit; a write's statements take milliseconds unless blocked.
+    db_statement_timeout_secs: float = setting(
+        10.0, above=0,
+        help="PostgreSQL cancels a statement running (or waiting for a lock) longer than this; the request gets 503.",
+    )  # fmt: skip
+    # A transaction left open holds the ward's row lock: every other write to the ward waits behind it.
+    db_idle_in_transaction_secs: float = setting(
+        30.0, above=0, help="PostgreSQL ends a session idle inside a transaction for this long (its locks freed)."
+    )
     # Proves the outbox relay loses and duplicates nothing. Never set in production.
     test_crash_after_commit: bool = setting(
         False, internal=True, help="Test hook: exit right after a write commits, before it reaches the event log."

@@ -69,6 +69,7 @@ class State:
         return {"backend": name, "status": "ok", "ping_ms": round((time.perf_counter() - started) * 1000, 2)}
 
     openapi: bytes | None = None  # the OpenAPI document for these settings, built on its first request
+    draining: bool = False  # SIGTERM came (web/shutdown.py): /readyz answers 503, new WebSockets are refused
 
 
 def wb(conn: HTTPConnection) -> State:

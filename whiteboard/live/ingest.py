@@ -30,6 +30,8 @@ log = logging.getLogger("whiteboard.ingest")
 
 CRASH_EXIT_CODE = 70
 SHUTDOWN_STEP_SECS = 5.0
+SWEEP_BATCH = 1000  # rows of one ward one sweep appends (a long event-log outage is caught up over several)
+SHUTTING_DOWN = "this server is shutting down; nothing was saved, try again (another instance will answer)"
 
 
 @dataclass(slots=True)
@@ -50,6 +52,8 @@ class Ingest:
         self._tops: dict[str, int] = {}  # ward → highest seq known to be in the log (outbox rows ≤ it can go)
         self._known_top: dict[str, int] = {}  # ward → highest seq this instance saw in the log (kept across sweeps)
         self._tasks: list[asyncio.Task[None]] = []
+        self._busy = 0  # a batch being committed or a change being appended: `settle` waits for it
+        self._closing = False
 
     async def start(self) -> None:
         try:
@@ -63,8 +67,33 @@ class Ingest:
             asyncio.create_task(self._sweeper(), name="ingest-sweeper"),
         ]
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, nothing being committed, nothing committed that the relay has not tried to append."""
+        return self._busy == 0 and self._queue.empty() and self._relay_queue.empty()
+
+    async def settle(self, timeout: float) -> bool:
+        """Wait (at most `timeout`) until every write taken so far is committed, answered and handed to the log.
+
+        For a graceful shutdown: the instance has stopped taking connections, so the queue only drains.
+        A change whose append failed stays in the outbox for the sweepers (this one's next start, or any other
+        instance's). Returns whether it settled in time.
+        """
+        deadline = time.monotonic() + timeout
+        while not self.idle:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
     async def aclose(self) -> None:
-        """Stop the tasks; every step is bounded, so a backend that stopped answering cannot hang a shutdown."""
+        """Stop the tasks; every step is bounded, so a backend that stopped answering cannot hang a shutdown.
+
+        Writes already taken are committed and answered first (`settle`); any still queued after that are
+        answered 503 (nothing saved), never left waiting, and `submit` refuses new ones from now on."""
+        self._closing = True
+        if not await self.settle(SHUTDOWN_STEP_SECS):
+            log.warning("shutdown: writes still in progress after %.0f s; stopping the write path", SHUTDOWN_STEP_SECS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -77,6 +106,10 @@ class Ingest:
             async with asyncio.timeout(SHUTDOWN_STEP_SECS):
                 while not self._relay_queue.empty():
                     await self._append(self._relay_queue.get_nowait())
+        while not self._queue.empty():
+            pending = self._queue.get_nowait()
+            if not pending.future.done():
+                pending.future.set_exception(Unavailable(SHUTTING_DOWN))
 
     async def audit_read(self, ward_id: str, actor: Actor, action: str, detail: dict[str, Any]) -> None:
         """Record that a person read identifiable data; returns once the record is durable."""
@@ -84,9 +117,14 @@ class Ingest:
 
     async def submit(self, request: WriteRequest) -> Written:
         """Commit one change; returns once it is durable. Raises ApiError for refused or unavailable."""
+        if self._closing and not self._tasks_running():
+            raise Unavailable(SHUTTING_DOWN)
         fut: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(request, fut, time.perf_counter()))
         return await fut
+
+    def _tasks_running(self) -> bool:
+        return bool(self._tasks) and not any(t.done() for t in self._tasks)
 
     # --- writer: group commit ---
 
@@ -96,49 +134,58 @@ class Ingest:
             batch = [await self._queue.get()]
             while len(batch) < max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._busy += 1
             try:
-                results = await self._store.apply_batch([p.request for p in batch])
-            except StoreUnavailable as exc:
-                log.error("database unavailable, %d writes refused: %s", len(batch), exc)
-                self._metrics.backend_up.labels("database").set(0)
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(Unavailable("the database is unavailable; nothing was saved, try again"))
-                self._metrics.writes.labels("unavailable").inc(len(batch))
-                continue
-            except Exception as exc:
-                log.exception("write batch failed; nothing was saved")
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(exc)
-                continue
-            self._metrics.backend_up.labels("database").set(1)
-            self._metrics.write_batch_size.observe(len(batch))
-            if self._settings.test_crash_after_commit and any(
-                isinstance(r, Written) and (r.event is not None or r.parts) for r in results
-            ):
-                log.critical("test hook: exiting between commit and event-log append")
-                os._exit(CRASH_EXIT_CODE)
-            now = time.perf_counter()
-            for p, result in zip(batch, results, strict=True):
-                if isinstance(result, ApiError):  # counted by reason where the HTTP layer answers it
-                    if not p.future.done():
-                        p.future.set_exception(result)
-                    continue
-                self._metrics.writes.labels("committed" if result.event or result.parts else "unchanged").inc()
-                self._metrics.write_seconds.observe(now - p.started)
-                for top in result.parts or (result,):  # a FHIR transaction's bed changes, each relayed
-                    for written in (top, *top.also):  # a transfer across wards writes to two logs
-                        if written.payload is not None:
-                            self._relay_queue.put_nowait(written)
+                await self._commit(batch)
+            finally:
+                self._busy -= 1
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        """One group commit: the batch's transaction, then every caller answered and every change queued to relay."""
+        try:
+            results = await self._store.apply_batch([p.request for p in batch])
+        except StoreUnavailable as exc:
+            log.error("database unavailable, %d writes refused: %s", len(batch), exc)
+            self._metrics.backend_up.labels("database").set(0)
+            for p in batch:
                 if not p.future.done():
-                    p.future.set_result(result)
+                    p.future.set_exception(Unavailable("the database is unavailable; nothing was saved, try again"))
+            self._metrics.writes.labels("unavailable").inc(len(batch))
+            return
+        except Exception as exc:
+            log.exception("write batch failed; nothing was saved")
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+            return
+        self._metrics.backend_up.labels("database").set(1)
+        self._metrics.write_batch_size.observe(len(batch))
+        if self._settings.test_crash_after_commit and any(
+            isinstance(r, Written) and (r.event is not None or r.parts) for r in results
+        ):
+            log.critical("test hook: exiting between commit and event-log append")
+            os._exit(CRASH_EXIT_CODE)
+        now = time.perf_counter()
+        for p, result in zip(batch, results, strict=True):
+            if isinstance(result, ApiError):  # counted by reason where the HTTP layer answers it
+                if not p.future.done():
+                    p.future.set_exception(result)
+                continue
+            self._metrics.writes.labels("committed" if result.event or result.parts else "unchanged").inc()
+            self._metrics.write_seconds.observe(now - p.started)
+            for top in result.parts or (result,):  # a FHIR transaction's bed changes, each relayed
+                for written in (top, *top.also):  # a transfer across wards writes to two logs
+                    if written.payload is not None:
+                        self._relay_queue.put_nowait(written)
+            if not p.future.done():
+                p.future.set_result(result)
 
     # --- relay: committed changes → event log, in order ---
 
     async def _relay(self) -> None:
         while True:
             written = await self._relay_queue.get()
+            self._busy += 1
             try:
                 await self._append(written)
             except EventLogUnavailable as exc:
@@ -147,6 +194,8 @@ class Ingest:
                     "event log unavailable; %s seq %d stays in the outbox: %s", written.ward_id, written.seq, exc
                 )
                 self._metrics.log_appends.labels("unavailable").inc()
+            finally:
+                self._busy -= 1
 
     async def _append(self, written: Written | OutboxRow) -> AppendStatus:
         """Append one committed change, after any earlier one of its ward this instance has not seen appended.
@@ -207,21 +256,29 @@ class Ingest:
         while True:
             await asyncio.sleep(self._settings.outbox_sweep_secs)
             try:
-                await self.sweep()
+                await self.sweep(self._settings.outbox_sweep_secs)
             except (StoreUnavailable, EventLogUnavailable) as exc:
                 log.warning("outbox sweep postponed: %s", exc)
             except Exception:
                 log.exception("outbox sweep failed")
 
-    async def sweep(self) -> int:
-        """Append every outbox row the log lacks, then delete rows the log holds. Returns rows appended."""
+    async def sweep(self, min_age_secs: float = 0.0) -> int:
+        """Append every outbox row the log lacks, then delete rows the log holds. Returns rows appended.
+
+        Ward by ward, each under the ward's relay lease (`Store.outbox_lease`): with several instances, one
+        sweeps a ward's backlog while the others skip it. The periodic sweep looks only at wards with a row
+        older than `min_age_secs`: a fresh row is the live relay's (its own instance's), which appends it
+        within milliseconds; sweeping it too would make every instance append every change.
+        """
         appended = 0
-        rows = await self._store.pending_outbox()
-        for row in rows:
-            if row.seq <= self._tops.get(row.ward_id, 0):
-                continue
-            if await self._append(row) is AppendStatus.APPENDED:
-                appended += 1
+        for ward_id in await self._store.backlog_wards(min_age_secs):
+            async with self._store.outbox_lease(ward_id) as mine:
+                if not mine:
+                    continue  # another instance is relaying this ward's backlog right now
+                after = self._tops.get(ward_id, 0)
+                for row in await self._store.outbox_rows(ward_id, after, after + SWEEP_BATCH):
+                    if await self._append(row) is AppendStatus.APPENDED:
+                        appended += 1
         if appended:
             self._metrics.outbox_relayed.inc(appended)
             log.info("relayed %d committed change(s) from the outbox to the event log", appended)

@@ -13,6 +13,7 @@ from whiteboard.store.audit import append as audit_append
 from whiteboard.store.credentials import TOKEN_PREFIX, hash_token, insert_credential, new_token
 from whiteboard.store.engine import (
     PRIVATE_FILE_MODE,
+    PoolLimits,
     Store,
     create_private_sqlite_file,
     normalise_url,
@@ -41,6 +42,7 @@ __all__ = [
     "CredentialRow",
     "FeedReceipt",
     "OutboxRow",
+    "PoolLimits",
     "Store",
     "StoreUnavailable",
     "WardInfo",

@@ -14,8 +14,9 @@ import datetime as dt
 import logging
 import os
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ import orjson
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from whiteboard.domain.board import WardState
@@ -34,8 +36,41 @@ from whiteboard.store.rows import Actor, CredentialRow, OutboxRow, StoreUnavaila
 from whiteboard.types import JSONDict
 
 T = TypeVar("T")
+_FUTURE = dt.timedelta(days=1)  # "any row": a cutoff no clock skew between instances reaches
 log = logging.getLogger("whiteboard.store")
 POOL_RECYCLE_SECS = 1800
+# asyncpg's own clock on a statement, past PostgreSQL's statement_timeout: a server that stopped answering
+# altogether (blackholed, paused) cannot cancel anything, so the client gives up this much later.
+CLIENT_TIMEOUT_MARGIN_SECS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class PoolLimits:
+    """PostgreSQL's pool and timeouts (settings `db_*`): a database that does not answer means 503 within a
+    bound, never a request left hanging. SQLite ignores them (its writer waits `busy_timeout` for a lock)."""
+
+    size: int = 10
+    max_overflow: int = 10
+    timeout_secs: float = 5.0
+    connect_secs: float = 5.0
+    statement_secs: float = 10.0
+    idle_in_transaction_secs: float = 30.0
+
+    def engine_args(self) -> dict[str, Any]:
+        """`create_async_engine` arguments: the pool's bounds, asyncpg's timeouts, the server's session limits."""
+        return {
+            "pool_size": self.size,
+            "max_overflow": self.max_overflow,
+            "pool_timeout": self.timeout_secs,
+            "connect_args": {
+                "timeout": self.connect_secs,
+                "command_timeout": self.statement_secs + CLIENT_TIMEOUT_MARGIN_SECS,
+                "server_settings": {
+                    "statement_timeout": str(round(self.statement_secs * 1000)),
+                    "idle_in_transaction_session_timeout": str(round(self.idle_in_transaction_secs * 1000)),
+                },
+            },
+        }
 
 
 def _dumps(obj: Any) -> str:
@@ -61,8 +96,9 @@ def normalise_url(url: str) -> str:
 class Store:
     """Async facade over the database. Construct with `open_store(url)`, then `await connect()`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, limits: PoolLimits | None = None) -> None:
         self.url = normalise_url(url)
+        self.limits = limits or PoolLimits()
         self.is_sqlite = self.url.startswith("sqlite")
         self.name = "sqlite" if self.is_sqlite else "postgresql"
         self._writer_engine: Engine | None = None
@@ -87,13 +123,11 @@ class Store:
             # retires connections before middleboxes' idle timeouts silently drop them.
             self._async_engine = create_async_engine(
                 self.url,
-                pool_size=10,
-                max_overflow=10,
                 pool_pre_ping=False,
                 pool_recycle=POOL_RECYCLE_SECS,
                 json_serializer=_dumps,
                 json_deserializer=orjson.loads,
-                connect_args={"timeout": 5, "command_timeout": 30},
+                **self.limits.engine_args(),
             )
 
     async def aclose(self) -> None:
@@ -122,7 +156,7 @@ class Store:
             raise
         except IntegrityError:
             raise
-        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+        except (OperationalError, DBAPIError, PoolTimeout, OSError, ConnectionError) as exc:
             raise StoreUnavailable(f"{self.name} does not answer: {exc.__class__.__name__}: {exc}") from exc
 
     def _in_write_transaction(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -225,6 +259,43 @@ class Store:
     async def pending_outbox(self, limit: int = 1000) -> list[OutboxRow]:
         return await self.read(outbox.pending_outbox, limit)
 
+    async def backlog_wards(self, older_than_secs: float = 0.0) -> list[str]:
+        """Wards whose outbox holds rows committed more than `older_than_secs` ago (0: any row)."""
+        before = utc_now() - dt.timedelta(seconds=older_than_secs) if older_than_secs else utc_now() + _FUTURE
+        return await self.read(outbox.backlog_wards, before)
+
+    @contextlib.asynccontextmanager
+    async def outbox_lease(self, ward_id: str) -> AsyncIterator[bool]:
+        """While held, no other instance sweeps this ward's outbox (True), or another one is at it now (False).
+
+        PostgreSQL: a transaction-scoped advisory lock on a connection of the pool, held for the block and
+        released by its COMMIT, or by the server if this instance dies or the session is ended (the
+        `idle_in_transaction_session_timeout`). Only an efficiency: appends are idempotent and gap-checked, so
+        two sweepers can never lose or double an event; the lease keeps N instances from appending one
+        backlog N times. SQLite serves one instance: always True.
+        """
+        if self._async_engine is None:
+            yield True
+            return
+        try:
+            aconn = await self._async_engine.connect()
+        except (DBAPIError, PoolTimeout, OSError) as exc:
+            raise StoreUnavailable(f"{self.name} does not answer: {exc.__class__.__name__}: {exc}") from exc
+        try:
+            trans = await aconn.begin()
+            try:
+                held = await aconn.run_sync(outbox.try_lease, ward_id)
+            except (DBAPIError, OSError) as exc:
+                raise StoreUnavailable(f"{self.name} does not answer: {exc.__class__.__name__}: {exc}") from exc
+            try:
+                yield held
+            finally:
+                with contextlib.suppress(Exception):
+                    await trans.commit()
+        finally:
+            with contextlib.suppress(Exception):
+                await aconn.close()
+
     async def outbox_rows(self, ward_id: str, after: int, upto: int) -> list[OutboxRow]:
         return await self.read(outbox.outbox_rows, ward_id, after, upto)
 
@@ -286,8 +357,8 @@ class Store:
         return await self.read(audit.query, ward, wards, bed, since, until, limit, person, before)
 
 
-def open_store(url: str) -> Store:
-    return Store(url)
+def open_store(url: str, limits: PoolLimits | None = None) -> Store:
+    return Store(url, limits)
 
 
 PRIVATE_FILE_MODE = 0o600

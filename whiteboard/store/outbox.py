@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select
+import datetime as dt
+import zlib
+
+from sqlalchemy import Connection, delete, func, select
 
 from whiteboard.store.models import OUTBOX as _O
 from whiteboard.store.rows import OutboxRow
@@ -13,6 +16,28 @@ def pending_outbox(conn: Connection, limit: int) -> list[OutboxRow]:
         select(_O.c.ward_id, _O.c.seq, _O.c.log, _O.c.payload).order_by(_O.c.ward_id, _O.c.seq).limit(limit)
     ).all()
     return [OutboxRow(r.ward_id, r.seq, r.log, bytes(r.payload)) for r in rows]
+
+
+# Advisory locks are keyed (class, object): the class says "a ward's outbox relay" so no other user of advisory
+# locks on the same database collides; the object is the ward id's CRC-32 (two wards sharing one only take turns).
+LEASE_CLASS = 0x5742
+
+
+def lease_key(ward_id: str) -> int:
+    return zlib.crc32(ward_id.encode()) - 2**31  # PostgreSQL's int4
+
+
+def try_lease(conn: Connection, ward_id: str) -> bool:
+    """PostgreSQL: take the ward's relay lease for this transaction, or False at once if another instance holds it."""
+    return bool(conn.execute(select(func.pg_try_advisory_xact_lock(LEASE_CLASS, lease_key(ward_id)))).scalar())
+
+
+def backlog_wards(conn: Connection, before: dt.datetime) -> list[str]:
+    """Wards with outbox rows committed before `before`: what the relays have had time to append and may not have."""
+    rows = conn.execute(
+        select(_O.c.ward_id).where(_O.c.created_at < before).group_by(_O.c.ward_id).order_by(_O.c.ward_id)
+    )
+    return [r.ward_id for r in rows]
 
 
 def outbox_rows(conn: Connection, ward_id: str, after: int, upto: int) -> list[OutboxRow]:

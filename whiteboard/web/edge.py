@@ -57,6 +57,15 @@ def impose_headers(message: Message, tls: bool) -> None:
     message["headers"] = kept
 
 
+_CLOSE: Final = (b"connection", b"close")
+
+
+def draining(scope: Scope) -> bool:
+    """The app's instance is shutting down (web/shutdown.py); False for an app without the whiteboard's state."""
+    state = getattr(getattr(scope.get("app"), "state", None), "wb", None)
+    return bool(getattr(state, "draining", False))
+
+
 def odd_path(scope: Scope) -> bool:
     return b"%2f" in (scope.get("raw_path") or b"").lower() or "\x00" in scope["path"]
 
@@ -102,6 +111,8 @@ class Edge:
                 started = True
                 status = message["status"]
                 impose_headers(message, tls)
+                if draining(scope):  # shutting down: the client's next request opens a connection elsewhere
+                    message["headers"].append(_CLOSE)
             await send(message)
 
         try:

@@ -26,8 +26,14 @@ async def probe_forever(state: State, interval: float = PROBE_INTERVAL_SECS) -> 
 
 
 async def readyz(request: Request) -> Response:
-    """200 when the database and the event log both answer; otherwise 503 naming what failed."""
-    results = await wb(request).probe()
+    """200 when the database and the event log both answer; otherwise 503 naming what failed. From SIGTERM on,
+    503 "shutting down" at once (no probe): the proxy or orchestrator sends this instance nothing new."""
+    state = wb(request)
+    if state.draining:
+        message = "shutting down: this instance is draining its connections; send requests to another"
+        body = {"status": "shutting down", "error": {"code": "unavailable", "message": message}}
+        return JSONResponse(body, status_code=503)
+    results = await state.probe()
     failed = [f"{key} ({check['backend']})" for key, check in results.items() if check["status"] != "ok"]
     if failed:
         body = {

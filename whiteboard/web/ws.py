@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from whiteboard.access.auth import Principal
 from whiteboard.domain import offsets
 from whiteboard.domain.clock import iso, utc_now
-from whiteboard.errors import ApiError
+from whiteboard.errors import ApiError, Unavailable
 from whiteboard.eventlog import EventLogUnavailable, recovery
 from whiteboard.live.hub import CLOSE_SLOW_CLIENT, OutFrame, Subscriber, WardChannel, event_frame
 from whiteboard.state import State, wb
@@ -67,6 +67,9 @@ async def _authorise(ws: WebSocket, state: State) -> Principal | None:
 async def ward_socket(ws: WebSocket) -> None:
     state = wb(ws)
     ward_id = ws.path_params["ward"]
+    if state.draining:  # an upgrade on a connection opened before SIGTERM: go elsewhere, resume there
+        await ws.send_denial_response(error_response(Unavailable("this server is shutting down; reconnect")))
+        return
     who = await _authorise(ws, state)
     if who is None or not who.can_read_ward(ward_id):
         # Closing before accept refuses the upgrade (HTTP 403 to the client).
