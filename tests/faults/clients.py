@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import ssl
 import uuid
 from typing import Any
 
@@ -41,8 +42,11 @@ def parse_frame(raw: str | bytes, role: str, keep_board: bool = True) -> Frame:
 
 
 class Watcher:
-    def __init__(self, urls: list[str], ward: str, token: str, log: ClientLog) -> None:
-        self.urls = urls  # ws://host:port of each instance; a reconnect picks any
+    def __init__(
+        self, urls: list[str], ward: str, token: str, log: ClientLog, tls: ssl.SSLContext | None = None
+    ) -> None:
+        self.urls = urls  # ws://host:port of each instance (or wss:// of a proxy); a reconnect picks any
+        self.tls = tls
         self.ward = ward
         self.token = token
         self.log = log
@@ -88,7 +92,7 @@ class Watcher:
             try:
                 async with connect(
                     url, additional_headers={"Authorization": f"Bearer {self.token}"}, open_timeout=5,
-                    close_timeout=2, ping_interval=None, max_size=2**24,
+                    close_timeout=2, ping_interval=None, max_size=2**24, ssl=self.tls,
                 ) as ws:  # fmt: skip
                     self.ws = ws
                     self.connected.set()
@@ -124,6 +128,7 @@ class Writer:
         pause: float = 0.05,
         pad: int = 0,
         bulky: bool = False,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.checker = checker
         self.urls = urls
@@ -133,6 +138,7 @@ class Writer:
         self.pause = pause
         self.pad = pad  # extra note length: big events fill a slow client's buffers sooner
         self.bulky = bulky  # a patient with 30 long tasks on every write: ~6 KB events
+        self.tls = tls
         self.stopping = False
         self.task: asyncio.Task[None] | None = None
         self.name = f"w{next(self._ids)}"
@@ -151,7 +157,8 @@ class Writer:
     async def run(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
         limits = httpx.Limits(max_keepalive_connections=2)
-        async with httpx.AsyncClient(headers=headers, timeout=WRITE_TIMEOUT_SECS, limits=limits) as http:
+        verify: ssl.SSLContext | bool = self.tls or True
+        async with httpx.AsyncClient(headers=headers, timeout=WRITE_TIMEOUT_SECS, limits=limits, verify=verify) as http:
             while not self.stopping:
                 out = await self.write_once(http)
                 # A server that is down is retried gently (as a phone would), not hammered.

@@ -72,3 +72,13 @@ def rig_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Call
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     for rig in rigs:
         rig.close(failed)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Fault scenarios restart processes several times over: bounded, but past the suite's 120 s default on a
+    busy machine (the long profile's model-based test runs for many minutes)."""
+    timeout = 420 if current_profile().name == "quick" else 3600
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.timeout(timeout))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import ssl
 import threading
 import time
 from collections.abc import Coroutine
@@ -104,6 +105,8 @@ class Rig:
     watchers: list[Watcher] = field(default_factory=list)
     writers: list[Writer] = field(default_factory=list)
     proxies: list[FaultProxy] = field(default_factory=list)
+    front: str | None = None  # clients go through this (https://host:port of a reverse proxy) instead
+    tls: ssl.SSLContext | None = None  # what the clients trust for `front`
 
     # --- processes ---
 
@@ -133,11 +136,13 @@ class Rig:
 
     @property
     def ws_urls(self) -> list[str]:
+        if self.front:
+            return [self.front.replace("https://", "wss://").replace("http://", "ws://")]
         return [s.ws_url for s in self.servers]
 
     @property
     def http_urls(self) -> list[str]:
-        return [s.url for s in self.servers]
+        return [self.front] if self.front else [s.url for s in self.servers]
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Until every running server's /readyz says 200 (the faults have stopped)."""
@@ -169,7 +174,7 @@ class Rig:
                     role = roles[i % len(roles)]
                     token = self.tokens["nurse" if role == "nurse" else f"display:{ward}"]
                     log = self.checker.client(f"{ward}/{role}{len(self.watchers) + len(new)}", ward, role)
-                    new.append(Watcher(self.ws_urls, ward, token, log).start())
+                    new.append(Watcher(self.ws_urls, ward, token, log, self.tls).start())
             deadline = asyncio.get_running_loop().time() + 20
             while any(w.log.seq is None for w in new):
                 if asyncio.get_running_loop().time() > deadline:
@@ -186,7 +191,9 @@ class Rig:
 
         async def start() -> list[Writer]:
             return [
-                Writer(self.checker, self.http_urls, ward, beds, self.tokens["nurse"], pause=pause, **kw).start()
+                Writer(
+                    self.checker, self.http_urls, ward, beds, self.tokens["nurse"], pause=pause, tls=self.tls, **kw
+                ).start()
                 for ward, beds in self.wards.items()
                 for _ in range(per_ward)
             ]

@@ -21,7 +21,7 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", rounds=2, load_secs=1.0, storm_clients=2000, examples=2, steps=6),
+    "quick": Profile("quick", rounds=2, load_secs=1.0, storm_clients=2000, examples=2, steps=5),
     "long": Profile("long", rounds=8, load_secs=3.0, storm_clients=5000, examples=25, steps=25),
 }
 

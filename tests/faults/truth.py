@@ -116,8 +116,25 @@ def read_database(url: str, ward_ids: list[str]) -> dict[str, WardTruth]:
     return asyncio.run(_read_postgres(url, ward_ids))
 
 
+async def _read_backend(url: str, prefix: str, log_name: str) -> tuple[str | None, list[LogEntry]]:
+    from whiteboard.eventlog import open_event_log
+
+    log = open_event_log(url, key_prefix=prefix)
+    await log.connect()
+    try:
+        epoch, entries = await log.read(log_name, 0, 1_000_000)
+    finally:
+        await log.aclose()
+    return epoch, [LogEntry(e.seq, e.epoch, orjson.loads(e.payload)) for e in entries]
+
+
 def read_redis_log(redis_url: str, prefix: str, log_name: str) -> tuple[str | None, list[LogEntry]]:
-    """(the meta hash's epoch, every entry of the ward's stream) straight from Redis."""
+    """(the meta hash's epoch, every entry of the ward's stream) straight from Redis.
+
+    A Sentinel or Cluster URL is read through the backend's own `read` (which primary, which slot: the topology
+    decides); a plain Redis with raw XRANGE, so the backend's reading is not what judges it."""
+    if redis_url.startswith("redis+"):
+        return asyncio.run(_read_backend(redis_url, prefix, log_name))
     base = f"{prefix}:{{{log_name}}}"
     client: Any = redis_sync.Redis.from_url(redis_url, socket_timeout=10)
     try:
