@@ -82,6 +82,14 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "forwarded_allow_ips": ("10.0.0.0/8, 127.0.0.1", ("10.0.0.0/8", "127.0.0.1")),
     "retention_days": ("90", 90),
     "retention_sweep_secs": ("60", 60.0),
+    "shutdown_drain_secs": ("3", 3.0),
+    "db_pool_size": ("4", 4),
+    "db_max_overflow": ("2", 2),
+    "db_pool_timeout_secs": ("2.5", 2.5),
+    "db_connect_timeout_secs": ("3", 3.0),
+    "db_statement_timeout_secs": ("20", 20.0),
+    "db_idle_in_transaction_secs": ("60", 60.0),
+    "credential_stale_secs": ("60", 60.0),
     "test_crash_after_commit": ("true", True),
 }
 
