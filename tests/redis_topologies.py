@@ -59,12 +59,20 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = START_TIME
         time.sleep(0.05)
 
 
+class PortTaken(Exception):
+    """Another process bound the port between choosing it and starting the server."""
+
+
 class RedisNode:
     """One redis-server (or sentinel) process of the test's own; stopped by its PID only."""
 
-    def __init__(self, workdir: Path, name: str, args: list[str], *, sentinel: bool = False) -> None:
+    def __init__(
+        self, workdir: Path, name: str, args: list[str], *, sentinel: bool = False, cluster: bool = False
+    ) -> None:
         self.name = name
         self.port = free_port()
+        # A cluster node's bus listens on a port of its own (port + 10000 unless set: outside the test range).
+        self.cluster_port = free_port() if cluster else None
         self.dir = workdir / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.args = args
@@ -81,10 +89,25 @@ class RedisNode:
         return self.dir / "redis.log"
 
     def start(self) -> None:
+        """Start it and wait until it answers; a port taken meanwhile (another test run) gets a new one."""
+        for attempt in range(3):
+            try:
+                self._start_once(fresh_ports=attempt > 0)
+                return
+            except PortTaken:
+                continue
+        self._start_once(fresh_ports=True)
+
+    def _start_once(self, *, fresh_ports: bool) -> None:
         server, _ = redis_binaries()
         conf = self.dir / "redis.conf"
+        if fresh_ports:
+            self.port = free_port()
+            self.cluster_port = free_port() if self.cluster_port is not None else None
+            conf.unlink(missing_ok=True)
         lines = [
             f"port {self.port}",
+            f"cluster-port {self.cluster_port}" if self.cluster_port is not None else "",
             "bind 127.0.0.1",
             f'dir "{self.dir}"',
             f'logfile "{self.log_path}"',
@@ -98,7 +121,15 @@ class RedisNode:
         command = [server, str(conf)] + (["--sentinel"] if self.sentinel else [])
         self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.paused = False
-        wait_until(self.answers, f"{self.name} on port {self.port} (log {self.log_path})")
+
+        def up() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                if "Address already in use" in self.log_tail(5):
+                    raise PortTaken(self.port)
+                raise RuntimeError(f"{self.name} exited at start: {self.log_tail(10)}")
+            return self.answers()
+
+        wait_until(up, f"{self.name} on port {self.port} (log {self.log_path})")
 
     def client(self, **kw: object) -> redis_sync.Redis:
         return redis_sync.Redis(host="127.0.0.1", port=self.port, socket_timeout=5, socket_connect_timeout=2, **kw)  # type: ignore[arg-type]
@@ -305,7 +336,7 @@ class ClusterTopology(Topology):
     def __init__(self, workdir: Path, *, masters: int = 3, replicas: int = 0) -> None:
         self.replicas = replicas
         self.nodes = [
-            RedisNode(workdir, f"cluster-{i}", ["cluster-enabled yes", "cluster-node-timeout 2000"])
+            RedisNode(workdir, f"cluster-{i}", ["cluster-enabled yes", "cluster-node-timeout 2000"], cluster=True)
             for i in range(masters * (1 + replicas))
         ]
 

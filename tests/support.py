@@ -71,14 +71,33 @@ def free_port() -> int:
 
 
 def delete_redis_keys(redis_url: str, prefix: str) -> None:
-    """Delete every key under `prefix:` (what one test's servers and event logs wrote)."""
-    client = redis_sync.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    """Delete every key under `prefix:` (what one test's servers and event logs wrote), on one server, on the
+    primary a Sentinel group names, or on every master of a Cluster (one key at a time: keys of many slots)."""
+    from whiteboard.eventlog.redis_url import parse_redis_url
+
+    target = parse_redis_url(redis_url)
+    if target.kind == "sentinel":
+        from redis.sentinel import Sentinel
+
+        sentinel = Sentinel(list(target.hosts), socket_timeout=2)  # type: ignore[no-untyped-call]
+        host, port = sentinel.discover_master(target.service)  # type: ignore[no-untyped-call]
+        clients = [redis_sync.Redis(host=host, port=port, db=target.db, password=target.password)]
+    elif target.kind == "cluster":
+        cluster = redis_sync.RedisCluster(host=target.hosts[0][0], port=target.hosts[0][1], password=target.password)
+        primaries = cluster.get_primaries()  # type: ignore[no-untyped-call]
+        clients = [cluster.get_redis_connection(node) for node in primaries]
+    else:
+        clients = [redis_sync.Redis.from_url(redis_url)]
+    for client in clients:
+        try:
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            if target.kind == "cluster":
+                for key in keys:
+                    client.delete(key)
+            elif keys:
+                client.delete(*keys)
+        finally:
+            client.close()
 
 
 class RedisPrefixes:

@@ -178,6 +178,33 @@ async def test_concurrent_appenders_never_duplicate_or_reorder(elog: EventLog) -
     assert seqs == list(range(seqs[0], 61))
 
 
+async def test_restart_starts_a_new_epoch_only_if_the_log_is_still_as_seen(elog: EventLog) -> None:
+    """A log that lost confirmed entries is replaced by a new epoch, once, however many relays notice; a tail
+    following it sees the new epoch's entries (and so knows to resync)."""
+    stream = name()
+    await fill(elog, stream, 1, 3)
+    seen = await elog.position(stream)
+    got: list[Entry] = []
+
+    async def consume() -> None:
+        async for entry in elog.tail(stream, 3):
+            got.append(entry)
+            return
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0.05)
+    assert await elog.restart(stream, seen.epoch, 2) == seen  # not where the caller saw it: unchanged
+    fresh = await elog.restart(stream, seen.epoch, 3)
+    assert fresh.epoch != seen.epoch and fresh.top == 0
+    assert (await elog.read(stream, 0, 10))[1] == []
+    appended = await elog.append(stream, 7, b"x")
+    assert appended.status is AppendStatus.APPENDED and appended.epoch == fresh.epoch
+    again = await elog.restart(stream, seen.epoch, 3)  # a second relay noticing the same loss
+    assert (again.epoch, again.top) == (fresh.epoch, 7)
+    await asyncio.wait_for(task, 10)
+    assert [(e.seq, e.epoch) for e in got] == [(7, fresh.epoch)]
+
+
 async def test_redis_keys_use_prefix_and_a_hash_tag_per_ward(redis_url: str, redis_prefix: str) -> None:
     """Both keys of a ward share one hash tag, so a Redis Cluster keeps them on one shard."""
     log = open_event_log(redis_url, key_prefix=redis_prefix)

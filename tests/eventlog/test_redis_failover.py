@@ -187,15 +187,18 @@ async def _sqlite_store(tmp_path: Path) -> Store:
     return store
 
 
+@pytest.mark.parametrize("noticed_by", ["the check after the reconnect", "the next write"])
 async def test_a_failover_that_lost_confirmed_entries_starts_a_new_epoch(
-    group: SentinelTopology, slog: RedisEventLog, tmp_path: Path
+    group: SentinelTopology, slog: RedisEventLog, tmp_path: Path, noticed_by: str
 ) -> None:
     """Replication is asynchronous: the new primary can lack the newest entries, with the epoch unchanged.
-    The relay notices (the log's top is behind what the outbox saw confirmed) and starts a new epoch, so a
-    client holding the old one gets a fresh snapshot instead of a replay with a hole."""
+    The relay notices (the log's top is behind what it saw confirmed, and the outbox no longer holds those
+    changes) and starts a new epoch, so a client holding the old one gets a fresh snapshot instead of a
+    replay with a hole: at once, by the check the sweeper makes after the log reconnected, or at the
+    ward's next write. The sweeper is driven by hand here, so each path is seen on its own."""
     store = await _sqlite_store(tmp_path)
     metrics = Metrics()
-    ingest = Ingest(store, slog, metrics, Settings(outbox_sweep_secs=0.05))
+    ingest = Ingest(store, slog, metrics, Settings(outbox_sweep_secs=3600))
     await ingest.start()
     try:
         ward = "w-" + uuid.uuid4().hex[:8]
@@ -207,6 +210,7 @@ async def test_a_failover_that_lost_confirmed_entries_starts_a_new_epoch(
             return (await ingest.submit(WriteRequest(ward, "B1", parse_patch({"notes": notes}), NURSE))).seq
 
         async def confirmed(top: int) -> bool:
+            await ingest.sweep()
             position = await slog.position(state.log)
             return position.top == top and await store.outbox_rows(ward, 0, 1000) == []
 
@@ -221,11 +225,19 @@ async def test_a_failover_that_lost_confirmed_entries_starts_a_new_epoch(
             await write(f"lost {i}")
         await eventually(lambda: confirmed(6), "4-6 confirmed by the primary alone, outbox swept")
         old = group.primary
+        reconnects = slog.reconnects
         old.kill()
         await asyncio.to_thread(group.restore_replication)
         await asyncio.to_thread(group.wait_for_new_primary, old)
         # What asynchronous replication did: the same epoch, the newest three entries gone.
         await eventually(lambda: _equals(slog.position(state.log), (epoch, 3)), "the promoted replica answers")
+        if noticed_by == "the check after the reconnect":
+            # The sentinel watcher reports the switch (within its poll interval); the next sweep checks.
+            await eventually(lambda: slog.reconnects > reconnects, "the log reports the failover")
+            assert await ingest.check_after_reconnect() == 1
+            fresh = await slog.position(state.log)
+            assert fresh.epoch != epoch and fresh.top == 0
+            assert await ingest.check_after_reconnect() == 0  # once per reconnect
         seq = await write("after the failover")
         assert seq == 7
 

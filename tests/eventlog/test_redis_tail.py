@@ -313,3 +313,24 @@ async def test_a_malformed_entry_fails_only_its_wards_tails(rlog: RedisEventLog,
     await append(rlog, good, 2)
     await asyncio.wait_for(fine, 10)
     assert [e.seq for e in got] == [1, 2]
+
+
+async def test_reconnecting_the_tails_mid_read_loses_and_doubles_nothing(rlog: RedisEventLog, redis_url: str) -> None:
+    """What the Sentinel watcher does when the primary moves, done twice in a row while a read blocks and
+    between appends: every entry still arrives once, in order, and the old connection is gone."""
+    stream = name()
+    got: list[Entry] = []
+    task = asyncio.create_task(collect(rlog, stream, 0, 4, got))
+    await eventually(lambda: rlog.tailed_streams == 1)
+    await append(rlog, stream, 1)
+    await eventually(lambda: len(got) == 1)
+    before = connections(redis_url, rlog.client_name).count(rlog.client_name + "-tail")
+    rlog.reconnect_tails()
+    rlog.reconnect_tails()
+    await append(rlog, stream, 2)
+    rlog.reconnect_tails()
+    await append(rlog, stream, 3, 4)
+    await asyncio.wait_for(task, 10)
+    assert [e.seq for e in got] == [1, 2, 3, 4]
+    assert before == 1
+    await eventually(lambda: connections(redis_url, rlog.client_name).count(rlog.client_name + "-tail") == 1)

@@ -88,6 +88,12 @@ class EventLog:
     def tail(self, log: str, after: int) -> AsyncIterator[Entry]:
         raise NotImplementedError
 
+    @property
+    def reconnects(self) -> int:
+        """How often the backend lost its server or followed a failover so far; when it changes, the relay
+        checks each ward's log against what it saw confirmed (entries may have been lost)."""
+        return 0
+
     async def restart(self, log: str, epoch: str, top: int) -> Position:
         """Start a new epoch (empty, so the next append may start at any number) if the log is still at
         (`epoch`, `top`); returns the log's position after the call.

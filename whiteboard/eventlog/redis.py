@@ -126,6 +126,7 @@ class RedisEventLog(EventLog):
         self._position: Any = None
         self._restart: Any = None
         self._watcher: asyncio.Task[None] | None = None
+        self._failures = 0  # primary switches and failed commands (readers count their own)
 
     @property
     def redis(self) -> Any:
@@ -143,11 +144,14 @@ class RedisEventLog(EventLog):
         self._append = self.redis.register_script(_APPEND)
         self._position = self.redis.register_script(_POSITION)
         self._restart = self.redis.register_script(_RESTART)
-        watch = self._connector.watch(self._primary_moved)
+        watch = self._connector.watch(self.reconnect_tails)
         if watch is not None:
             self._watcher = asyncio.ensure_future(watch)
 
-    def _primary_moved(self) -> None:
+    def reconnect_tails(self) -> None:
+        """Abandon every tail read on the wire and read again, from the same positions, on new connections
+        (the Sentinel watcher calls this when the primary moved)."""
+        self._failures += 1
         for reader in self._tails:
             reader.interrupt()
 
@@ -181,7 +185,12 @@ class RedisEventLog(EventLog):
         try:
             await self.redis.ping()
         except (RedisError, OSError) as exc:
+            self._failures += 1
             raise EventLogUnavailable(f"{self.name} does not answer: {exc}") from exc
+
+    @property
+    def reconnects(self) -> int:
+        return self._failures + sum(reader.reconnects for reader in self._tails)
 
     def stalled_wards(self) -> list[str]:
         """Wards whose tail read is stuck (unanswered past the stall bound), by ward id, sorted."""
@@ -199,6 +208,7 @@ class RedisEventLog(EventLog):
                 keys=[stream, meta], args=[epoch, top, uuid.uuid4().hex, KEY_TTL_SECS]
             )
         except (RedisError, OSError) as exc:
+            self._failures += 1
             raise EventLogUnavailable(f"redis restart failed: {exc}") from exc
         return Position(_text(new_epoch), int(new_top))
 
@@ -209,6 +219,7 @@ class RedisEventLog(EventLog):
                 keys=[stream, meta], args=[seq, payload, self._maxlen, uuid.uuid4().hex, KEY_TTL_SECS]
             )
         except (RedisError, OSError) as exc:
+            self._failures += 1
             raise EventLogUnavailable(f"redis append failed: {exc}") from exc
         return AppendResult(AppendStatus(_text(status)), _text(epoch), int(top))
 
@@ -217,6 +228,7 @@ class RedisEventLog(EventLog):
         try:
             epoch, top = await self._position(keys=[meta], args=[uuid.uuid4().hex, KEY_TTL_SECS])
         except (RedisError, OSError) as exc:
+            self._failures += 1
             raise EventLogUnavailable(f"redis position failed: {exc}") from exc
         return Position(_text(epoch), int(top))
 
@@ -228,6 +240,7 @@ class RedisEventLog(EventLog):
                 pipe.xrange(stream, min=f"{after + 1}-0", max="+", count=limit)
                 epoch_raw, rows = await pipe.execute()
         except (RedisError, OSError) as exc:
+            self._failures += 1
             raise EventLogUnavailable(f"redis read failed: {exc}") from exc
         if epoch_raw is None:
             epoch = (await self.position(log)).epoch

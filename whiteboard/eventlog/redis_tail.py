@@ -125,6 +125,7 @@ class TailReader:
         self._wakers: set[asyncio.Task[None]] = set()
         self._answered = time.monotonic()  # when a read last answered (or the reader last had nothing to read)
         self._failed = False  # the last connection failed: the next one is made afresh, topology asked again
+        self.reconnects = 0  # connections lost or refused so far
         self._unserved: set[bytes] = set()  # streams whose tails failed since the last answer (their consumers retry)
 
     def keys(self) -> set[bytes]:
@@ -151,8 +152,7 @@ class TailReader:
         self._task = asyncio.create_task(self._restart_after(old), name="eventlog-tail-reader")
 
     async def _restart_after(self, old: asyncio.Task[None]) -> None:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await old
+        await asyncio.wait({old})  # its end, however it ended; a cancel of this task itself still propagates
         await self._drop_connection()
         self._dirty = True
         await self._run()
@@ -284,6 +284,7 @@ class TailReader:
                 self._unserved.clear()
             except (RedisError, OSError) as exc:
                 failures += 1
+                self.reconnects += 1
                 self._failed = True
                 await self._drop_connection()
                 if failures == 1 and _reconnect_may_help(exc):

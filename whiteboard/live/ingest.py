@@ -51,6 +51,8 @@ class Ingest:
         self._relay_queue: asyncio.Queue[Written] = asyncio.Queue()
         self._tops: dict[str, int] = {}  # ward → highest seq known to be in the log (outbox rows ≤ it can go)
         self._known_top: dict[str, int] = {}  # ward → highest seq this instance saw in the log (kept across sweeps)
+        self._logs: dict[str, str] = {}  # ward → its log's name, for the check after a reconnect
+        self._reconnects_checked = 0  # the event log's reconnect count when the logs were last checked
         self._tasks: list[asyncio.Task[None]] = []
         self._busy = 0  # a batch being committed or a change being appended: `settle` waits for it
         self._closing = False
@@ -248,7 +250,43 @@ class Ingest:
             self._tops[written.ward_id] = result.top
         if result.status is not AppendStatus.GAP and written.seq > self._known_top.get(written.ward_id, 0):
             self._known_top[written.ward_id] = written.seq
+            self._logs[written.ward_id] = written.log
         return result.status
+
+    # --- after a failover: the log checked against what it confirmed ---
+
+    async def check_after_reconnect(self) -> int:
+        """When the event log reconnected since the last check (a failover, a restart), compare each ward's
+        log top with the highest change this instance saw it confirm; a log behind it whose outbox rows are
+        gone lost confirmed entries (the new primary had not received them) and gets a new epoch now, so
+        clients resync even before the ward's next change. Returns how many logs were restarted."""
+        reconnects = self._log.reconnects
+        if reconnects == self._reconnects_checked:
+            return 0
+        restarted = 0
+        for ward, known in list(self._known_top.items()):
+            name = self._logs.get(ward)
+            if name is None:
+                continue
+            position = await self._log.position(name)
+            if position.top == 0 or position.top >= known:
+                continue  # a fresh log (already a new epoch) or one that kept everything
+            rows = await self._store.outbox_rows(ward, position.top, known)
+            if len(_contiguous_suffix(rows, known)) == known - position.top:
+                continue  # the outbox still holds the missing changes: the sweep appends them, same epoch
+            log.error(
+                "%s: after a reconnect the event log's top is %d, it had confirmed %d; starting a new epoch so "
+                "clients resync",
+                ward,
+                position.top,
+                known,
+            )
+            await self._log.restart(name, position.epoch, position.top)
+            self._tops.pop(ward, None)  # the rows still in the outbox go into the new epoch
+            self._metrics.log_appends.labels("epoch_restarted").inc()
+            restarted += 1
+        self._reconnects_checked = reconnects
+        return restarted
 
     # --- sweeper: nothing committed stays out of the log ---
 
@@ -270,6 +308,7 @@ class Ingest:
         older than `min_age_secs`: a fresh row is the live relay's (its own instance's), which appends it
         within milliseconds; sweeping it too would make every instance append every change.
         """
+        await self.check_after_reconnect()
         appended = 0
         for ward_id in await self._store.backlog_wards(min_age_secs):
             async with self._store.outbox_lease(ward_id) as mine:
