@@ -12,7 +12,9 @@ import click
 
 from whiteboard.cli.options import setting_option
 from whiteboard.settings import Settings, SettingsError, mask_url
-from whiteboard.store import Actor, Store, migrate, open_store, sqlite_path
+from whiteboard.store import Actor, PoolLimits, Store, migrate, open_store, sqlite_path
+
+CLI_LIMITS = PoolLimits(size=2, max_overflow=2, statement_secs=3600.0)
 
 T = TypeVar("T")
 
@@ -87,7 +89,8 @@ def with_store(url: str, fn: Callable[[Store], Awaitable[T]], *, checked: bool =
                 f"cannot open the database ({database_label(url)}): {exc}\n"
                 "Check WHITEBOARD_DATABASE_URL / --database-url."
             )
-        store = open_store(url)
+        # An operator's command (`audit verify` over years of records) may rightly run long: no 10 s statement limit.
+        store = open_store(url, CLI_LIMITS)
         await store.connect()
         try:
             return await fn(store)

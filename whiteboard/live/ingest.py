@@ -30,6 +30,7 @@ log = logging.getLogger("whiteboard.ingest")
 
 CRASH_EXIT_CODE = 70
 SHUTDOWN_STEP_SECS = 5.0
+STOPPED_MID_SAVE = "this server stopped during the save, which may or may not have been kept: reload and check"
 SWEEP_BATCH = 1000  # rows of one ward one sweep appends (a long event-log outage is caught up over several)
 SHUTTING_DOWN = "this server is shutting down; nothing was saved, try again (another instance will answer)"
 
@@ -139,6 +140,13 @@ class Ingest:
             self._busy += 1
             try:
                 await self._commit(batch)
+            except asyncio.CancelledError:
+                # Stopped mid-transaction (a shutdown whose settling ran out of time): whether it committed is
+                # unknown, so say so; never leave a caller waiting.
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(Unavailable(STOPPED_MID_SAVE))
+                raise
             finally:
                 self._busy -= 1
 

@@ -105,6 +105,7 @@ class GracefulServer(uvicorn.Server):
         if self.loop is None or self.drainer is not None or self.should_exit:
             super().handle_exit(sig, frame)  # not serving yet, or a second signal: uvicorn's own behaviour
             return
+        self.wb.draining = True  # readiness says so from the next request on, before the drain task even starts
         log.info("shutdown: %s received; draining (send it again to skip the drain)", signal.Signals(sig).name)
         self.loop.call_soon_threadsafe(self._start_drain)
 
