@@ -29,6 +29,9 @@ PROFILE = current_profile()
 class FaultHistory(RuleBasedStateMachine):
     @initialize()
     def start(self) -> None:
+        self.log_kept = True
+        self.closed = False
+        self.ready = False  # set once the world is up: a failed start is cleaned up, not judged
         self.dir = Path(tempfile.mkdtemp(prefix="wbfaults-model-"))
         self.dbs = PostgresDatabases()
         self.redis = RedisServer(self.dir / "redis", persistent=True).start()
@@ -38,8 +41,7 @@ class FaultHistory(RuleBasedStateMachine):
         self.rig.prepare(wards=("ward-m",), beds=4)
         self.server.start()
         self.rig.watch(per_ward=3)
-        self.log_kept = True
-        self.closed = False
+        self.ready = True
 
     @rule(n=st.integers(1, 6))
     def write(self, n: int) -> None:
@@ -77,18 +79,23 @@ class FaultHistory(RuleBasedStateMachine):
         time.sleep(0.3)
 
     def teardown(self) -> None:
-        if not hasattr(self, "rig"):
+        if not hasattr(self, "dir"):
             return
         self.closed = True
         failed = True
         try:
-            self.rig.write(2)  # something after the last fault, that every client must get
-            self.rig.verify(log_kept=self.log_kept, min_acked=0)
-            failed = False
+            if self.ready:
+                self.rig.wait_ready()
+                self.rig.write(2)  # something after the last fault, that every client must get
+                self.rig.verify(log_kept=self.log_kept, min_acked=0)
+                failed = False
         finally:
-            self.rig.close(failed)
-            self.redis.kill()
-            self.dbs.drop_all()
+            if hasattr(self, "rig"):
+                self.rig.close(failed)
+            if hasattr(self, "redis"):
+                self.redis.kill()
+            if hasattr(self, "dbs"):
+                self.dbs.drop_all()
             shutil.rmtree(self.dir, ignore_errors=True)
 
 

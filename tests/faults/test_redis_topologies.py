@@ -53,7 +53,7 @@ def test_sentinel_failover_under_load(
     else:
         old.pause()  # SIGSTOP: its connections stay open and silent
     rig.drop_watchers(0.5, away_secs=0.5)
-    group.wait_for_new_primary(old)
+    group.wait_for_new_primary(old, timeout=90)
     time.sleep(profile.load_secs)
     if how == "pause":
         old.resume()  # comes back believing it is the primary, until the sentinels demote it
@@ -83,6 +83,6 @@ def test_cluster_with_wards_on_every_shard_and_a_master_failed_over(
     time.sleep(profile.load_secs)
     dead = cluster.masters[0]
     dead.kill()
-    cluster.wait_for_failover(dead)
+    cluster.wait_for_failover(dead, timeout=90)  # a busy machine's replicas take a while to elect
     time.sleep(profile.load_secs)
     rig.verify(log_kept=False)
