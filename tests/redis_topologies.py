@@ -331,12 +331,18 @@ class SentinelTopology(Topology):
 
 class ClusterTopology(Topology):
     """A Redis Cluster of three masters, slots split evenly by `redis-cli --cluster create`; with `replicas=1`
-    each master has a replica that takes over when it dies (cluster-node-timeout 2 s)."""
+    each master has a replica that takes over when it dies (cluster-node-timeout 2 s; validity factor 0, so a
+    replica whose link looked stale on a busy machine still stands for election)."""
 
     def __init__(self, workdir: Path, *, masters: int = 3, replicas: int = 0) -> None:
         self.replicas = replicas
         self.nodes = [
-            RedisNode(workdir, f"cluster-{i}", ["cluster-enabled yes", "cluster-node-timeout 2000"], cluster=True)
+            RedisNode(
+                workdir,
+                f"cluster-{i}",
+                ["cluster-enabled yes", "cluster-node-timeout 2000", "cluster-replica-validity-factor 0"],
+                cluster=True,
+            )
             for i in range(masters * (1 + replicas))
         ]
 

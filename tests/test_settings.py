@@ -89,6 +89,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "db_connect_timeout_secs": ("2", 2.0),
     "db_statement_timeout_secs": ("3", 3.0),
     "db_idle_in_transaction_secs": ("60", 60.0),
+    "credential_stale_secs": ("60", 60.0),
     "test_crash_after_commit": ("true", True),
 }
 

@@ -68,7 +68,9 @@ def build_state(settings: Settings, clock: Callable[[], dt.datetime] = utc_now) 
         store=store,
         eventlog=eventlog,
         metrics=metrics,
-        auth=Authenticator(store, settings.credential_cache_secs, accounts.resolve),
+        auth=Authenticator(
+            store, settings.credential_cache_secs, accounts.resolve, stale_secs=settings.credential_stale_secs
+        ),
         accounts=accounts,
         login_limiter=RateLimiter(settings.login_failures_per_min, max(1, int(settings.login_failures_per_min))),
         hub=Hub(store, eventlog, metrics, queue_size=settings.ws_queue_size, heartbeat_secs=settings.heartbeat_secs),

@@ -164,6 +164,12 @@ class Settings:
         5.0, minimum=0,
         help="Credentials are cached so a write costs no token lookup; revocation takes effect within this.",
     )  # fmt: skip
+    # A database restart or failover takes seconds to minutes; boards and phones read from memory meanwhile.
+    credential_stale_secs: float = setting(
+        300.0, minimum=0,
+        help="While the database does not answer, a credential verified within this long keeps its access, so reads "
+        "go on from memory; 0 refuses every request whose cached check has expired.",
+    )  # fmt: skip
     write_batch_max: int = setting(
         64, minimum=1, help="Writes that arrive together share one transaction (group commit), at most this many."
     )

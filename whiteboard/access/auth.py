@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from whiteboard.errors import ApiError
-from whiteboard.store import TOKEN_PREFIX, Store, hash_token
+from whiteboard.store import TOKEN_PREFIX, Store, StoreUnavailable, hash_token
 
 # Least to most; `ops` stands beside the ladder with no patient data at all.
 LADDER: Final = ("display", "viewer", "nurse", "ward_manager", "admin")
@@ -64,11 +64,17 @@ class Authenticator:
     """Token → Principal, cached for `ttl` seconds (positive and negative answers alike)."""
 
     def __init__(
-        self, store: Store, ttl: float, sessions: Callable[[str], Awaitable[Principal | None]] | None = None
+        self,
+        store: Store,
+        ttl: float,
+        sessions: Callable[[str], Awaitable[Principal | None]] | None = None,
+        *,
+        stale_secs: float = 0.0,
     ) -> None:
         self._store = store
         self._ttl = ttl
         self._sessions = sessions
+        self._stale = stale_secs  # how long an answer may serve while the database cannot be asked
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     async def authenticate(self, token: str | None) -> Principal | None:
@@ -79,17 +85,26 @@ class Authenticator:
         hit = self._cache.get(digest)
         if hit is not None and hit[0] > now:
             return hit[1]
-        principal = None
-        if token.startswith(SESSION_PREFIX):
-            principal = await self._sessions(token) if self._sessions is not None else None
-        else:
-            row = await self._store.find_credential(digest)
-            if row is not None and row.revoked_at is None:
-                principal = Principal(row.id, row.role, row.wards, row.label)
+        try:
+            principal = await self._look_up(token, digest)
+        except StoreUnavailable:
+            # Reads are served from memory while the database is down (a ward's boards must stay up); a
+            # credential verified recently enough keeps its access meanwhile (revoking it needs the database).
+            if hit is not None and now - (hit[0] - self._ttl) <= self._stale:
+                return hit[1]
+            raise
         if len(self._cache) > 10_000:  # bounded: a flood of forged tokens cannot grow it without limit
             self._cache.clear()
         self._cache[digest] = (now + self._ttl, principal)
         return principal
+
+    async def _look_up(self, token: str, digest: str) -> Principal | None:
+        if token.startswith(SESSION_PREFIX):
+            return await self._sessions(token) if self._sessions is not None else None
+        row = await self._store.find_credential(digest)
+        if row is not None and row.revoked_at is None:
+            return Principal(row.id, row.role, row.wards, row.label)
+        return None
 
     def forget(self, token: str | None = None) -> None:
         """Drop cached answers (one token's, or all) so a sign-out or revocation here applies at once."""
