@@ -9,6 +9,7 @@ silent loss), every board resumes on the other instance and misses nothing, and 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,14 @@ from tests.faults.profiles import Profile
 from tests.faults.services import RedisServer
 from tests.support import free_port
 
-NGINX_FAIL_TIMEOUT_SECS = 10  # the upstream's fail_timeout in deploy/nginx/upstream.conf and the test's copy
+UPSTREAM_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "upstream.conf"
+
+
+def fail_timeout_secs() -> int:
+    """The shipped upstreams' `fail_timeout` (deploy/nginx/upstream.conf), which the restart procedure waits out."""
+    found = re.findall(r"fail_timeout=(\d+)s", UPSTREAM_CONF.read_text())
+    assert found, f"no fail_timeout=Ns in {UPSTREAM_CONF}"
+    return max(int(v) for v in found)
 
 
 def test_rolling_restart_behind_nginx_loses_nothing(
@@ -50,9 +58,9 @@ def test_rolling_restart_behind_nginx_loses_nothing(
         for i, s in enumerate([a, b] * max(1, profile.rounds // 2)):
             if i:
                 # nginx (open source) checks upstreams passively: the one that was down is tried again only after
-                # its `fail_timeout` (10 s in deploy/nginx/upstream.conf). Restarting the other one sooner leaves
-                # nginx with no upstream it believes in: 502 for everything (see docs/RELIABILITY.md).
-                time.sleep(NGINX_FAIL_TIMEOUT_SECS + 1)
+                # its `fail_timeout` (deploy/nginx/upstream.conf). Restarting the other one sooner can leave
+                # nginx with no upstream it believes in: 502 for everything (docs/RELIABILITY.md, deploy/README.md).
+                time.sleep(fail_timeout_secs() + 1)
             s.stop()  # SIGTERM: graceful
             assert s.wait_exit() == 0
             s.start()
