@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support import run_tree
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -24,12 +25,10 @@ def run_loadtest(tmp_path: Path) -> Callable[..., tuple[int, Path, dict[str, Any
         env = {**os.environ, "LOADTEST_REPORTS": str(tmp_path)}
         if os.environ.get("WHITEBOARD_TEST_PORTS"):  # the server's HTTP and MLLP ports within the tests' range
             env["LOADTEST_PORTS"] = os.environ["WHITEBOARD_TEST_PORTS"]
-        proc = subprocess.run(
+        proc = run_tree(
             [str(ROOT / "scripts" / "loadtest"), *args, "--report-dir", str(report)],
             cwd=ROOT,
             env=env,
-            capture_output=True,
-            text=True,
             timeout=timeout,
         )
         sys.stderr.write(proc.stderr[-4000:])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import run_tree
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 @pytest.mark.timeout(120)
 def test_bench_delivers_every_frame_once_on_both_servers(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    proc = subprocess.run(
+    proc = run_tree(
         [
             sys.executable,
             "-m",
@@ -36,8 +37,6 @@ def test_bench_delivers_every_frame_once_on_both_servers(tmp_path: Path) -> None
             str(out),
         ],
         cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=110,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import run_tree
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.mark.timeout(120)
 def test_tail_bench_delivers_every_entry_on_the_configured_connections(redis_url: str) -> None:
-    proc = subprocess.run(
+    proc = run_tree(
         [sys.executable, "-m", "loadtest.bench.tails", "--wards", "5", "--rate", "20", "--duration", "1",
          "--idle", "0.5", "--per-connection", "2", "--url", redis_url],
-        cwd=ROOT, capture_output=True, text=True, timeout=110,
+        cwd=ROOT, timeout=110,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     [result] = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
