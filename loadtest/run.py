@@ -32,6 +32,7 @@ from typing import Any
 
 from loadtest import publish
 from loadtest.mllp_client import endpoint
+from loadtest.orphans import die_with_parent
 from loadtest.profiles import PROFILES
 from loadtest.report import render, summarise
 
@@ -339,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
                 stdout=server_log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
             wait_ready(host, server)
             if mllp_port is not None:
@@ -394,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                 stdout=locust_log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
             meta["locust_pid"] = locust.pid
             try:

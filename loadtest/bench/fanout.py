@@ -44,6 +44,7 @@ import psutil  # type: ignore[import-untyped]
 from websockets.asyncio.client import ClientConnection, connect
 
 from loadtest.bench import gcpauses, rawclient
+from loadtest.orphans import die_with_parent
 from loadtest.run import Backend, free_port, log, stop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,7 +120,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> N
 def start(target: str, n_wards: int, beds: int) -> Server:
     wards = [f"f{i + 1:03d}" for i in range(n_wards)]
     port = free_port()
-    pin_server = lambda: os.sched_setaffinity(0, {SERVER_CORE})  # noqa: E731 - runs in the child
+    pin_server = die_with_parent(lambda: os.sched_setaffinity(0, {SERVER_CORE}))  # runs in the child
     if target == "bare":
         proc = subprocess.Popen(
             [

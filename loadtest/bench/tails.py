@@ -37,6 +37,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 import redis as redis_sync
 
+from loadtest.orphans import die_with_parent
 from tests.redis_topologies import ClusterTopology, SentinelTopology, Topology
 from whiteboard.domain.offsets import log_name
 from whiteboard.eventlog import EventLog, EventLogUnavailable
@@ -135,7 +136,7 @@ class Child:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            preexec_fn=lambda: _pin(SERVER_CORE),
+            preexec_fn=die_with_parent(lambda: _pin(SERVER_CORE)),
         )
         self.pid = int(self.ask(None)["pid"])
 
