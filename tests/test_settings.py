@@ -90,6 +90,8 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "db_statement_timeout_secs": ("3", 3.0),
     "db_idle_in_transaction_secs": ("60", 60.0),
     "credential_stale_secs": ("60", 60.0),
+    "gc_freeze_secs": ("2.5", 2.5),
+    "gc_full_secs": ("0", 0.0),
     "test_crash_after_commit": ("true", True),
 }
 
