@@ -277,8 +277,13 @@ class Ingest:
             if name is None:
                 continue
             position = await self._log.position(name)
-            if position.top == 0 or position.top >= known:
-                continue  # a fresh log (already a new epoch) or one that kept everything
+            if position.top >= known:
+                continue  # the log kept everything this instance saw confirmed
+            # This instance's view of the log was ahead of it: the sweep re-appends from the log's real top
+            # whatever the outbox still holds (into a fresh log as a new epoch, or into this one).
+            self._known_top[ward] = position.top
+            if position.top == 0:
+                continue  # a fresh log: already a new epoch
             rows = await self._store.outbox_rows(ward, position.top, known)
             if len(_contiguous_suffix(rows, known)) == known - position.top:
                 continue  # the outbox still holds the missing changes: the sweep appends them, same epoch
@@ -318,11 +323,18 @@ class Ingest:
         """
         await self.check_after_reconnect()
         appended = 0
-        for ward_id in await self._store.backlog_wards(min_age_secs):
+        for ward_id, newest in await self._store.backlog_wards(min_age_secs):
+            # Rows this instance saw confirmed in the log are not appended again, only deleted; a ward whose
+            # old rows are all such needs no lease either (a lease and a read per busy ward every second, on
+            # PostgreSQL, put tens of milliseconds on the p99 of 5,000 boards: docs/PERFORMANCE.md).
+            after = max(self._tops.get(ward_id, 0), self._known_top.get(ward_id, 0))
+            if after:
+                self._tops[ward_id] = after
+            if newest <= after:
+                continue
             async with self._store.outbox_lease(ward_id) as mine:
                 if not mine:
                     continue  # another instance is relaying this ward's backlog right now
-                after = self._tops.get(ward_id, 0)
                 for row in await self._store.outbox_rows(ward_id, after, after + SWEEP_BATCH):
                     if await self._append(row) is AppendStatus.APPENDED:
                         appended += 1

@@ -259,8 +259,9 @@ class Store:
     async def pending_outbox(self, limit: int = 1000) -> list[OutboxRow]:
         return await self.read(outbox.pending_outbox, limit)
 
-    async def backlog_wards(self, older_than_secs: float = 0.0) -> list[str]:
-        """Wards whose outbox holds rows committed more than `older_than_secs` ago (0: any row)."""
+    async def backlog_wards(self, older_than_secs: float = 0.0) -> list[tuple[str, int]]:
+        """(ward, newest such seq) for wards whose outbox holds rows committed more than `older_than_secs` ago
+        (0: any row)."""
         before = utc_now() - dt.timedelta(seconds=older_than_secs) if older_than_secs else utc_now() + _FUTURE
         return await self.read(outbox.backlog_wards, before)
 
