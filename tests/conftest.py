@@ -17,7 +17,7 @@ import redis as redis_sync
 from sqlalchemy.engine import make_url
 
 from tests.e2e.server import ServerProcess
-from tests.redis_topologies import ClusterTopology, SentinelTopology
+from tests.redis_topologies import ClusterTopology, RedisNode, SentinelTopology
 from tests.support import (
     ARTIFACTS,
     DB_PREFIX,
@@ -273,6 +273,15 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterT
     """One three-master Redis Cluster per test session, shared (tests use their own key prefixes)."""
     with ClusterTopology(tmp_path_factory.mktemp("cluster")) as cluster:
         yield cluster
+
+
+@pytest.fixture
+def solo_redis(tmp_path: Path) -> Iterator[RedisNode]:
+    """A redis-server of the test's own (to pause or kill); stopped by PID afterwards."""
+    server = RedisNode(tmp_path, "solo", [])
+    server.start()
+    yield server
+    server.kill()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass
@@ -124,3 +125,30 @@ class Nginx:
         parts = [p.read_text(errors="replace")[-4000:] for p in (self.prefix / "error.log", self.prefix / "stdout.log")
                  if p.exists()]  # fmt: skip
         return "\n".join(parts)
+
+
+@dataclass
+class TlsProxy:
+    """The shipped config running in front of some upstreams, over TLS with a self-signed certificate."""
+
+    nginx: Nginx
+    http_port: int
+    https_port: int
+    tls: ssl.SSLContext  # trusts the proxy's certificate
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
+
+
+def start_tls_proxy(prefix: Path, upstreams: list[int]) -> TlsProxy:
+    """Render deploy/nginx with fresh ports and a self-signed certificate under `prefix` and start nginx."""
+    from tests.deploy.tls import self_signed, trusting
+    from tests.support import free_port
+
+    prefix.mkdir(parents=True, exist_ok=True)
+    cert, key = self_signed(prefix)
+    http_port, https_port = free_port(), free_port()
+    site = render_site(prefix, http_port=http_port, https_port=https_port, upstreams=upstreams, cert=cert, key=key)
+    nginx = Nginx(prefix, main_conf(prefix, site)).start(https_port)
+    return TlsProxy(nginx, http_port, https_port, trusting(cert))

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.deploy.nginx import Nginx, main_conf, render_site
+from tests.deploy.nginx import Nginx, main_conf, render_site, start_tls_proxy
 from tests.deploy.tls import self_signed, trusting
 from tests.e2e.server import ServerProcess
 from tests.e2e.wsclient import frames_until, next_frame
@@ -38,17 +38,11 @@ def proxied(
     a.cli("ward", "add", WARD, "--beds", "4", "--name", "Ward Proxy")
     a.start()
     b = make_server().start()
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    cert, key = self_signed(prefix)
-    http_port, https_port = free_port(), free_port()
-    site = render_site(prefix, http_port=http_port, https_port=https_port, upstreams=[a.port, b.port], cert=cert,
-                       key=key)  # fmt: skip
-    nginx = Nginx(prefix, main_conf(prefix, site)).start(https_port)
+    proxy = start_tls_proxy(tmp_path / "nginx", [a.port, b.port])
     try:
-        yield a, b, nginx, http_port, https_port, trusting(cert)
+        yield a, b, proxy.nginx, proxy.http_port, proxy.https_port, proxy.tls
     finally:
-        nginx.stop()
+        proxy.nginx.stop()
 
 
 async def _ws(port: int, ctx: ssl.SSLContext, token: str, **query: str) -> ClientConnection:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,14 +19,6 @@ from whiteboard.eventlog.redis import RedisEventLog
 
 BLOCK_MS = 300
 STALL_SECS = 1.0
-
-
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[RedisNode]:
-    server = RedisNode(tmp_path, "solo", [])
-    server.start()
-    yield server
-    server.kill()
 
 
 async def eventually(check: object, what: str, timeout: float = 20.0) -> None:
@@ -56,9 +46,9 @@ async def follow(log: RedisEventLog, stream: str, into: list[Entry]) -> None:
             await asyncio.sleep(0.1)
 
 
-async def test_a_quiet_feed_is_live_a_stuck_one_names_its_ward_and_recovers(node: RedisNode) -> None:
+async def test_a_quiet_feed_is_live_a_stuck_one_names_its_ward_and_recovers(solo_redis: RedisNode) -> None:
     log = RedisEventLog(
-        f"redis://127.0.0.1:{node.port}/0", key_prefix="live", tail_block_ms=BLOCK_MS, tail_stall_secs=STALL_SECS
+        f"redis://127.0.0.1:{solo_redis.port}/0", key_prefix="live", tail_block_ms=BLOCK_MS, tail_stall_secs=STALL_SECS
     )
     await log.connect()
     stream = log_name("ward-quiet1", uuid.uuid4().hex)
@@ -71,17 +61,17 @@ async def test_a_quiet_feed_is_live_a_stuck_one_names_its_ward_and_recovers(node
         await asyncio.sleep(3.0)
         await log.ping()
         assert log.stalled_wards() == [] and got == []
-        node.pause()
+        solo_redis.pause()
         await eventually(lambda: log.stalled_wards() == ["ward-quiet1"], "the stuck feed reported")
         with pytest.raises(EventLogUnavailable, match=r"redis: the live feed of ward\(s\) ward-quiet1 has not"):
             await log.ping()
-        node.resume()
+        solo_redis.resume()
         await eventually(log.ping, "ping answers again")
         assert log.stalled_wards() == []
         assert (await log.append(stream, 1, b"{}")).status is AppendStatus.APPENDED
         await eventually(lambda: [e.seq for e in got] == [1], "the feed delivers again")
     finally:
-        node.resume()
+        solo_redis.resume()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await log.aclose()

@@ -15,14 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import PostgresDatabases
-from tests.deploy.nginx import Nginx, main_conf, render_site
-from tests.deploy.tls import self_signed, trusting
+from tests.deploy.nginx import UPSTREAM_CONF, start_tls_proxy
 from tests.faults.harness import Rig
 from tests.faults.profiles import Profile
 from tests.faults.services import RedisServer
-from tests.support import free_port
-
-UPSTREAM_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "upstream.conf"
 
 
 def fail_timeout_secs() -> int:
@@ -44,15 +40,10 @@ def test_rolling_restart_behind_nginx_loses_nothing(
     rig.prepare()
     a.start()
     b.start()
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    cert, key = self_signed(prefix)
-    http_port, https_port = free_port(), free_port()
-    site = render_site(prefix, http_port=http_port, https_port=https_port, upstreams=[a.port, b.port], cert=cert,
-                       key=key)  # fmt: skip
-    nginx = Nginx(prefix, main_conf(prefix, site)).start(https_port)
+    proxy = start_tls_proxy(tmp_path / "nginx", [a.port, b.port])
+    nginx = proxy.nginx
     try:
-        rig.front, rig.tls = f"https://127.0.0.1:{https_port}", trusting(cert)
+        rig.front, rig.tls = proxy.url, proxy.tls
         rig.watch(per_ward=4)
         rig.load(per_ward=2, pause=0.03)
         for i, s in enumerate([a, b] * max(1, profile.rounds // 2)):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,6 @@ from whiteboard.settings import Settings
 STALL_SECS = 6.0  # the setting's minimum: a little over the tail's 5 s block
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[RedisNode]:
-    server = RedisNode(tmp_path, "solo", [])
-    server.start()
-    yield server
-    server.kill()
-
-
 def wait_for_readyz(client: TestClient, status: int, needle: str, timeout: float = 30.0) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while True:
@@ -41,10 +32,10 @@ def wait_for_readyz(client: TestClient, status: int, needle: str, timeout: float
         time.sleep(0.2)
 
 
-def test_readyz_names_the_ward_whose_feed_is_stuck_and_recovers(node: RedisNode, tmp_path: Path) -> None:
+def test_readyz_names_the_ward_whose_feed_is_stuck_and_recovers(solo_redis: RedisNode, tmp_path: Path) -> None:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'feeds.db'}",
-        redis_url=f"redis://127.0.0.1:{node.port}/0",
+        redis_url=f"redis://127.0.0.1:{solo_redis.port}/0",
         redis_key_prefix="feeds",
         eventlog_tail_stall_secs=STALL_SECS,
     )
@@ -57,11 +48,11 @@ def test_readyz_names_the_ward_whose_feed_is_stuck_and_recovers(node: RedisNode,
         with client.websocket_connect("/ws/wards/ward-feed", headers={"Authorization": f"Bearer {token}"}) as ws:
             assert ws.receive_json()["type"] == "snapshot"
             wait_for_readyz(client, 200, '"ready"')
-            node.pause()
+            solo_redis.pause()
             try:
                 body = wait_for_readyz(client, 503, "ward-feed")
             finally:
-                node.resume()
+                solo_redis.resume()
             checks = body["checks"]
             assert isinstance(checks, dict) and checks["database"]["status"] == "ok"
             assert checks["eventlog"]["status"] == "down" and checks["eventlog"]["backend"] == "redis"
