@@ -30,13 +30,17 @@ async def recheck_forever(state: State) -> None:
             log.warning("open connections not re-checked (will retry): %s", exc)
 
 
-async def recheck(state: State) -> None:
-    holders = [
+def held_connections(state: State) -> list[Held]:
+    """Every connection this instance holds for a credential: board WebSockets and FHIR Subscription sockets."""
+    return [
         sub.owner for ch in tuple(state.hub.channels.values()) for sub in tuple(ch.subscribers)
         if isinstance(sub.owner, Held)
     ]  # fmt: skip
+
+
+async def recheck(state: State) -> None:
     verdicts: dict[str | None, Principal | None] = {}
-    for held in holders:
+    for held in held_connections(state):
         if held.token not in verdicts:
             verdicts[held.token] = await state.auth.authenticate(held.token)
         who = verdicts[held.token]
@@ -56,4 +60,8 @@ class Held:
 
     def revoke(self) -> bool:
         """End the connection: its credential was revoked or narrowed. False if it was already ending."""
+        raise NotImplementedError
+
+    def end(self, code: int, reason: str) -> bool:
+        """Close it with `code` from outside its handler (a slow client, a restart). False if already ending."""
         raise NotImplementedError

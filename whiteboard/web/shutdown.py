@@ -8,7 +8,7 @@ before uvicorn's shutdown starts, `GracefulServer` drains:
    stops sending this instance anything new;
 2. the listening sockets close: new connections go to another instance (connections already open keep
    being served, so a write already sent is answered);
-3. WebSockets are closed with 1012 ("restarting: resume by offset") in small batches spread over at most
+3. WebSockets (boards, phones, FHIR Subscriptions: every `held.Held`) are closed with 1012 ("restarting: resume by offset") in small batches spread over at most
    `shutdown_drain_secs`; clients reconnect with jitter, to another instance, and resume from their offset;
 4. the write path settles: every write taken is committed, answered and handed to the event log.
 
@@ -32,7 +32,8 @@ from types import FrameType
 import uvicorn
 
 from whiteboard.state import State
-from whiteboard.web.ws import CLOSE_RESTART, Session
+from whiteboard.web.held import held_connections
+from whiteboard.web.ws import CLOSE_RESTART
 
 log = logging.getLogger("whiteboard.shutdown")
 
@@ -40,14 +41,6 @@ BATCH_INTERVAL_SECS = 0.1
 MIN_BATCH = 20  # a few dozen reconnects at once are nothing; below this the drain does not wait between batches
 SETTLE_SECS = 10.0  # in-flight writes: each is bounded by the database's statement timeout anyway
 RESTART_REASON = "server restarting: reconnect and resume from your last offset"
-
-
-def sessions(state: State) -> list[Session]:
-    """Every WebSocket of the ward protocol this instance holds (FHIR sockets are closed by uvicorn's 1012)."""
-    return [
-        sub.owner for ch in tuple(state.hub.channels.values()) for sub in tuple(ch.subscribers)
-        if isinstance(sub.owner, Session)
-    ]  # fmt: skip
 
 
 def batch_size(connections: int, drain_secs: float) -> int:
@@ -58,15 +51,15 @@ def batch_size(connections: int, drain_secs: float) -> int:
 
 async def close_websockets(state: State, drain_secs: float) -> int:
     """Close every ward WebSocket with 1012, a batch per interval; returns how many were closed."""
-    todo = sessions(state)
+    todo = held_connections(state)  # board and FHIR Subscription sockets alike
     size = batch_size(len(todo), drain_secs) if drain_secs > 0 else max(1, len(todo))
     log.info("shutdown: closing %d WebSocket(s) with 1012, %d every %.1f s", len(todo), size, BATCH_INTERVAL_SECS)
     closed = 0
     for start in range(0, len(todo), size):
         if start:
             await asyncio.sleep(BATCH_INTERVAL_SECS)
-        for session in todo[start : start + size]:
-            if session.end(CLOSE_RESTART, RESTART_REASON):
+        for held in todo[start : start + size]:
+            if held.end(CLOSE_RESTART, RESTART_REASON):
                 closed += 1
     return closed
 
@@ -83,7 +76,7 @@ async def drain(state: State, servers: list[asyncio.Server]) -> None:
         log.warning("shutdown: writes still in progress after %.0f s; going on", SETTLE_SECS)
     # Handlers end their connections on their own; give the last batch's closing handshakes a moment.
     deadline = time.monotonic() + 2.0
-    while sessions(state) and time.monotonic() < deadline:
+    while held_connections(state) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     log.info("shutdown: drained in %.1f s", time.monotonic() - started)
 

@@ -153,3 +153,19 @@ def test_revoking_the_credential_closes_its_subscription_socket(fhir_site: FhirS
             raise AssertionError("the socket outlived its credential")
         except WebSocketDisconnect as closed:
             assert closed.code == 1008
+
+
+def test_a_restart_closes_subscription_sockets_with_1012_in_the_drain(fhir_site: FhirSite) -> None:
+    from whiteboard.web import shutdown
+
+    _sub_id, token = subscribe(fhir_site)
+    with fhir_site.c.websocket_connect("/fhir/ws") as ws:
+        ws.send_text(f"bind-with-token {token}")
+        assert status_of(ws.receive_json())["type"]["valueCode"] == "handshake"
+        state = fhir_site.app.state.wb  # type: ignore[attr-defined]
+        assert fhir_site.run(shutdown.close_websockets(state, 1.0)) == 1  # in the drain's batches, like a board
+        try:
+            while True:
+                ws.receive_json()
+        except WebSocketDisconnect as closed:
+            assert closed.code == 1012

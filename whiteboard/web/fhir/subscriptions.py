@@ -146,16 +146,17 @@ class _Notifier(Held):
     def revoke(self) -> bool:
         """The credential that created the Subscription was revoked or narrowed: the Subscription goes too."""
         self.state.subscriptions.subscriptions.pop(self.sub.id, None)
+        return self.end(CLOSE_POLICY, "the credential of this Subscription was revoked")
+
+    def end(self, code: int, reason: str) -> bool:
         if self.writer is None or self.writer.done():
             return False
-        self.close = (CLOSE_POLICY, "the credential of this Subscription was revoked")
+        self.close = (code, reason)
         self.writer.cancel()
         return True
 
     def _overflow(self) -> None:
-        self.close = (CLOSE_SLOW_CLIENT, "too slow: bind again")
-        if self.writer is not None:
-            self.writer.cancel()
+        self.end(CLOSE_SLOW_CLIENT, "too slow: bind again")
 
     async def run(self) -> None:
         reader: asyncio.Task[None] | None = None
