@@ -8,7 +8,8 @@ before uvicorn's shutdown starts, `GracefulServer` drains:
    stops sending this instance anything new;
 2. the listening sockets close: new connections go to another instance (connections already open keep
    being served, so a write already sent is answered);
-3. WebSockets (boards, phones, FHIR Subscriptions: every `held.Held`) are closed with 1012 ("restarting: resume by offset") in small batches spread over at most
+3. WebSockets (boards, phones, FHIR Subscriptions: every `held.Held`) are closed with 1012 ("restarting:
+   resume by offset") in small batches spread over at most
    `shutdown_drain_secs`; clients reconnect with jitter, to another instance, and resume from their offset;
 4. the write path settles: every write taken is committed, answered and handed to the event log.
 
