@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -53,15 +53,17 @@ class State:
         `whiteboard_backend_up`. For /readyz, the ops page and the gauges alike: `{"database": {"backend",
         "status": "ok", "ping_ms"} | {"backend", "status": "down", "error"}, "eventlog": ...}`."""
         database, eventlog = await asyncio.gather(
-            self._probe_one("database", self.store.name, self.store.ping()),
-            self._probe_one("eventlog", self.eventlog.name, self.eventlog.ping()),
+            self._probe_one("database", self.store.name, self.store.ping),
+            self._probe_one("eventlog", self.eventlog.name, self.eventlog.ping),
         )
         return {"database": database, "eventlog": eventlog}
 
-    async def _probe_one(self, key: str, name: str, check: Awaitable[object]) -> dict[str, Any]:
+    async def _probe_one(self, key: str, name: str, check: Callable[[], Awaitable[object]]) -> dict[str, Any]:
+        # `check` is called here, not by the caller: a probe cancelled before it starts (a shutdown mid-/readyz)
+        # must not leave a never-awaited coroutine behind, which the test suite turns into an error.
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(check, PROBE_TIMEOUT_SECS)
+            await asyncio.wait_for(check(), PROBE_TIMEOUT_SECS)
         except Exception as exc:  # any failure means "down"; say which and why
             self.metrics.backend_up.labels(key).set(0)
             return {"backend": name, "status": "down", "error": f"{exc.__class__.__name__}: {exc}"[:300]}
