@@ -44,8 +44,32 @@ def test_backup_of_a_running_server_opens_with_the_same_data(
     original = Path(s.database_url.removeprefix("sqlite:///"))
     assert _rows(copy) == _rows(original)
     assert {r[1] for r in _rows(copy)["beds"] if r[0] == WARD} == {"B01", "B02", "B03"}
+    # The copy leaving the server is audited, recorded before the copy so that the copy holds its own record.
+    assert _backups(copy) == [("db.backup", str(copy.resolve()))]
     # Restored: the copy is a database the CLI (and a server) opens, with its audit chains intact.
     verify = CliRunner().invoke(main, ["audit", "verify", "--database-url", f"sqlite:///{copy}"])
+    assert verify.exit_code == 0, verify.output
+
+
+def _backups(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        rows = conn.execute(
+            "SELECT action, json_extract(after, '$.target'), actor, ward_id FROM audit"
+            " WHERE action LIKE 'db.backup%' ORDER BY id"
+        ).fetchall()
+    assert all(actor.startswith("cli:") and ward is None for _, _, actor, ward in rows)
+    return [(action, target) for action, target, _, _ in rows]
+
+
+def test_a_failed_backup_is_audited_and_leaves_no_file(tmp_path: Path) -> None:
+    db = tmp_path / "wb.db"
+    assert CliRunner().invoke(main, ["db", "upgrade", "--database-url", f"sqlite:///{db}"]).exit_code == 0
+    target = tmp_path / "no-such-dir" / "copy.db"
+    done = CliRunner().invoke(main, ["db", "backup", str(target), "--database-url", f"sqlite:///{db}"])
+    assert done.exit_code == 2 and "backup to" in done.stderr and "failed" in done.stderr
+    assert not target.parent.exists()
+    assert _backups(db) == [("db.backup", str(target.resolve())), ("db.backup_failed", str(target.resolve()))]
+    verify = CliRunner().invoke(main, ["audit", "verify", "--database-url", f"sqlite:///{db}"])
     assert verify.exit_code == 0, verify.output
 
 
@@ -56,5 +80,6 @@ def test_backup_never_overwrites_and_refuses_postgresql_with_the_way(tmp_path: P
     target.write_text("keep me")
     done = CliRunner().invoke(main, ["db", "backup", str(target), "--database-url", f"sqlite:///{db}"])
     assert done.exit_code == 2 and "never overwrites" in done.stderr and target.read_text() == "keep me"
+    assert _backups(db) == []  # refused before anything was copied or recorded
     pg = CliRunner().invoke(main, ["db", "backup", str(tmp_path / "x.db"), "--database-url", "postgresql://u@h/db"])
     assert pg.exit_code == 2 and "pg_dump" in pg.stderr

@@ -8,9 +8,18 @@ from pathlib import Path
 
 import click
 
-from whiteboard.cli.common import DB_OPTION, announce_database, database_label, fail, require_existing_database
-from whiteboard.store import migrate, sqlite_path
-from whiteboard.store.backup import backup_sqlite
+from whiteboard.cli.common import (
+    DB_OPTION,
+    announce_database,
+    cli_actor,
+    database_label,
+    fail,
+    require_existing_database,
+    with_store,
+)
+from whiteboard.domain.clock import utc_now
+from whiteboard.store import Store, migrate, sqlite_path
+from whiteboard.store.backup import audit_backup, backup_sqlite
 
 
 @click.group()
@@ -58,8 +67,19 @@ def db_backup(target: Path, database_url: str) -> None:
             "db backup copies a SQLite file; back PostgreSQL up with its own tools: "
             "pg_dump --format=custom --file=whiteboard.dump DBNAME (see deploy/README.md)"
         )
+    if target.exists():  # refused before anything is written or audited
+        fail(f"{target} exists; choose a new file name (a backup never overwrites one)")
+
+    def audited(action: str, error: str = "") -> None:
+        async def record(store: Store) -> None:
+            await store.write(audit_backup, cli_actor(), action, target, utc_now(), error)
+
+        with_store(database_url, record, checked=True)
+
+    audited("db.backup")
     try:
         pages = backup_sqlite(source, target)
     except (OSError, sqlite3.Error) as exc:
+        audited("db.backup_failed", str(exc))
         fail(f"backup to {target} failed: {exc}")
     click.echo(f"backed up {source.resolve()} to {target.resolve()} ({pages} pages)", err=True)

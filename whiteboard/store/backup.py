@@ -4,13 +4,25 @@ runs (its writes wait only for the pages being copied), written beside the targe
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 from pathlib import Path
 
+from sqlalchemy import Connection
+
+from whiteboard.store import audit
 from whiteboard.store.engine import PRIVATE_FILE_MODE
+from whiteboard.store.rows import Actor
 
 PAGES_PER_STEP = 1024  # 4 MiB at SQLite's default page size: the writer is never held for long
+
+
+def audit_backup(conn: Connection, actor: Actor, action: str, target: Path, now: dt.datetime, error: str = "") -> None:
+    """A copy of every patient's record leaving the server is audited like a change, on the `_system` chain:
+    `db.backup` before the copy (so the copy holds its own record), `db.backup_failed` if it then fails."""
+    detail = {"target": str(target.resolve())} | ({"error": error[:300]} if error else {})
+    audit.append(conn, at=now, **actor.audit_fields(), action=action, after=detail)
 
 
 def backup_sqlite(source: Path, target: Path) -> int:
