@@ -157,6 +157,49 @@ def test_admit_replaces_the_whole_record_and_keeps_nothing_of_the_previous_patie
     assert change.before == {"patient": SEACOLE}
 
 
+# --- the bed's notes belong to the patient in it (hazard H60) ---
+
+NOTE = "Daughter calling at 3, for CT head"
+
+
+def test_a_discharge_clears_the_patients_notes_and_the_audit_keeps_them() -> None:
+    change = apply(bed("occupied", SEACOLE, NOTE), {"patient": None})
+    assert change is not None and change.kind == "patient.discharged" and change.notes == ""
+    assert change.changes["notes"] == "" and change.before["notes"] == NOTE
+    assert change.before["patient"] == SEACOLE  # one record: who left, and what was written about them
+
+
+def test_a_discharge_that_sends_notes_leaves_those_on_the_bed() -> None:
+    change = apply(bed("occupied", SEACOLE, NOTE), {"patient": None, "notes": "Deep clean: C. diff"})
+    assert change is not None and change.notes == "Deep clean: C. diff" and change.before["notes"] == NOTE
+
+
+def test_admit_replacing_the_patient_clears_their_notes_unless_the_body_sets_some() -> None:
+    replaced = apply(bed("occupied", SEACOLE, NOTE), {"admit": True, "patient": {"name": "New Person"}})
+    assert replaced is not None and replaced.notes == "" and replaced.before["notes"] == NOTE
+    sent = apply(bed("occupied", SEACOLE, NOTE), {"admit": True, "patient": {"name": "New Person"}, "notes": "NBM"})
+    assert sent is not None and sent.notes == "NBM"
+
+
+@pytest.mark.parametrize("status", ["empty", "cleaning", "closed", "blocked"])
+def test_notes_on_a_bed_without_a_patient_are_the_beds_and_stay(status: str) -> None:
+    change = apply(bed(status, None, "Oxygen point faulty"), {"status": "empty" if status != "empty" else "closed"})
+    assert change is not None and change.notes == "Oxygen point faulty" and "notes" not in change.changes
+
+
+def test_an_admission_to_an_empty_bed_keeps_its_notes_unless_the_body_sets_some() -> None:
+    kept = apply(bed("empty", None, "Expected admission from ED"), {"patient": {"name": "Florence Nightingale"}})
+    assert kept is not None and kept.kind == "patient.admitted" and kept.notes == "Expected admission from ED"
+    assert "notes" not in kept.changes
+    sent = apply(bed("empty", None, "Expected admission from ED"), {"patient": {"name": "F N"}, "notes": "NBM"})
+    assert sent is not None and sent.changes["notes"] == "NBM"
+
+
+def test_updates_to_the_patient_on_the_bed_keep_the_notes() -> None:
+    change = apply(bed("occupied", SEACOLE, NOTE), {"patient": {"flags": ["falls"]}})
+    assert change is not None and change.notes == NOTE and "notes" not in change.changes
+
+
 @pytest.mark.parametrize(
     ("body", "field", "code"),
     [

@@ -65,3 +65,18 @@ def test_a_refusal_that_wrote_or_lacks_the_error_body_is_caught() -> None:
     c.writes.append(WriteOutcome(W, "B01", "n2", "empty", "refused", 503, body={"detail": "no"}))
     found = c.verify(truth(), None)
     assert any("was written" in v for v in found) and any("error body" in v for v in found)
+
+
+def test_a_discharge_clearing_the_notes_is_followed_by_the_board_model() -> None:
+    """Hazard H60: the server clears notes the writer never sent (a discharge); the model follows the event's
+    `changes`, and a board that kept the old notes is caught as not converged."""
+    cleared = {W: WardTruth(W, "u1", 2, {"B01": BedRow("B01", "cleaning", "", 2)})}
+    discharge = Frame("event", 2, "e1", bed="B01", changes={"status": "cleaning", "notes": "", "patient": None})
+    c = checker_with([[snap(0), ev(1), discharge]])
+    display = c.client("d", W, "display")
+    conn = display.open()
+    for f in (Frame("snapshot", 1, "e1", beds={"B01": ("empty", None)}), discharge):
+        display.see(conn, f)
+    assert c.lagging(cleared) == []
+    kept = Frame("event", 2, "e1", bed="B01", changes={"status": "cleaning", "patient": None})
+    assert checker_with([[snap(0), ev(1), kept]]).lagging(cleared) != []

@@ -303,6 +303,36 @@ async def test_a_feed_update_keeps_what_nurses_wrote(
     assert b["patient"]["flags"] == ["falls", "dnacpr", "on_leave"] and b["patient"]["consultant"] == "Dr Ngozi Okafor"
 
 
+async def test_a_transfer_takes_the_nurses_notes_and_a_discharge_clears_them(
+    feed: Hl7Feed, ingest: object, store: Store, wards: tuple[str, str]
+) -> None:
+    """Hazard H60 over the feed: A02 moves the notes with the patient, A12 brings them back, A03 clears them, so
+    the next patient admitted to the bed never sees them."""
+    from whiteboard.domain.beds import parse_patch
+    from whiteboard.live.ingest import Ingest
+    from whiteboard.store import Actor, WriteRequest
+
+    assert isinstance(ingest, Ingest)
+    a, b = wards
+    note = "Ada: daughter calling at 3, for CT head"
+    await feed.handle(adt("A01", "H1", ADA, f"{a}^^B1").encode())
+    await ingest.submit(WriteRequest(a, "B1", parse_patch({"notes": note}), Actor("RN Test", "nurse", source="phone")))
+    [ack] = await feed.handle(adt("A02", "H2", ADA, f"{b}^^B2", prior=f"{a}^^B1").encode())
+    assert msa(ack)[0] == "AA"
+    assert (await bed(store, a, "B1"))["notes"] == "" and (await bed(store, b, "B2"))["notes"] == note
+    [ack] = await feed.handle(adt("A12", "H3", ADA, f"{a}^^B1", prior=f"{b}^^B2").encode())
+    assert msa(ack)[0] == "AA"
+    assert (await bed(store, a, "B1"))["notes"] == note and (await bed(store, b, "B2"))["notes"] == ""
+    [ack] = await feed.handle(adt("A03", "H4", ADA, f"{a}^^B1").encode())
+    assert msa(ack)[0] == "AA"
+    assert (await bed(store, a, "B1"))["notes"] == ""
+    [ack] = await feed.handle(adt("A01", "H5", MARY, f"{a}^^B1").encode())  # the next patient in the bed
+    b1 = await bed(store, a, "B1")
+    assert msa(ack)[0] == "AA" and b1["patient"]["name"] == "Mary Seacole" and b1["notes"] == ""
+    [discharged] = [r for r in await store.audit(ward=a) if r["action"] == "patient.discharged"]
+    assert discharged["before"]["notes"] == note and discharged["source"] == "feed:hl7"
+
+
 async def test_two_instances_given_the_same_message_apply_it_once(
     feed: Hl7Feed, store: Store, elog: object, wards: tuple[str, str]
 ) -> None:

@@ -13,10 +13,13 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator
 
+import orjson
 import pytest
 
 from tests.support import SETUP, free_port
+from whiteboard.domain import redact
 from whiteboard.domain.beds import parse_patch
+from whiteboard.domain.board import WardState, WardView
 from whiteboard.eventlog import EventLog, open_event_log
 from whiteboard.live.ingest import Ingest
 from whiteboard.metrics import Metrics
@@ -80,6 +83,40 @@ async def test_submit_commits_then_appends_in_order(store: Store, elog: EventLog
         await eventually(lambda: _equals(_outbox(store, ward), []))  # swept once in the log
     finally:
         await ingest.aclose()
+
+
+async def test_a_discharge_relays_the_cleared_notes_to_staff_boards_and_never_to_displays(
+    store: Store, elog: EventLog
+) -> None:
+    """Hazard H60 end to end: the committed change, the log's event, a board's view of it, a display's copy."""
+    ward, name = await make_ward(store)
+    view = WardView(await _state(store, ward), "e")
+    ingest = await started(store, elog)
+    try:
+        body = {"patient": {"name": "Ada Lovelace"}, "notes": "Daughter calling at 3"}
+        await ingest.submit(WriteRequest(ward, "B1", parse_patch(body), NURSE))
+        gone = await ingest.submit(WriteRequest(ward, "B1", parse_patch({"patient": None}), NURSE))
+        await eventually(lambda: _equals(log_seqs(elog, name), [1, 2]))
+    finally:
+        await ingest.aclose()
+    _, entries = await elog.read(name, 0, 10)
+    for entry in entries:
+        view.apply(entry.seq, orjson.loads(entry.payload))
+    event = orjson.loads(entries[-1].payload)
+    assert event["kind"] == "patient.discharged" and event["changes"]["notes"] == "" and gone.seq == 2
+    assert view.beds["B1"]["notes"] == "" and view.beds["B1"]["patient"] is None
+    assert (await _state(store, ward)).beds[0]["notes"] == ""  # the store and the board agree
+    display = view.audience_for("display")
+    admitted = orjson.loads(entries[0].payload)
+    assert admitted["changes"]["notes"] == "Daughter calling at 3"  # staff see them
+    for shown in (redact.event(admitted, display), redact.event(event, display)):
+        assert "notes" not in shown["changes"] and "Daughter" not in str(shown)
+
+
+async def _state(store: Store, ward: str) -> WardState:
+    state = await store.load_ward(ward)
+    assert state is not None
+    return state
 
 
 async def _equals(coro: Awaitable[object], expected: object) -> bool:

@@ -111,8 +111,61 @@ async def test_a_swap_exchanges_two_patients(store: Store) -> None:
     assert records[0]["action"] == "patient.swapped" and records[0]["source"] == "feed:hl7"
 
 
+async def note(store: Store, ward_id: str, bed: str, text: str) -> None:
+    await write(store, WriteRequest(ward_id, bed, parse_patch({"notes": text}), NURSE))
+
+
+async def audited(store: Store, ward_id: str, action: str) -> dict[str, Any]:
+    return next(r for r in await store.audit(ward=ward_id) if r["action"] == action)
+
+
+async def test_notes_go_with_the_patient_and_come_back_when_the_transfer_is_cancelled(store: Store) -> None:
+    """Hazard H60: the bed left never shows its last patient's notes to the next; nothing is lost (the audit)."""
+    a, b = await ward(store), await ward(store)
+    await admit(store, a, "B1", "Ada Lovelace")
+    await note(store, a, "B1", "Daughter calling at 3, for CT head")
+    await note(store, b, "B2", "Held for AMU transfer")
+    w = await write(store, move(a, "B1", b, "B2"))
+    assert w.event is not None and w.event["changes"]["notes"] == ""
+    assert w.also[0].event is not None and w.also[0].event["changes"]["notes"] == "Daughter calling at 3, for CT head"
+    assert (await beds(store, a))["B1"]["notes"] == ""
+    assert (await beds(store, b))["B2"]["notes"] == "Daughter calling at 3, for CT head"
+    out, into = await audited(store, a, "patient.transferred_out"), await audited(store, b, "patient.transferred_in")
+    assert out["before"]["notes"] == "Daughter calling at 3, for CT head" and out["after"]["notes"] == ""
+    assert into["before"]["notes"] == "Held for AMU transfer"  # the empty bed's own note, replaced
+    # HL7 A12: the transfer is cancelled, the patient goes back to the bed they left (still cleaning), notes too
+    back = await write(store, WriteRequest(b, "B2", Move(a, "B1", returning=True), FEED))
+    assert back.event is not None and back.event["changes"]["notes"] == ""
+    assert (await beds(store, a))["B1"]["notes"] == "Daughter calling at 3, for CT head"
+    assert (await beds(store, b))["B2"]["notes"] == ""
+    within = await write(store, move(a, "B1", a, "B3"))
+    assert within.event is not None and within.event["changes"]["notes"] == ""
+    assert within.event["also"]["B3"]["notes"] == "Daughter calling at 3, for CT head"
+    after = await beds(store, a)
+    assert (after["B1"]["notes"], after["B3"]["notes"]) == ("", "Daughter calling at 3, for CT head")
+    assert (await store.verify_audit())[2] is None
+
+
+async def test_a_swap_swaps_the_notes(store: Store) -> None:
+    a, b = await ward(store), await ward(store)
+    await admit(store, a, "B1", "Ada Lovelace")
+    await admit(store, a, "B2", "Mary Seacole")
+    await admit(store, b, "B1", "Alan Turing")
+    await note(store, a, "B1", "Ada: nil by mouth")
+    await note(store, a, "B2", "Mary: deaf in the left ear")
+    w = await write(store, move(a, "B1", a, "B2", swap=True))
+    assert w.event is not None and w.event["changes"]["notes"] == "Mary: deaf in the left ear"
+    assert w.event["also"]["B2"]["notes"] == "Ada: nil by mouth"
+    after = await beds(store, a)
+    assert (after["B1"]["notes"], after["B2"]["notes"]) == ("Mary: deaf in the left ear", "Ada: nil by mouth")
+    await write(store, WriteRequest(a, "B2", Move(b, "B1", True), FEED))  # across wards: Alan has none
+    assert ((await beds(store, a))["B2"]["notes"], (await beds(store, b))["B1"]["notes"]) == ("", "Ada: nil by mouth")
+    swapped = await audited(store, b, "patient.swapped")
+    assert (swapped["before"]["notes"], swapped["after"]["notes"]) == ("", "Ada: nil by mouth")
+
+
 def snapshot_of(*states: dict[str, dict[str, Any]]) -> list[Any]:
-    return [{k: (v["status"], v["patient"], v["version"]) for k, v in s.items()} for s in states]
+    return [{k: (v["status"], v["notes"], v["patient"], v["version"]) for k, v in s.items()} for s in states]
 
 
 @pytest.mark.parametrize(
@@ -133,6 +186,7 @@ async def test_a_refused_move_changes_nothing_on_either_ward(
 ) -> None:
     a, b = await ward(store), await ward(store)
     await admit(store, a, "B1", "Ada Lovelace")
+    await note(store, a, "B1", "Ada: daughter calling at 3")
     if setup == "occupied":
         await admit(store, b, "B2", "Alan Turing")
         await write(store, WriteRequest(b, "B1", parse_patch({"notes": "window seat"}), NURSE))

@@ -92,6 +92,31 @@ async def test_purge_removes_a_discharged_patients_identifiers_and_keeps_the_aud
     assert again.patients == 0 and len(await store.audit(ward=w)) == len(after)
 
 
+async def test_notes_written_before_an_admission_that_kept_them_are_purged_with_the_patient(store: Store) -> None:
+    """Hazard H60: notes typed on the empty bed become the admitted patient's; a closed bed's note stays the bed's."""
+    w = "w-" + uuid.uuid4().hex[:8]
+    await store.add_wards([(w, w, [("B1", "Bay 1"), ("B2", "Bay 1"), ("B3", "Bay 1")])], actor=SETUP)
+
+    async def put(bed: str, body: dict[str, object]) -> None:
+        await write_one(store, WriteRequest(w, bed, parse_patch(body), NURSE))
+
+    await put("B1", {"notes": "Expecting Ada from ED"})
+    await put("B1", {"notes": "Expecting Ada Lovelace from ED, NHS 9434765919"})
+    await put("B1", {"patient": ADA})  # keeps the notes: they are Ada's now
+    await put("B1", {"patient": None})  # and go when she does
+    await put("B2", {"status": "closed", "notes": "Closed: oxygen point faulty"})
+    await put("B3", {"notes": "Held for AMU transfer"})
+    await put("B3", {"patient": MARY, "notes": "Mary: hard of hearing"})  # replaced: the bed's own note
+    await put("B3", {"patient": None})
+    report = await _purge_as_if_later(store)
+    assert report.patients == 2
+    text = _text(await store.audit(ward=w))
+    for identifier in ("Expecting Ada", "9434765919", "Lovelace", "hard of hearing"):
+        assert identifier not in text
+    assert "Closed: oxygen point faulty" in text and "Held for AMU transfer" in text
+    assert (await store.verify_audit())[2] is None
+
+
 async def test_a_purged_record_altered_afterwards_is_still_caught(store: Store) -> None:
     w = await _ward_with_a_discharge(store)
     await _purge_as_if_later(store)

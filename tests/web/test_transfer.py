@@ -86,6 +86,26 @@ def test_a_transfer_within_the_ward_and_a_swap(site: Site) -> None:
     assert after["B3"]["patient"]["name"] == "Ada Lovelace" and after["B2"]["patient"]["name"] == "Mary Seacole"
 
 
+def test_the_next_patient_in_a_bed_never_sees_the_last_ones_notes(site: Site) -> None:
+    """Hazard H60 through the API: notes go with Mary to her new bed and are gone when she is discharged."""
+    note = "Mary: daughter calling at 3, for CT head"
+    r = site.c.patch(f"/api/wards/{A}/beds/B1", json={"notes": note}, headers=site.as_("nurse"))
+    assert r.status_code == 200, r.text
+    assert site.move("B1", {"to_ward": B, "to_bed": "B2"}).status_code == 200
+    assert site.beds(A)["B1"]["notes"] == "" and site.beds(B)["B2"]["notes"] == note
+    assert "notes" not in site.beds(B, "display_b")["B2"]
+    r = site.c.patch(f"/api/wards/{B}/beds/B2", json={"patient": None}, headers=site.as_("nurse"))
+    assert r.status_code == 200, r.text
+    assert r.json()["event"]["changes"]["notes"] == "" and site.beds(B)["B2"]["notes"] == ""
+    site.c.patch(f"/api/wards/{B}/beds/B2", json={"status": "empty"}, headers=site.as_("nurse"))
+    r = site.c.patch(f"/api/wards/{B}/beds/B2", json={"patient": {"name": "Ada Lovelace"}}, headers=site.as_("nurse"))
+    assert r.status_code == 200, r.text
+    assert site.beds(B)["B2"]["patient"]["name"] == "Ada Lovelace" and site.beds(B)["B2"]["notes"] == ""
+    records = site.c.get("/api/audit", headers=site.as_("admin")).json()
+    [discharged] = [x for x in records if x["action"] == "patient.discharged" and x["ward"] == B]
+    assert discharged["before"]["notes"] == note and discharged["after"]["notes"] == ""  # nothing lost
+
+
 def test_versions_are_judged_per_bed(site: Site) -> None:
     seen = site.beds(A)["B1"]["version"]
     target = site.beds(B)["B2"]["version"]

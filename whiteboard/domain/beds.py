@@ -219,7 +219,8 @@ def apply_patch(bed: JSONDict, patch: BedPatch, now: dt.datetime) -> BedChange |
         )
     if new_patient is None and status == "occupied":
         raise DomainError("an occupied bed needs a patient: send the patient's details with it", "patient", "conflict")
-    notes = bed["notes"] if patch.notes is None else patch.notes
+    leaves = old_patient is not None and (new_patient is None or patch.admit)  # the bed's patient goes
+    notes = notes_after(bed["notes"], patch.notes, leaves=leaves)
 
     changes: JSONDict = {}
     before: JSONDict = {}
@@ -232,6 +233,21 @@ def apply_patch(bed: JSONDict, patch: BedPatch, now: dt.datetime) -> BedChange |
     if not changes:
         return None
     return BedChange(kind, changes, before, status, notes, new_patient)
+
+
+def notes_after(current: str, sent: str | None, *, leaves: bool) -> str:
+    """The bed's notes after a change: what the body sent, else cleared when the bed's patient leaves it.
+
+    Nurses write about the patient in the bed ("daughter calling at 3", "for CT head"), so while a bed is
+    occupied its notes are the patient's (hazard H60): a discharge, or an `"admit": true` replacing the
+    patient, clears them, or the next patient in the bed would be shown them, and retention could no longer tie
+    them to the patient they name. Notes on a bed with no patient (why it is closed, "expected from ED") are the
+    bed's and stay, through an admission too, where they become the new patient's. The audit record's
+    `before` keeps what was cleared.
+    """
+    if sent is not None:
+        return sent
+    return "" if leaves else current
 
 
 def _identified(current: JSONDict, expect: JSONDict | None) -> bool:

@@ -64,18 +64,21 @@ class BedAfter:
 
     status: str
     patient: JSONDict | None
+    notes: str
     changes: JSONDict
     before: JSONDict
 
 
-def _after(bed: JSONDict, status: str, patient: JSONDict | None) -> BedAfter:
+def _after(bed: JSONDict, status: str, patient: JSONDict | None, notes: str) -> BedAfter:
     changes: JSONDict = {}
     before: JSONDict = {}
     if status != bed["status"]:
         changes["status"], before["status"] = status, bed["status"]
+    if notes != bed["notes"]:
+        changes["notes"], before["notes"] = notes, bed["notes"]
     if patient != bed["patient"]:
         changes["patient"], before["patient"] = patient, bed["patient"]
-    return BedAfter(status, patient, changes, before)
+    return BedAfter(status, patient, notes, changes, before)
 
 
 def transfer(source: JSONDict, target: JSONDict, *, returning: bool = False) -> tuple[BedAfter, BedAfter]:
@@ -84,7 +87,10 @@ def transfer(source: JSONDict, target: JSONDict, *, returning: bool = False) -> 
     `returning` (a cancelled transfer, HL7 A12): the patient goes back to the bed they left, which the transfer
     set to cleaning; that bed may be empty or still cleaning.
 
-    The whole record moves (NEWS2, tasks, flags, DNACPR belong to the patient); the bed's own notes stay.
+    The whole record moves (NEWS2, tasks, flags, DNACPR belong to the patient), and so do the bed's notes: on an
+    occupied bed they are about its patient (hazard H60), so they go with them and the bed left has none. What
+    the target's notes said before (it held no patient) is replaced; its audit record's `before` keeps it. A
+    cancelled transfer moves the notes back the same way.
     """
     patient = source["patient"]
     if patient is None:
@@ -101,14 +107,17 @@ def transfer(source: JSONDict, target: JSONDict, *, returning: bool = False) -> 
             "to_bed",
             "bed_not_ready",
         )
-    return _after(source, VACATED_STATUS, None), _after(target, "occupied", patient)
+    return _after(source, VACATED_STATUS, None, ""), _after(target, "occupied", patient, source["notes"])
 
 
 def swap(first: JSONDict, second: JSONDict) -> tuple[BedAfter, BedAfter]:
-    """Two patients change beds (A17): both beds must hold one, and both stay occupied."""
+    """Two patients change beds (A17): both beds must hold one, and both stay occupied; their notes go with them."""
     for bed, field in ((first, "bed"), (second, "to_bed")):
         if bed["patient"] is None:
             raise DomainError(
                 "a swap needs a patient on both beds: transfer to an empty bed instead", field, "no_patient"
             )
-    return _after(first, "occupied", second["patient"]), _after(second, "occupied", first["patient"])
+    return (
+        _after(first, "occupied", second["patient"], second["notes"]),
+        _after(second, "occupied", first["patient"], first["notes"]),
+    )

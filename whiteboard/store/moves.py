@@ -36,7 +36,13 @@ _SEL_PATIENTS = select(_B.c.id, _B.c.patient).where(_B.c.ward_id == bindparam("w
 _UPD_BED = (
     update(_B)
     .where(_B.c.ward_id == bindparam("ward"), _B.c.id == bindparam("bed"))
-    .values(status=bindparam("status"), patient=bindparam("patient"), updated_at=bindparam("now"), seq=bindparam("seq"))
+    .values(
+        status=bindparam("status"),
+        notes=bindparam("notes"),
+        patient=bindparam("patient"),
+        updated_at=bindparam("now"),
+        seq=bindparam("seq"),
+    )
 )
 _UPD_WARD = (
     update(_W)
@@ -100,7 +106,7 @@ def _load_bed(conn: Connection, ward_id: str, bed_id: str, seen: int | None, war
         raise PreconditionFailed(
             f"bed {bed_id} of {ward_id} has changed since you loaded it ({what} is stale): reload and try again"
         )
-    return {"status": row.status, "patient": row.patient}
+    return {"status": row.status, "notes": row.notes, "patient": row.patient}
 
 
 def _kind(ward: _Ward, swap_kind: str | None) -> str:
@@ -118,10 +124,8 @@ def _write_ward(
     seq = ward.seq + 1
     bed_changes: dict[str, JSONDict] = {}
     for bed_id, (after, _kind_name, _other) in ward.beds.items():
-        conn.execute(
-            _UPD_BED,
-            {"ward": ward.id, "bed": bed_id, "status": after.status, "patient": after.patient, "now": now, "seq": seq},
-        )
+        values = {"ward": ward.id, "bed": bed_id, "status": after.status, "notes": after.notes, "now": now, "seq": seq}
+        conn.execute(_UPD_BED, {**values, "patient": after.patient})
         bed_changes[bed_id] = {**after.changes, "updated_at": at, "version": seq}
     (primary, *rest) = ward.beds
     primary_other = ward.beds[primary][2]

@@ -2,9 +2,11 @@
 trail stays, and stays verifiable.
 
 Where a patient's identifiers live once they have left: the audit records' `before`/`after` (the whole
-patient record, and the bed's notes; a FHIR search's query that named them), the observation history
+patient record, and the bed's notes: written with them, while they were in the bed, or on the empty bed before an
+admission that kept them; a FHIR search's query that named them), the observation history
 (`nhs_number`, `patient_name`), and the feed tables (the ACKs kept for resends, the pending cancels, whose keys
-name the patient). The beds themselves hold only who is on them now. A patient is the NHS number, else the name
+name the patient). The beds themselves hold only who is on them now, and their notes (a discharge or transfer
+clears the bed's notes, hazard H60). A patient is the NHS number, else the name
 with the admission time; "last seen" is the newest audit record naming them. Nobody on a bed now is ever
 purged, however old their records.
 
@@ -117,20 +119,36 @@ def _scrub(value: Any, purge: AbstractSet[str], notes: bool = False) -> Any:
 
 class _Occupancy:
     """Who was in each bed as one ward's chain goes by, so a change that names nobody (new notes) is linked to
-    the patient in the bed then. Fed the chain's records in order."""
+    the patient in the bed then. Fed the chain's records in order.
+
+    Notes written on a bed with no patient stay through an admission and become the admitted patient's (hazard
+    H60: "expected from ED: John Smith"), so the notes-only records that wrote them, since the bed's notes were
+    last cleared, are linked to that patient too (`carried`). Notes the admission replaced stay the bed's."""
 
     def __init__(self) -> None:
         self.chain: str | None = None
         self.beds: dict[str | None, str | None] = {}
+        self.unowned: dict[str | None, list[Any]] = {}  # bed → the records that wrote its notes while it was empty
+        self.carried: list[tuple[Any, str]] = []  # set by `before`: (record, the patient it is now linked to)
 
     def before(self, row: Any) -> str | None:
         """The bed's occupant before this record; then the record's own `after.patient` takes the bed."""
         if row["chain"] != self.chain:
-            self.chain, self.beds = row["chain"], {}
-        occupant = self.beds.get(row["bed_id"])
-        after = row["after"]
-        if isinstance(after, dict) and "patient" in after:
-            self.beds[row["bed_id"]] = patient_key(after["patient"])
+            self.chain, self.beds, self.unowned = row["chain"], {}, {}
+        bed = row["bed_id"]
+        occupant = self.beds.get(bed)
+        after = row["after"] if isinstance(row["after"], dict) else {}
+        self.carried = []
+        if "patient" in after:
+            admitted = self.beds[bed] = patient_key(after["patient"])
+            held = self.unowned.pop(bed, [])
+            if occupant is None and admitted is not None and "notes" not in after:  # the admission kept them
+                self.carried = [(r, admitted) for r in held]
+        elif occupant is None and isinstance(after.get("notes"), str):
+            if after["notes"]:
+                self.unowned.setdefault(bed, []).append(row)
+            else:
+                self.unowned.pop(bed, None)
         return occupant
 
 
@@ -208,6 +226,7 @@ def plan(conn: Connection, cutoff: dt.datetime, limit: int | None) -> Plan:
         occupant = occupancy.before(row)
         if named - spared or (occupant is not None and occupant not in spared) or row["action"] == SEARCH:
             seen.append((row["id"], named, occupant, row))
+        seen.extend((held["id"], set(), key, held) for held, key in occupancy.carried if key not in spared)
     due = sorted(terms)
     keys = frozenset(due if limit is None else due[:limit])
     words = frozenset(t for k in keys for t in terms[k])

@@ -211,7 +211,8 @@
       return [
         P.fieldsCard(ctx, "Bed status", [P.radioField("status", "Status of this bed", statuses)], { saveText: "Save bed status" }),
         movementCard(ctx, bed),
-        P.fieldsCard(ctx, "Notes", [P.notesField("notes", "Notes about this bed", c.notesMax)], { saveText: "Save notes" }),
+        P.fieldsCard(ctx, "Notes", [P.notesField("notes", "Notes about this bed", c.notesMax,
+          "A patient admitted here keeps them; they are cleared when that patient leaves.")], { saveText: "Save notes" }),
       ];
     }
     return [
@@ -228,7 +229,8 @@
           ["1", "1 — home with support"], ["2", "2 — rehabilitation bed"], ["3", "3 — care home"]], { number: true }),
       ], { saveText: "Save discharge plan" }),
       flagsCard(ctx),
-      P.fieldsCard(ctx, "Notes", [P.notesField("notes", "Notes", c.notesMax)], { saveText: "Save notes" }),
+      P.fieldsCard(ctx, "Notes", [P.notesField("notes", "Notes about this patient", c.notesMax,
+        "They move with the patient to another bed and are cleared when the patient is discharged.")], { saveText: "Save notes" }),
       O.moveCard(ctx, bed),
       movementCard(ctx, bed),
     ];

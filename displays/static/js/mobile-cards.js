@@ -57,12 +57,12 @@
       set: (v) => (input.value = v === null || v === undefined ? "" : v) };
   }
 
-  function notesField(path, label, max) {
+  function notesField(path, label, max, hint) {
     const area = el("textarea", { maxLength: max, rows: 4 });
     const counter = el("span", { class: "counter", "aria-live": "off" });
     const count = () => F.setText(counter, `${area.value.length} of ${max} characters`);
     area.addEventListener("input", count);
-    const node = field(label, area, "Staff only: never shown on a public board.");
+    const node = field(label, area, `Staff only: never shown on a public board.${hint ? ` ${hint}` : ""}`);
     node.append(counter);
     return { path, label, node, controls: [area], get: () => area.value,
       set: (v) => { area.value = v || ""; count(); } };

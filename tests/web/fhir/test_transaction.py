@@ -138,6 +138,22 @@ def test_an_encounter_in_another_bed_is_a_transfer(fhir_site: FhirSite) -> None:
     assert beds["B3"]["patient"]["name"] == "Ada Lovelace" and beds["B4"]["status"] == "empty"
 
 
+def test_a_fhir_transfer_takes_the_notes_and_a_discharge_clears_them(fhir_site: FhirSite) -> None:
+    """Hazard H60 over FHIR: the same write path as the API's, so the same notes rule."""
+    note = "Ada: daughter calling at 3"
+    r = fhir_site.c.patch(f"/api/wards/{WARD}/beds/B1", json={"notes": note}, headers=fhir_site.as_("nurse"))
+    assert r.status_code == 200, r.text
+    [ada] = fhir_site.get("/fhir/Patient", name="ada").json()["entry"]
+    ref = f"Patient/{ada['resource']['id']}"
+    assert fhir_site.post(transaction(encounter(ref, f"{WARD}.B3"))).status_code == 200
+    beds = {b["id"]: b for b in fhir_site.snapshot()["beds"]}
+    assert (beds["B1"]["notes"], beds["B3"]["notes"]) == ("", note)
+    assert fhir_site.post(transaction(encounter(ref, f"{WARD}.B3", "finished"))).status_code == 200
+    assert {b["id"]: b for b in fhir_site.snapshot()["beds"]}["B3"]["notes"] == ""
+    [discharged] = [a for a in fhir_site.audit() if a["action"] == "patient.discharged"]
+    assert discharged["before"]["notes"] == note and discharged["source"] == "fhir"
+
+
 def test_a_resent_bundle_admits_nobody_twice(fhir_site: FhirSite) -> None:
     """Grace (with her NHS number) is found in her bed and merely updated; Alan (without one) cannot be told apart
     from a new patient, and B3 is taken: the resend is refused whole, and nobody is admitted twice."""

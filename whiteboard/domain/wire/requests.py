@@ -137,7 +137,14 @@ class PatientUpdate(TypedDict, total=False):
 )
 class BedUpdate(TypedDict, total=False):
     status: Status
-    notes: Annotated[Notes, Field(description="Staff views only: never sent to a display.")]
+    notes: Annotated[
+        Notes,
+        Field(
+            description="Staff views only: never sent to a display. On a bed with a patient, about that patient: "
+            "a discharge (or an admit replacing the patient) clears them unless it sends notes, a transfer or swap "
+            "moves them with the patient (hazard H60)."
+        ),
+    ]
     patient: PatientUpdate | None
     admit: Annotated[
         bool,
