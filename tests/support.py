@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psutil  # type: ignore[import-untyped]
 import pytest
 import redis as redis_sync
 
@@ -55,15 +56,38 @@ DB_PREFIX = _env_name("WHITEBOARD_TEST_DB_PREFIX", "wbtest", r"[a-z][a-z0-9_]{0,
 PORTS = _env_ports("WHITEBOARD_TEST_PORTS")
 
 
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")  # "gw3" under pytest-xdist
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+def _worker_count() -> int:
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
+    return max(1, int(count)) if count.isdigit() else 1
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` itself holds the listening socket on `port`. A 200 from the port proves nothing on
+    its own: when a server cannot bind (another process took the port first) something else answers there."""
+    try:
+        connections = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port for c in connections)
+
+
 def free_port() -> int:
     """A port nothing listens on: from WHITEBOARD_TEST_PORTS when set, else one the kernel picks."""
     if PORTS is None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             return int(s.getsockname()[1])
-    start = random.randrange(len(PORTS))  # a random start, so ports handed out one after another rarely repeat
-    for i in range(len(PORTS)):
-        port = PORTS[(start + i) % len(PORTS)]
+    # Each xdist worker takes its own slice of the range (every Nth port): two workers once picked the same free
+    # port at the same moment, and one test then talked to the other's server.
+    mine = PORTS[_worker_index() :: _worker_count()] or PORTS
+    start = random.randrange(len(mine))  # a random start, so ports handed out one after another rarely repeat
+    for i in range(len(mine)):
+        port = mine[(start + i) % len(mine)]
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

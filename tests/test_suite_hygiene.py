@@ -119,3 +119,41 @@ def test_servers_listen_in_the_port_range_a_checkout_chose() -> None:
     assert {int(p) for p in chosen.stdout.split()} <= set(range(25100, 25110))
     wrong = pick("25109-25100")
     assert wrong.returncode != 0 and "WHITEBOARD_TEST_PORTS='25109-25100': use LOW-HIGH" in wrong.stderr
+
+
+def test_a_server_whose_port_was_taken_moves_and_answers_for_itself(tmp_path: Path) -> None:
+    """Two xdist workers once started servers on the same port: the second could not bind, yet its test went on
+    against the first's server (a 200 from the port was taken as its own). Now a start checks that its own
+    process listens there, and a first start moves to a free port."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+
+    from tests.e2e.server import ServerProcess
+    from tests.support import free_port
+
+    class AlwaysReady(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    squatter = ThreadingHTTPServer(("127.0.0.1", free_port()), AlwaysReady)
+    thread = threading.Thread(target=squatter.serve_forever, daemon=True)
+    thread.start()
+    taken = squatter.server_port
+    server = ServerProcess(database_url=f"sqlite:///{tmp_path / 'wb.db'}", workdir=tmp_path, port=taken)
+    try:
+        server.start()
+        assert server.port != taken
+        assert httpx.get(server.url + "/healthz", timeout=5).json() == {"status": "ok"}
+        assert "address already in use" in (tmp_path / f"server-{taken}-1.log").read_text()
+    finally:
+        server.stop()
+        squatter.shutdown()
+        squatter.server_close()

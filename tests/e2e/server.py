@@ -16,9 +16,14 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import free_port
+from tests.support import free_port, listens_on
 
 START_TIMEOUT_SECS = 30.0
+BIND_ATTEMPTS = 3
+
+
+class PortTaken(RuntimeError):
+    """The server could not bind its port: something else holds it."""
 
 
 @dataclass
@@ -80,6 +85,19 @@ class ServerProcess:
         return self.cli(*args).stdout.strip()
 
     def start(self, extra_env: dict[str, str] | None = None) -> ServerProcess:
+        """Start it and wait until its own /readyz is 200. If its first start finds the port taken (another
+        process bound it between `free_port` and now), it moves to a new port; a restart keeps its port."""
+        for attempt in range(BIND_ATTEMPTS):
+            try:
+                return self._start_once(extra_env)
+            except PortTaken:
+                if self.starts > 1 or attempt == BIND_ATTEMPTS - 1:
+                    raise
+                self.starts -= 1
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start_once(self, extra_env: dict[str, str] | None) -> ServerProcess:
         self.starts += 1
         self.log_path = self.workdir / f"server-{self.port}-{self.starts}.log"
         env = self.cli_env()
@@ -96,9 +114,11 @@ class ServerProcess:
         deadline = time.monotonic() + START_TIMEOUT_SECS
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.output()}")
+                error = PortTaken if "address already in use" in self.output() else RuntimeError
+                raise error(f"server exited with {self.proc.returncode}:\n{self.output()}")
             try:
-                if httpx.get(self.url + "/readyz", timeout=1, verify=self.tls or True).status_code == 200:
+                ready = httpx.get(self.url + "/readyz", timeout=1, verify=self.tls or True).status_code == 200
+                if ready and listens_on(self.proc.pid, self.port):  # this server's answer, not another's
                     return self
             except httpx.HTTPError:
                 pass
