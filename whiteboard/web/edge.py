@@ -23,23 +23,20 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException, WebSocketException
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route, Router, WebSocketRoute
+from starlette.routing import Match, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from whiteboard.errors import ApiError
 from whiteboard.metrics import Metrics
-from whiteboard.web.fastroutes import FastRoutes
 from whiteboard.web.http import error_response, handle_unexpected
 from whiteboard.web.logs import route_template
 from whiteboard.web.security import DEFAULT_CACHE_CONTROL, HEADERS, HSTS
 
 ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
-Handlers = tuple[dict[Any, Any], dict[int, Any]]  # Starlette's (by exception class, by status code)
 
 _IMPOSED: Final = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in HEADERS.items()]
 _IMPOSED_NAMES: Final = frozenset(name for name, _ in _IMPOSED) | {b"strict-transport-security"}
@@ -47,18 +44,6 @@ _HSTS: Final = (b"strict-transport-security", HSTS.encode("latin-1"))
 _NO_STORE: Final = (b"cache-control", DEFAULT_CACHE_CONTROL.encode("latin-1"))
 _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _UNLOGGED: Final = frozenset({"/healthz"})
-
-
-def lookup_handler(handlers: Handlers, exc: Exception) -> Any:
-    """The handler Starlette's `wrap_app_handling_exceptions` would pick: an HTTPException's status first, then the
-    nearest class in the exception's MRO."""
-    by_class, by_status = handlers
-    if isinstance(exc, HTTPException) and (handler := by_status.get(exc.status_code)) is not None:
-        return handler
-    for cls in type(exc).__mro__:
-        if cls in by_class:
-            return by_class[cls]
-    return None
 
 
 def impose_headers(message: Message, tls: bool) -> None:
@@ -94,14 +79,8 @@ class Edge:
         not_found: Callable[[ApiError], Response],
         metrics: Metrics | None = None,
         websocket_routes: Sequence[WebSocketRoute] = (),
-        router: Router | None = None,
-        handlers: Handlers = ({}, {}),
     ) -> None:
         self.app = app
-        self.router = router
-        # Routes found by their path's shape and called directly (fastroutes.py); None: all through `app`.
-        self.fast = FastRoutes(router.routes) if router is not None else None
-        self.handlers = handlers
         self.websocket_routes = tuple(websocket_routes)
         self.error_handler = error_handler
         self.not_found = not_found
@@ -140,8 +119,6 @@ class Edge:
             if odd_path(scope):
                 refusal = ApiError(404, "not_found", "no such resource: ids never hold '/' or NUL")
                 await self.not_found(refusal)(scope, receive, send_out)
-            elif (found := self.fast.match(scope) if self.fast is not None else None) is not None:
-                await self._endpoint(found[0], found[1], scope, receive, send_out)
             else:
                 await self.app(scope, receive, send_out)
         except Exception as exc:
@@ -151,37 +128,6 @@ class Edge:
             raise
         finally:
             self._record(scope, status, time.perf_counter() - start)
-
-    async def _endpoint(self, route: Route, params: dict[str, Any], scope: Scope, receive: Receive, send: Send) -> None:
-        """What the router, `ExceptionMiddleware` and `request_response` do for a matched route, in one call: the
-        same scope keys, one `Request`, the endpoint, and a refusal answered by the same handler."""
-        scope["router"] = self.router
-        scope["route"] = route
-        scope["endpoint"] = route.endpoint
-        scope["path_params"] = params
-        scope["starlette.exception_handlers"] = self.handlers
-        request = Request(scope, receive, send)
-        started = False
-
-        async def sender(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            response = await route.endpoint(request)
-            await response(scope, receive, sender)
-        except Exception as exc:
-            handler = lookup_handler(self.handlers, exc)
-            if handler is None:
-                raise
-            if started:
-                raise RuntimeError("Caught handled exception, but response already started.") from exc
-            answer = await handler(request, exc)
-            if answer is not None:
-                await answer(scope, receive, sender)
-            exc.__traceback__ = None  # reused exception instances accumulate tracebacks across requests
 
     def _record(self, scope: Scope, status: int, elapsed: float) -> None:
         """One log line (never the query string, which may carry secrets) and the request metrics."""
@@ -215,11 +161,7 @@ class SecuredStarlette(Starlette):
         handlers.pop(500, None)
         inner = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
         sockets = [r for r in self.router.routes if isinstance(r, WebSocketRoute) and inspect.isfunction(r.endpoint)]
-        # The handlers `inner` installs, as Starlette keeps them (classes; status codes), for the direct calls.
-        classes: dict[Any, Any] = {HTTPException: inner.http_exception, WebSocketException: inner.websocket_exception}
-        classes.update({k: v for k, v in handlers.items() if not isinstance(k, int)})
-        statuses = {k: v for k, v in handlers.items() if isinstance(k, int)}
         return Edge(
             inner, error_handler=error_handler, not_found=error_response, metrics=self.edge_metrics,
-            websocket_routes=sockets, router=self.router, handlers=(classes, statuses),
+            websocket_routes=sockets,
         )  # fmt: skip
