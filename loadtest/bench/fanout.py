@@ -117,8 +117,20 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> N
     raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
+def split_target(target: str) -> tuple[str, Path | None]:
+    """`embedded@/path/to/tree`: the kind of server, and the code tree it runs from (None: this one's)."""
+    kind, at, tree = target.partition("@")
+    if at and not (Path(tree) / "whiteboard" / "__init__.py").is_file():
+        raise SystemExit(f"[loadtest] ERROR: {tree!r} holds no whiteboard package (target {target!r})")
+    return kind, (Path(tree).resolve() if at else None)
+
+
 def start(target: str, n_wards: int, beds: int) -> Server:
+    """A fresh server pinned to the server core. `target` may name another code tree (`embedded@/work/base`),
+    which then runs with this virtualenv (its tree first on PYTHONPATH): an A/B against another branch in one
+    run, as ratios of the same machine's minute."""
     wards = [f"f{i + 1:03d}" for i in range(n_wards)]
+    target, tree = split_target(target)
     port = free_port()
     pin_server = die_with_parent(lambda: os.sched_setaffinity(0, {SERVER_CORE}))  # runs in the child
     if target == "bare":
@@ -156,6 +168,8 @@ def start(target: str, n_wards: int, beds: int) -> Server:
         }
     )
     env.update(SERVER_ENV.get())
+    if tree is not None:
+        env["PYTHONPATH"] = f"{tree}:{env['PYTHONPATH']}" if env.get("PYTHONPATH") else str(tree)
     env.update(gcpauses.server_env(tmp / "gc.jsonl", env.get("PYTHONPATH")))
     cli = [str(VENV_BIN / "whiteboard")]
 
@@ -425,7 +439,8 @@ def ratios(rows: list[dict[str, Any]], idle: list[dict[str, Any]], top_subs: int
     def get(target: str, subs: int) -> dict[str, Any] | None:
         return next((r for r in rows if r["target"] == target and r["subs_per_ward"] == subs), None)
 
-    targets = [t for t in ("bare", "embedded", "redis+postgresql") if get(t, top_subs)]
+    seen = dict.fromkeys(r["target"] for r in rows if r["subs_per_ward"] == top_subs)
+    targets = sorted(seen, key=lambda t: t != "bare")  # bare first: the other columns' multiples are of it
     base = get("bare", top_subs)
 
     def marginal(t: str) -> float | None:
@@ -531,7 +546,8 @@ def main(argv: list[str] | None = None) -> int:
         "--targets",
         default="bare,embedded,redis+postgresql",
         help="servers to measure, in order: bare (the websockets ceiling), embedded (SQLite + in-process log), "
-        "redis+postgresql (the local Redis and PostgreSQL, with a fresh key prefix and database, removed afterwards)",
+        "redis+postgresql (the local Redis and PostgreSQL, with a fresh key prefix and database, removed afterwards); "
+        "KIND@TREE runs a whiteboard server from another code tree, e.g. embedded@/work/base for an A/B in one run",
     )
     ap.add_argument(
         "--py-spy",

@@ -32,6 +32,7 @@ from whiteboard.domain.clock import utc_now
 from whiteboard.errors import ApiError
 from whiteboard.store import audit, credentials, load_tests, observations, outbox, retention, writes
 from whiteboard.store import wards as ward_sql
+from whiteboard.store.prepared import run_on_driver
 from whiteboard.store.rows import Actor, CredentialRow, OutboxRow, StoreUnavailable, WardInfo, WriteRequest, Written
 from whiteboard.types import JSONDict
 
@@ -418,10 +419,13 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read lock. Sent
+        # on the driver: `exec_driver_sql` cost a full SQLAlchemy execution per transaction (store/prepared.py).
+        run_on_driver(conn, begin)
 
     return engine
 

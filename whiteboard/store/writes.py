@@ -20,6 +20,7 @@ from whiteboard.store.models import AUDIT as _A
 from whiteboard.store.models import BEDS as _B
 from whiteboard.store.models import OUTBOX as _O
 from whiteboard.store.models import WARDS as _W
+from whiteboard.store.prepared import Prepared
 from whiteboard.store.rows import WriteRequest, Written
 from whiteboard.types import JSONDict
 
@@ -93,6 +94,12 @@ _UPD_BED = (
     )
 )
 _INS_OUTBOX = insert(_O)
+# The same statements, run on SQLite's cursor without SQLAlchemy's per-execute machinery (prepared.py).
+_FAST_SEL_WARD = Prepared(_SEL_WARD)
+_FAST_SEL_BED = Prepared(_SEL_BED)
+_FAST_UPD_BED = Prepared(_UPD_BED)
+_FAST_INS_OUTBOX = Prepared(_INS_OUTBOX, ["ward_id", "seq", "log", "payload", "created_at"])
+_FAST_UPD_SEQ = Prepared(_UPD_SEQ)
 # PostgreSQL: the bed update, outbox row, audit record and ward update in one statement (data-modifying
 # CTEs), one round trip instead of four. They touch different rows, computed here under the ward lock.
 _WRITE_PG = _UPD_SEQ.add_cte(
@@ -113,7 +120,7 @@ _WRITE_PG = _UPD_SEQ.add_cte(
 def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written:
     if isinstance(req.patch, Move):
         return moves.write_move(conn, req, req.patch, now)
-    ward = conn.execute(_SEL_WARD, {"ward": req.ward_id}).first()
+    ward = _FAST_SEL_WARD.first(conn, {"ward": req.ward_id})
     if ward is None:
         raise NotFound(f"there is no ward {req.ward_id!r}")
     log = log_name(req.ward_id, ward.uid)
@@ -136,7 +143,7 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
     if isinstance(req.patch, DisplayProfile):
         return _write_display_profile(conn, req, req.patch, ward.seq, head, log, now)
     assert not isinstance(req.patch, BedChanges), "a BedChanges request is written by _write_changes"
-    row = conn.execute(_SEL_BED, {"ward": req.ward_id, "bed": req.bed_id}).first()
+    row = _FAST_SEL_BED.first(conn, {"ward": req.ward_id, "bed": req.bed_id})
     if row is None:
         raise NotFound(f"ward {req.ward_id!r} has no bed {req.bed_id!r}")
     version = int(row.seq)
@@ -197,11 +204,11 @@ def _write_one(conn: Connection, req: WriteRequest, now: dt.datetime) -> Written
         params = {**bed_values, "log": log, "payload": payload, **{f"a_{k}": v for k, v in record.items()}}
         conn.execute(_WRITE_PG, {**params, "a_head": record["hash"]})
     else:
-        conn.execute(_UPD_BED, bed_values)
+        _FAST_UPD_BED.execute(conn, bed_values)
         outbox_row = {"ward_id": req.ward_id, "seq": seq, "log": log, "payload": payload, "created_at": now}
-        conn.execute(_INS_OUTBOX, outbox_row)
+        _FAST_INS_OUTBOX.execute(conn, outbox_row)
         audit.insert_record(conn, record)
-        conn.execute(_UPD_SEQ, {"ward": req.ward_id, "seq": seq, "a_pos": record["pos"], "a_head": record["hash"]})
+        _FAST_UPD_SEQ.execute(conn, {"ward": req.ward_id, "seq": seq, "a_pos": record["pos"], "a_head": record["hash"]})
     if charted is not None and change.patient is not None:  # the history, in the same transaction
         history = history_row(charted, change.patient)
         observations.insert_observation(
