@@ -515,6 +515,16 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def save_report(result: dict[str, Any], out: Path | None, kind: str) -> Path:
+    """Write a bench's JSON results (default loadtest/reports/<kind>-<UTC stamp>.json) and print its table."""
+    out = out or ROOT / "loadtest" / "reports" / f"{kind}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str))
+    print("\n".join(result["table"]))
+    print(f"results: {out}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m loadtest.bench",
@@ -575,11 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--server-env takes WHITEBOARD_NAME=VALUE")
     SERVER_ENV.set({k: v for k, _, v in pairs})
     result = asyncio.run(bench(args))
-    out = args.out or ROOT / "loadtest" / "reports" / f"bench-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str))
-    print("\n".join(result["table"]))
-    print(f"results: {out}")
+    save_report(result, args.out, "bench")
     bad = [r for r in result["runs"] if r["lost"] or r["duplicated"] or r["write_errors"]]
     return 1 if bad else 0
 

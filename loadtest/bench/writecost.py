@@ -32,7 +32,7 @@ import orjson
 import psutil  # type: ignore[import-untyped]
 
 from loadtest.bench import rawclient
-from loadtest.bench.fanout import CLIENT_CORE, ROOT, Server, pin, start
+from loadtest.bench.fanout import CLIENT_CORE, ROOT, Server, pin, save_report, start
 from loadtest.run import log
 
 Times = dict[int, tuple[float, float]]  # thread id → (user, system) CPU seconds
@@ -166,12 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="JSON results (default loadtest/reports/writecost-<stamp>.json)")
     args = ap.parse_args(argv)
     pin(CLIENT_CORE)
-    result = asyncio.run(bench(args))
-    out = args.out or ROOT / "loadtest" / "reports" / f"writecost-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str))
-    print("\n".join(result["table"]))
-    print(f"results: {out}")
+    save_report(asyncio.run(bench(args)), args.out, "writecost")
     return 0
 
 

@@ -33,7 +33,8 @@ _SEL_BED = select(_B.c.status, _B.c.notes, _B.c.patient, _B.c.seq).where(
     _B.c.ward_id == bindparam("ward"), _B.c.id == bindparam("bed")
 )
 _SEL_PATIENTS = select(_B.c.id, _B.c.patient).where(_B.c.ward_id == bindparam("ward"))
-_UPD_BED = (
+# The bed and ward updates of every bed write (writes.py runs the same two statements).
+UPDATE_BED = (
     update(_B)
     .where(_B.c.ward_id == bindparam("ward"), _B.c.id == bindparam("bed"))
     .values(
@@ -44,7 +45,7 @@ _UPD_BED = (
         seq=bindparam("seq"),
     )
 )
-_UPD_WARD = (
+UPDATE_WARD = (
     update(_W)
     .where(_W.c.id == bindparam("ward"))
     .values(seq=bindparam("seq"), audit_pos=bindparam("a_pos"), audit_head=bindparam("a_head"))
@@ -125,7 +126,7 @@ def _write_ward(
     bed_changes: dict[str, JSONDict] = {}
     for bed_id, (after, _kind_name, _other) in ward.beds.items():
         values = {"ward": ward.id, "bed": bed_id, "status": after.status, "notes": after.notes, "now": now, "seq": seq}
-        conn.execute(_UPD_BED, {**values, "patient": after.patient})
+        conn.execute(UPDATE_BED, {**values, "patient": after.patient})
         bed_changes[bed_id] = {**after.changes, "updated_at": at, "version": seq}
     (primary, *rest) = ward.beds
     primary_other = ward.beds[primary][2]
@@ -155,7 +156,7 @@ def _write_ward(
             after={**after.changes, "other": other},
             request_id=req.request_id,
         )
-    conn.execute(_UPD_WARD, {"ward": ward.id, "seq": seq, "a_pos": head[0], "a_head": head[1]})
+    conn.execute(UPDATE_WARD, {"ward": ward.id, "seq": seq, "a_pos": head[0], "a_head": head[1]})
     return Written(ward.id, ward.log, seq, evt, payload, seq)
 
 

@@ -77,22 +77,8 @@ _SEL_BED = select(_B.c.status, _B.c.notes, _B.c.patient, _B.c.seq).where(
 )
 _SEL_PATIENTS = select(_B.c.id, _B.c.patient).where(_B.c.ward_id == bindparam("ward"))
 # A ward's audit-chain head lives on its row: the write already locks and updates it.
-_UPD_SEQ = (
-    update(_W)
-    .where(_W.c.id == bindparam("ward"))
-    .values(seq=bindparam("seq"), audit_pos=bindparam("a_pos"), audit_head=bindparam("a_head"))
-)
-_UPD_BED = (
-    update(_B)
-    .where(_B.c.ward_id == bindparam("ward"), _B.c.id == bindparam("bed"))
-    .values(
-        status=bindparam("status"),
-        notes=bindparam("notes"),
-        patient=bindparam("patient"),
-        updated_at=bindparam("now"),
-        seq=bindparam("seq"),
-    )
-)
+_UPD_SEQ = moves.UPDATE_WARD
+_UPD_BED = moves.UPDATE_BED
 _INS_OUTBOX = insert(_O)
 # The same statements, run on SQLite's cursor without SQLAlchemy's per-execute machinery (prepared.py).
 _FAST_SEL_WARD = Prepared(_SEL_WARD)
