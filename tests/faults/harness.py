@@ -159,9 +159,9 @@ class Rig:
     def prepare(self, wards: tuple[str, ...] = ("ward-fa", "ward-fb"), beds: int = 6) -> None:
         """Schema, wards and tokens, written straight into the servers' database (in-process: a CLI call per
         token would cost a second each)."""
-        for w in wards:
-            self.wards[w] = [f"B{i:02d}" for i in range(1, beds + 1)]
-        self.tokens.update(asyncio.run(_seed(self.database_url, self.wards)))
+        new = {w: [f"B{i:02d}" for i in range(1, beds + 1)] for w in wards if w not in self.wards}
+        self.wards.update(new)  # called again, it adds only the wards it has not made yet
+        self.tokens.update(asyncio.run(_seed(self.database_url, new)))
 
     @property
     def ws_urls(self) -> list[str]:
