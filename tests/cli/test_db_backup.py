@@ -83,3 +83,17 @@ def test_backup_never_overwrites_and_refuses_postgresql_with_the_way(tmp_path: P
     assert _backups(db) == []  # refused before anything was copied or recorded
     pg = CliRunner().invoke(main, ["db", "backup", str(tmp_path / "x.db"), "--database-url", "postgresql://u@h/db"])
     assert pg.exit_code == 2 and "pg_dump" in pg.stderr
+
+
+def test_a_backup_copies_the_schema_as_it_is_and_never_upgrades_it(tmp_path: Path) -> None:
+    """The usual reason for a backup is the upgrade that follows it: the copy must be of the old schema."""
+    db = tmp_path / "old.db"
+    url = f"sqlite:///{db}"
+    assert CliRunner().invoke(main, ["db", "upgrade", "--revision", "0007", "--database-url", url]).exit_code == 0
+    copy = tmp_path / "copy.db"
+    done = CliRunner().invoke(main, ["db", "backup", str(copy), "--database-url", url])
+    assert done.exit_code == 0, done.output
+    for path in (db, copy):
+        current = CliRunner().invoke(main, ["db", "current", "--database-url", f"sqlite:///{path}"])
+        assert current.stdout.startswith("current 0007"), current.output
+    assert _backups(copy) == [("db.backup", str(copy.resolve()))]

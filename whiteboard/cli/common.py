@@ -77,13 +77,16 @@ def open_database(url: str) -> None:
     require_existing_database(url)
 
 
-def with_store(url: str, fn: Callable[[Store], Awaitable[T]], *, checked: bool = False) -> T:
+def with_store(url: str, fn: Callable[[Store], Awaitable[T]], *, checked: bool = False, upgrade: bool = True) -> T:
+    """Run `fn` on an open store, the schema first brought up to date unless `upgrade` is False (a backup
+    must copy the database as it is)."""
     if not checked:
         open_database(url)
 
     async def run() -> T:
         try:
-            await migrate.upgrade(url)
+            if upgrade:
+                await migrate.upgrade(url)
         except Exception as exc:
             fail(
                 f"cannot open the database ({database_label(url)}): {exc}\n"

@@ -70,16 +70,24 @@ def db_backup(target: Path, database_url: str) -> None:
     if target.exists():  # refused before anything is written or audited
         fail(f"{target} exists; choose a new file name (a backup never overwrites one)")
 
-    def audited(action: str, error: str = "") -> None:
+    def audited(action: str, error: str = "") -> str | None:
+        """Record `action`; the reason it could not be recorded, else None."""
+
         async def record(store: Store) -> None:
             await store.write(audit_backup, cli_actor(), action, target, utc_now(), error)
 
-        with_store(database_url, record, checked=True)
+        try:
+            with_store(database_url, record, checked=True, upgrade=False)  # the copy is of the schema as it is
+        except Exception as exc:  # a locked or unreadable database: say so, never a traceback
+            return f"{exc.__class__.__name__}: {exc}"
+        return None
 
-    audited("db.backup")
+    if (why := audited("db.backup")) is not None:
+        fail(f"cannot record the backup in the audit trail, so nothing was copied: {why}")
     try:
         pages = backup_sqlite(source, target)
     except (OSError, sqlite3.Error) as exc:
-        audited("db.backup_failed", str(exc))
+        if (why := audited("db.backup_failed", str(exc))) is not None:
+            click.echo(f"warning: the failed backup is not in the audit trail: {why}", err=True)
         fail(f"backup to {target} failed: {exc}")
     click.echo(f"backed up {source.resolve()} to {target.resolve()} ({pages} pages)", err=True)
