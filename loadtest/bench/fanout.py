@@ -328,30 +328,7 @@ async def traffic_phase(
         tasks += await open_many(server, plan, tally, first=wards) if plan else []
         full = await settle(server)
         conns = wards * subs
-        spy = None
-        if py_spy:
-            out = ROOT / "loadtest" / "reports" / f"py-spy-{target}-{subs}subs.txt"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            spy = subprocess.Popen(
-                [
-                    py_spy,
-                    "record",
-                    "--pid",
-                    str(server.proc.pid),
-                    "--duration",
-                    str(int(duration)),
-                    "--rate",
-                    "200",
-                    "--format",
-                    "raw",
-                    *(["--gil"] if os.environ.get("LOADTEST_PY_SPY_GIL") else []),
-                    "--nonblocking",
-                    "--output",
-                    str(out),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        spy = profile(py_spy, server.proc.pid, duration, f"{target}-{subs}subs", rate=200) if py_spy else None
         me = psutil.Process()
         cpu0, t0, mine0 = server.cpu(), time.perf_counter(), sum(me.cpu_times()[:2])
         writing = time.time()
@@ -513,6 +490,24 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "idle": idle,
         "table": table,
     }
+
+
+def profile(
+    py_spy: str, pid: int, seconds: float, name: str, *, rate: int, threads: bool = False
+) -> subprocess.Popen[bytes]:
+    """py-spy on the server for a measured phase, raw stacks to loadtest/reports/py-spy-<name>.txt (which
+    `pyspy_summary` reads); LOADTEST_PY_SPY_GIL=1 samples only the thread holding the GIL."""
+    out = ROOT / "loadtest" / "reports" / f"py-spy-{name}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", str(rate)]
+    cmd += ["--threads"] if threads else []
+    cmd += ["--gil"] if os.environ.get("LOADTEST_PY_SPY_GIL") else []
+    log(f"py-spy: {out}")
+    return subprocess.Popen(
+        [*cmd, "--nonblocking", "--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def save_report(result: dict[str, Any], out: Path | None, kind: str) -> Path:

@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,8 +30,8 @@ from typing import Any
 import orjson
 import psutil  # type: ignore[import-untyped]
 
-from loadtest.bench import rawclient
-from loadtest.bench.fanout import CLIENT_CORE, ROOT, Server, pin, save_report, start
+from loadtest.bench import fanout, rawclient
+from loadtest.bench.fanout import CLIENT_CORE, Server, pin, save_report, start
 from loadtest.run import log
 
 Times = dict[int, tuple[float, float]]  # thread id → (user, system) CPU seconds
@@ -81,29 +80,17 @@ async def patches(server: Server, n: int, rate: float, first: int, latency: list
         await asyncio.gather(*pending)
 
 
-def spy(py_spy: str, pid: int, seconds: float, target: str) -> subprocess.Popen[bytes]:
-    """py-spy on the server for the measured phase, every thread, raw stacks (`pyspy_summary` reads them)."""
-    name = target.replace("@", "-at-").replace("/", "_")
-    out = ROOT / "loadtest" / "reports" / f"py-spy-writecost-{name}.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    gil = ["--gil"] if os.environ.get("LOADTEST_PY_SPY_GIL") else []
-    cmd = [py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "500", "--threads"]
-    log(f"py-spy: {out}")
-    return subprocess.Popen(
-        [*cmd, *gil, "--nonblocking", "--format", "raw", "--output", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def measure(target: str, args: argparse.Namespace, profile: bool) -> dict[str, Any]:
+async def measure(target: str, args: argparse.Namespace, spied: bool) -> dict[str, Any]:
     server = start(target, args.wards, 24)
     try:
         pid = server.proc.pid
         await patches(server, args.warmup, args.rate, 0, None)
         await asyncio.sleep(0.5)
         latency: list[float] = []
-        spying = spy(args.py_spy, pid, args.writes / args.rate, target) if profile else None
+        name = "writecost-" + target.replace("@", "-at-").replace("/", "_")
+        spying = (
+            fanout.profile(args.py_spy, pid, args.writes / args.rate, name, rate=500, threads=True) if spied else None
+        )
         before, t0 = thread_times(pid), time.perf_counter()
         await patches(server, args.writes, args.rate, args.warmup, latency)
         after, elapsed = thread_times(pid), time.perf_counter() - t0
