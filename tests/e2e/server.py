@@ -19,7 +19,8 @@ import httpx
 from tests.support import free_port, listens_on
 
 START_TIMEOUT_SECS = 30.0
-BIND_ATTEMPTS = 3
+BIND_ATTEMPTS = 10
+BIND_RETRY_SECS = 0.5
 
 
 class PortTaken(RuntimeError):
@@ -85,16 +86,22 @@ class ServerProcess:
         return self.cli(*args).stdout.strip()
 
     def start(self, extra_env: dict[str, str] | None = None) -> ServerProcess:
-        """Start it and wait until its own /readyz is 200. If its first start finds the port taken (another
-        process bound it between `free_port` and now), it moves to a new port; a restart keeps its port."""
+        """Start it and wait until its own /readyz is 200, when the port is taken (another process bound it
+        after `free_port` chose it, or took it as an outgoing connection's local port between a kill and a
+        restart): a first start moves to a new port, a restart waits and tries its own port again (its clients
+        hold that one)."""
+        first = self.starts == 0
         for attempt in range(BIND_ATTEMPTS):
             try:
                 return self._start_once(extra_env)
             except PortTaken:
-                if self.starts > 1 or attempt == BIND_ATTEMPTS - 1:
+                if attempt == BIND_ATTEMPTS - 1:
                     raise
-                self.starts -= 1
-                self.port = free_port()
+                if first:
+                    self.starts -= 1
+                    self.port = free_port()
+                else:
+                    time.sleep(BIND_RETRY_SECS)
         raise AssertionError("unreachable")
 
     def _start_once(self, extra_env: dict[str, str] | None) -> ServerProcess:

@@ -29,7 +29,6 @@ from tests.faults.truth import WardTruth, read_database, read_redis_log
 from tests.support import SETUP, free_port
 
 T = TypeVar("T")
-BIND_RETRIES = 10
 FAST_ENV = {
     # Fault scenarios hammer one credential: rate limits would refuse the load, not test the guarantee.
     "WHITEBOARD_WRITE_RATE_PER_MIN": "0",
@@ -68,23 +67,6 @@ def server_story(s: ServerProcess, limit: int = 12000) -> str:
         lines.append(f"--- {path.name}")
         lines += [x for x in path.read_text(errors="replace").splitlines() if '"whiteboard.access"' not in x]
     return "\n".join(lines)[-limit:]
-
-
-class FaultServer(ServerProcess):
-    """A server that is restarted on its own port again and again. Between a kill and the restart, an outgoing
-    connection of any process on the machine may take that port as its ephemeral local port for a moment (the
-    test port range overlaps the kernel's ephemeral range): the start is retried then, never given another port
-    (clients hold this one)."""
-
-    def start(self, extra_env: dict[str, str] | None = None) -> ServerProcess:
-        for attempt in range(BIND_RETRIES):
-            try:
-                return super().start(extra_env)
-            except RuntimeError as exc:
-                if "address already in use" not in str(exc) or attempt == BIND_RETRIES - 1:
-                    raise
-                time.sleep(0.5)
-        raise AssertionError("unreachable")
 
 
 class BackgroundLoop:
@@ -140,7 +122,7 @@ class Rig:
     # --- processes ---
 
     def server(self, **env: str) -> ServerProcess:
-        s = FaultServer(
+        s = ServerProcess(
             database_url=self.server_database_url or self.database_url,
             workdir=self.tmp_path,
             redis_url=self.redis_url,
