@@ -53,6 +53,21 @@ def test_events_are_filtered_like_snapshots() -> None:
     assert event["changes"]["notes"] == "n"  # the stored event is untouched
 
 
+def test_a_move_within_a_ward_carries_its_notes_to_staff_only() -> None:
+    """Since the notes move with the patient (hazard H60), a transfer's second bed (`also`) carries them too."""
+    event: dict[str, Any] = {
+        "kind": "patient.transferred",
+        "ward": "w",
+        "bed": "B1",
+        "changes": {"status": "cleaning", "notes": "", "patient": None},
+        "also": {"B2": {"status": "occupied", "notes": "Daughter visiting", "patient": PATIENT}},
+    }
+    out = redact.event(event, redact.display_audience(None))
+    assert "Daughter" not in str(out) and "Seacole" not in str(out)
+    assert out["also"]["B2"]["patient"]["initials"] == "M.S." and out["also"]["B2"]["status"] == "occupied"
+    assert redact.event(event, redact.STAFF)["also"]["B2"]["notes"] == "Daughter visiting"
+
+
 def test_audience_keys_group_connections_for_one_encoding() -> None:
     assert redact.display_audience(None).key == redact.display_audience(None).key
     assert redact.display_audience(frozenset({"initials"})).key != redact.display_audience(None).key
