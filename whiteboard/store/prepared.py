@@ -12,6 +12,7 @@ transaction on the same DBAPI connection. Driver errors come back as SQLAlchemy'
 
 from __future__ import annotations
 
+import weakref
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -52,10 +53,11 @@ class Prepared:
     def __init__(self, statement: Select[Any] | Insert | Update, keys: Sequence[str] | None = None) -> None:
         self.statement = statement
         self.keys = list(keys) if keys is not None else None
-        self._plans: dict[int, _Plan] = {}
+        # By dialect object, not id(): a closed engine's id may come back for another whose JSON serializer differs.
+        self._plans: weakref.WeakKeyDictionary[Dialect, _Plan] = weakref.WeakKeyDictionary()
 
     def _plan(self, dialect: Dialect) -> _Plan:
-        plan = self._plans.get(id(dialect))
+        plan = self._plans.get(dialect)
         if plan is None:
             compiled = self.statement.compile(dialect=dialect, column_keys=self.keys)
             if compiled.positiontup is None:
@@ -67,7 +69,7 @@ class Prepared:
             columns = list(getattr(self.statement, "selected_columns", ()))
             results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
             row = namedtuple("Row", [c.name for c in columns]) if columns else None
-            plan = self._plans[id(dialect)] = _Plan(compiled.string, binds, results, row)
+            plan = self._plans[dialect] = _Plan(compiled.string, binds, results, row)
         return plan
 
     def _run(self, conn: Connection, params: dict[str, Any]) -> tuple[_Plan, Any]:
